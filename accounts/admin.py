@@ -1,0 +1,104 @@
+from django.contrib import admin, messages
+from django.contrib.auth.models import Group
+from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.models import TokenProxy
+
+from accounts import services
+from accounts.models import Invitation, Membership, Organisation, User
+from portal.admin import PortalModelAdmin, ReadOnlyModelAdmin
+from portal.exceptions import DomainError
+
+
+@admin.register(User)
+class UserAdmin(ReadOnlyModelAdmin):
+    list_display = ["email", "name", "is_active", "is_staff", "date_joined", "last_login"]
+    list_filter = ["is_active", "is_staff", "groups"]
+    search_fields = ["email", "name"]
+    exclude = ["password"]
+    ordering = ["-id"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ["user", "role", "created_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(PortalModelAdmin):
+    list_display = ["name_zh", "name_en", "kind", "sector", "city", "verification_status", "created_at"]
+    list_filter = ["verification_status", "kind", "sector"]
+    search_fields = ["name_zh", "name_en", "uscc", "city"]
+    readonly_fields = [
+        "verification_status",
+        "verification_decided_by",
+        "verification_decided_at",
+        "verification_reason",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [MembershipInline]
+    actions = ["verify_selected"]
+    ordering = ["-id"]
+
+    def has_add_permission(self, request):
+        # Organisations are created by their people in the portal, which makes the creator owner.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        fields = {
+            name: form.cleaned_data[name] for name in form.changed_data if name in services.PROFILE_FIELDS
+        }
+        try:
+            services.update_organisation(Organisation.objects.get(pk=obj.pk), by=request.user, **fields)
+        except DomainError as error:
+            messages.error(request, str(error))
+
+    @admin.action(description=_("Verify the selected organisations (pending only)"), permissions=["verify"])
+    def verify_selected(self, request, queryset):
+        done = 0
+        for organisation in queryset:
+            try:
+                services.verify_organisation(organisation, by=request.user)
+                done += 1
+            except DomainError as error:
+                messages.warning(request, f"{organisation}: {error}")
+        messages.success(request, _("%(n)d organisation(s) verified.") % {"n": done})
+
+    def has_verify_permission(self, request):
+        return request.user.has_perm("accounts.verify_organisation")
+
+
+@admin.register(Membership)
+class MembershipAdmin(ReadOnlyModelAdmin):
+    list_display = ["user", "organisation", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "organisation__name_zh", "organisation__name_en"]
+    list_select_related = ["user", "organisation"]
+    raw_id_fields = ["user", "organisation"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyModelAdmin):
+    list_display = ["email", "organisation", "role", "status", "created_at", "expires_at"]
+    list_filter = ["status", "role"]
+    search_fields = ["email", "organisation__name_zh", "organisation__name_en"]
+    list_select_related = ["organisation"]
+    exclude = ["token"]
+
+
+admin.site.unregister(Group)
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)  # API tokens are secrets: people manage their own in the portal
+
+
+@admin.register(Group)
+class GroupAdmin(ReadOnlyModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]

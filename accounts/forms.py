@@ -1,0 +1,60 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import MembershipRole, Organisation, OrganisationKind
+from accounts.uscc import normalize_uscc
+
+
+class SignupForm(forms.Form):
+    """Extra sign-up fields (allauth calls ``signup`` after creating the user)."""
+
+    name = forms.CharField(
+        label=_("Your name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+
+    def signup(self, request, user):
+        user.name = self.cleaned_data["name"].strip()
+        user.save(update_fields=["name"])
+
+
+class OrganisationForm(forms.ModelForm):
+    website = forms.URLField(label=_("Website"), required=False, assume_scheme="https", max_length=200)
+
+    class Meta:
+        model = Organisation
+        fields = ["name_zh", "name_en", "kind", "uscc", "sector", "city", "website", "description", "logo"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 5}),
+            "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+        }
+
+    def clean_uscc(self):
+        return normalize_uscc(self.cleaned_data.get("uscc", ""))
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("kind") == OrganisationKind.ENTERPRISE
+            and not cleaned.get("uscc")
+            and "uscc" not in self.errors
+        ):
+            self.add_error("uscc", _("Enterprises must give their Unified Social Credit Code."))
+        return cleaned
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"), widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(label=_("Role"), choices=MembershipRole.choices, initial=MembershipRole.MEMBER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=MembershipRole.choices)
+
+
+class RejectionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text=_("Sent to the organisation: say what they must correct."),
+    )

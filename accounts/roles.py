@@ -1,0 +1,89 @@
+"""Site roles: Django groups with permissions (organisation roles are memberships, see models)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SiteRole(models.TextChoices):
+    OPERATOR = "operator", _("Operator")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    REVIEWER = "reviewer", _("Reviewer")
+    INSTRUCTOR = "instructor", _("Instructor")
+
+
+# Roles that reach the back office; they must use MFA before they do.
+STAFF_ROLES = {SiteRole.OPERATOR, SiteRole.SUPERVISOR}
+
+# Apps whose models operators manage in the back office (view/add/change); supervisors view everything.
+OPERATOR_MANAGED_APPS = ("accounts", "compute", "projects", "alliance", "talent")
+OPERATOR_EXTRA_PERMISSIONS = ("accounts.verify_organisation", "portal.view_auditevent")
+# Secrets no role reads, not even in the back office: API tokens, MFA secrets, sessions.
+SECRET_MODELS = {
+    ("authtoken", "token"),
+    ("authtoken", "tokenproxy"),
+    ("mfa", "authenticator"),
+    ("sessions", "session"),
+}
+
+
+def site_roles(user) -> frozenset[str]:
+    """The names of the user's site roles, read once per request object."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, "_site_roles_cache", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._site_roles_cache = cached
+    return cached
+
+
+def has_site_role(user, role: str) -> bool:
+    return role in site_roles(user)
+
+
+def is_operator(user) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or has_site_role(user, SiteRole.OPERATOR)
+
+
+def is_supervisor(user) -> bool:
+    return has_site_role(user, SiteRole.SUPERVISOR)
+
+
+def sees_all_organisations(user) -> bool:
+    return is_operator(user) or is_supervisor(user)
+
+
+def can_read_audit_trail(user) -> bool:
+    return is_operator(user) or is_supervisor(user)
+
+
+def requires_mfa(user) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or bool(site_roles(user) & STAFF_ROLES)
+
+
+def sync_role_permissions(using: str = "default") -> None:
+    """Give each site role its permissions; safe to run after every migrate (new models are covered)."""
+    from django.contrib.auth.models import Group, Permission
+
+    groups = {g.name: g for g in Group.objects.using(using).filter(name__in=SiteRole.values)}
+    permissions = Permission.objects.using(using).select_related("content_type")
+    supervisor, operator = [], []
+    for perm in permissions:
+        app = perm.content_type.app_label
+        if (app, perm.content_type.model) in SECRET_MODELS:
+            continue
+        if perm.codename.startswith("view_"):
+            supervisor.append(perm)
+        verb = perm.codename.split("_", 1)[0]
+        # Operators read people but never edit accounts: that would let them grant themselves roles.
+        managed = app in OPERATOR_MANAGED_APPS and perm.content_type.model != "user"
+        if (managed and verb in {"view", "add", "change"}) or (
+            app in OPERATOR_MANAGED_APPS and verb == "view"
+        ):
+            operator.append(perm)
+        if f"{app}.{perm.codename}" in OPERATOR_EXTRA_PERMISSIONS:
+            operator.append(perm)
+    if SiteRole.SUPERVISOR in groups:
+        groups[SiteRole.SUPERVISOR].permissions.set(supervisor)
+    if SiteRole.OPERATOR in groups:
+        groups[SiteRole.OPERATOR].permissions.set(operator)

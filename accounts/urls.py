@@ -1,0 +1,24 @@
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("organisations/", views.organisation_list, name="organisation_list"),
+    path("organisations/new/", views.organisation_create, name="organisation_create"),
+    path("organisations/<int:pk>/", views.organisation_detail, name="organisation_detail"),
+    path("organisations/<int:pk>/edit/", views.organisation_edit, name="organisation_edit"),
+    path(
+        "organisations/<int:pk>/verification/",
+        views.organisation_submit_verification,
+        name="organisation_submit",
+    ),
+    path("organisations/<int:pk>/invite/", views.organisation_invite, name="organisation_invite"),
+    path("memberships/<int:pk>/role/", views.membership_change_role, name="membership_role"),
+    path("memberships/<int:pk>/remove/", views.membership_remove, name="membership_remove"),
+    path("invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("invitations/<str:token>/", views.invitation_respond, name="invitation_respond"),
+    path("operator/verifications/", views.verification_queue, name="verification_queue"),
+    path("operator/verifications/<int:pk>/", views.verification_decide, name="verification_decide"),
+]

@@ -1,0 +1,337 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from rest_framework.authtoken.models import Token
+
+from accounts import services
+from accounts.forms import InvitationForm, OrganisationForm, RejectionForm, RoleForm
+from accounts.models import (
+    Invitation,
+    InvitationStatus,
+    Membership,
+    MembershipRole,
+    Organisation,
+    OrganisationKind,
+    Sector,
+    VerificationStatus,
+)
+from accounts.roles import is_operator, sees_all_organisations
+from portal.exceptions import DomainError
+from portal.models import AuditEvent
+from portal.pagination import paginate, safe_next
+
+
+def _visible_organisation(request, pk) -> tuple[Organisation, Membership | None]:
+    """The organisation if the user may see it (404 otherwise: existence itself is private)."""
+    organisation = get_object_or_404(Organisation.objects.for_user(request.user), pk=pk)
+    membership = Membership.objects.filter(organisation=organisation, user=request.user).first()
+    return organisation, membership
+
+
+def _managed_organisation(request, pk) -> tuple[Organisation, Membership]:
+    organisation, membership = _visible_organisation(request, pk)
+    if membership is None or not membership.can_manage:
+        if membership is None and not sees_all_organisations(request.user):
+            raise Http404
+        raise PermissionDenied(_("Only the organisation's owners and administrators may do this."))
+    return organisation, membership
+
+
+def _domain_error(request, error: DomainError):
+    messages.error(request, str(error))
+
+
+@login_required
+def dashboard(request):
+    return render(request, "accounts/dashboard.html", services.dashboard_summary(request.user))
+
+
+@login_required
+def organisation_list(request):
+    organisations = Organisation.objects.for_user(request.user)
+    query = request.GET.get("q", "").strip()
+    if query:
+        organisations = organisations.filter(
+            Q(name_zh__icontains=query)
+            | Q(name_en__icontains=query)
+            | Q(uscc__iexact=query)
+            | Q(city__icontains=query)
+        )
+    filters = {}
+    for field, choices in (("kind", OrganisationKind), ("sector", Sector), ("status", VerificationStatus)):
+        value = request.GET.get(field, "")
+        if value in choices.values:
+            filters[field] = value
+            organisations = organisations.filter(
+                **{"verification_status" if field == "status" else field: value}
+            )
+    page = paginate(request, organisations.order_by("-id"))
+    return render(
+        request,
+        "accounts/organisation_list.html",
+        {
+            "page": page,
+            "query": query,
+            "filters": filters,
+            "kinds": OrganisationKind.choices,
+            "sectors": Sector.choices,
+            "statuses": VerificationStatus.choices,
+            "sees_all": sees_all_organisations(request.user),
+        },
+    )
+
+
+@login_required
+def organisation_create(request):
+    form = OrganisationForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organisation = services.create_organisation(by=request.user, **form.cleaned_data)
+        except DomainError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                _("%(name)s is registered. Ask for verification when its details are complete.")
+                % {"name": organisation.display_name},
+            )
+            return redirect(organisation)
+    return render(request, "accounts/organisation_form.html", {"form": form, "creating": True})
+
+
+@login_required
+def organisation_detail(request, pk):
+    organisation, membership = _visible_organisation(request, pk)
+    can_manage = membership is not None and membership.can_manage
+    members = organisation.memberships.select_related("user").order_by("role", "user__email")
+    invitations = (
+        organisation.invitations.pending().select_related("invited_by")
+        if can_manage
+        else Invitation.objects.none()
+    )
+    history = AuditEvent.objects.for_target(organisation).select_related("actor")[:20]
+    return render(
+        request,
+        "accounts/organisation_detail.html",
+        {
+            "organisation": organisation,
+            "membership": membership,
+            "can_manage": can_manage,
+            "is_owner": membership is not None and membership.role == MembershipRole.OWNER,
+            "members": members,
+            "invitations": invitations,
+            "invitation_form": InvitationForm(),
+            "role_choices": MembershipRole.choices,
+            "history": history if (can_manage or sees_all_organisations(request.user)) else [],
+            "can_decide": is_operator(request.user)
+            and organisation.verification_status == VerificationStatus.PENDING,
+            "rejection_form": RejectionForm(),
+        },
+    )
+
+
+@login_required
+def organisation_edit(request, pk):
+    organisation, _membership = _managed_organisation(request, pk)
+    form = OrganisationForm(request.POST or None, request.FILES or None, instance=organisation)
+    if request.method == "POST" and form.is_valid():
+        # The ModelForm has already applied the values to ``organisation``: reload so the service sees the change.
+        fresh = Organisation.objects.get(pk=organisation.pk)
+        try:
+            services.update_organisation(fresh, by=request.user, **form.cleaned_data)
+        except DomainError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The organisation's profile is saved."))
+            return redirect(fresh)
+    return render(request, "accounts/organisation_form.html", {"form": form, "organisation": organisation})
+
+
+@login_required
+@require_POST
+def organisation_submit_verification(request, pk):
+    organisation, _membership = _managed_organisation(request, pk)
+    try:
+        services.submit_organisation_for_verification(organisation, by=request.user)
+    except DomainError as error:
+        _domain_error(request, error)
+    else:
+        messages.success(request, _("Submitted for verification. An operator will check the details."))
+    return redirect(organisation)
+
+
+@login_required
+@require_POST
+def organisation_invite(request, pk):
+    organisation, _membership = _managed_organisation(request, pk)
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.invite_member(organisation, by=request.user, **form.cleaned_data)
+        except DomainError as error:
+            _domain_error(request, error)
+        else:
+            messages.success(
+                request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]}
+            )
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect(organisation)
+
+
+@login_required
+@require_POST
+def membership_change_role(request, pk):
+    membership = get_object_or_404(
+        Membership.objects.for_user(request.user).select_related("organisation"), pk=pk
+    )
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a valid role."))
+    else:
+        try:
+            services.change_member_role(membership, by=request.user, role=form.cleaned_data["role"])
+        except DomainError as error:
+            _domain_error(request, error)
+        else:
+            messages.success(request, _("Role changed."))
+    return redirect(membership.organisation)
+
+
+@login_required
+@require_POST
+def membership_remove(request, pk):
+    membership = get_object_or_404(
+        Membership.objects.for_user(request.user).select_related("organisation"), pk=pk
+    )
+    organisation = membership.organisation
+    leaving = membership.user_id == request.user.pk
+    try:
+        services.remove_member(membership, by=request.user)
+    except DomainError as error:
+        _domain_error(request, error)
+        return redirect(organisation)
+    if leaving:
+        messages.success(request, _("You have left %(name)s.") % {"name": organisation.display_name})
+        return redirect("dashboard")
+    messages.success(request, _("Member removed."))
+    return redirect(organisation)
+
+
+@login_required
+@require_POST
+def invitation_revoke(request, pk):
+    invitation = get_object_or_404(
+        Invitation.objects.filter(organisation__in=Organisation.objects.managed_by(request.user)), pk=pk
+    )
+    try:
+        services.revoke_invitation(invitation, by=request.user)
+    except DomainError as error:
+        _domain_error(request, error)
+    else:
+        messages.success(request, _("Invitation withdrawn."))
+    return redirect(invitation.organisation)
+
+
+@login_required
+def invitation_respond(request, token):
+    invitation = get_object_or_404(
+        Invitation.objects.select_related("organisation", "invited_by"), token=token
+    )
+    if invitation.email.lower() != request.user.email.lower():
+        # Do not reveal the organisation to someone else who got hold of the link.
+        return render(
+            request, "accounts/invitation_wrong_user.html", {"invitation_email": invitation.email}, status=403
+        )
+    if request.method == "POST":
+        try:
+            if request.POST.get("answer") == "accept":
+                services.accept_invitation(invitation, user=request.user)
+                messages.success(
+                    request, _("Welcome to %(name)s.") % {"name": invitation.organisation.display_name}
+                )
+                return redirect(invitation.organisation)
+            services.decline_invitation(invitation, user=request.user)
+            messages.info(request, _("Invitation declined."))
+            return redirect("dashboard")
+        except DomainError as error:
+            _domain_error(request, error)
+            invitation.refresh_from_db()
+    return render(
+        request,
+        "accounts/invitation_respond.html",
+        {"invitation": invitation, "is_open": invitation.is_open, "statuses": InvitationStatus},
+    )
+
+
+# --- operators -----------------------------------------------------------------------------------
+
+
+def _require_operator(request):
+    if not is_operator(request.user):
+        raise PermissionDenied(_("This page is for the center's operators."))
+
+
+@login_required
+def verification_queue(request):
+    _require_operator(request)
+    organisations = (
+        Organisation.objects.awaiting_verification().select_related("created_by").order_by("updated_at")
+    )
+    return render(
+        request,
+        "accounts/verification_queue.html",
+        {"page": paginate(request, organisations), "rejection_form": RejectionForm()},
+    )
+
+
+@login_required
+@require_POST
+def verification_decide(request, pk):
+    _require_operator(request)
+    organisation = get_object_or_404(Organisation, pk=pk)
+    decision = request.POST.get("decision")
+    try:
+        if decision == "verify":
+            services.verify_organisation(organisation, by=request.user)
+            messages.success(request, _("%(name)s is verified.") % {"name": organisation.display_name})
+        elif decision == "reject":
+            form = RejectionForm(request.POST)
+            if not form.is_valid():
+                messages.error(
+                    request, _("Give a reason for the rejection: the organisation needs to know what to fix.")
+                )
+                return redirect(safe_next(request, "accounts:verification_queue"))
+            services.reject_organisation(organisation, by=request.user, reason=form.cleaned_data["reason"])
+            messages.success(request, _("%(name)s is rejected.") % {"name": organisation.display_name})
+        else:
+            messages.error(request, _("Choose verify or reject."))
+    except DomainError as error:
+        _domain_error(request, error)
+    return redirect(safe_next(request, "accounts:verification_queue"))
+
+
+# --- API token -----------------------------------------------------------------------------------
+
+
+@login_required
+def api_token(request):
+    token = Token.objects.filter(user=request.user).first()
+    new_key = None
+    if request.method == "POST":
+        Token.objects.filter(user=request.user).delete()
+        if request.POST.get("action") != "delete":
+            token = Token.objects.create(user=request.user)
+            new_key = token.key
+            messages.success(request, _("A new API token was created. Copy it now: it is shown only once."))
+        else:
+            token = None
+            messages.info(request, _("Your API token was deleted."))
+    return render(request, "account/api_token.html", {"token": token, "new_key": new_key})

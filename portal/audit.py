@@ -1,0 +1,45 @@
+"""The one way the portal records a state change (who, when, what, before -> after)."""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from portal.models import AuditEvent
+
+
+def _plain(value):
+    if isinstance(value, models.Model):
+        return str(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def record(
+    action: str,
+    target: models.Model,
+    *,
+    actor=None,
+    changes: dict[str, tuple[object, object]] | None = None,
+    organisation=None,
+    reason: str = "",
+) -> AuditEvent:
+    """Append an audit event. ``changes`` maps a field name to its ``(before, after)`` values."""
+    if organisation is None and target.__class__.__name__ == "Organisation":
+        organisation = target
+    actor = actor if getattr(actor, "is_authenticated", False) else None
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_label=actor.email if actor else "system",
+        platform=target._meta.app_label,
+        action=action,
+        target_type=ContentType.objects.get_for_model(target),
+        target_id=str(target.pk),
+        target_label=str(target)[:255],
+        organisation=organisation,
+        changes={
+            k: {"from": _plain(before), "to": _plain(after)} for k, (before, after) in (changes or {}).items()
+        },
+        reason=reason or "",
+    )

@@ -1,0 +1,79 @@
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def for_user(self, user) -> "AuditEventQuerySet":
+        """Supervisors and operators read the whole trail; everybody else sees nothing here."""
+        from accounts.roles import can_read_audit_trail
+
+        if can_read_audit_trail(user):
+            return self
+        return self.none()
+
+    def for_target(self, obj) -> "AuditEventQuerySet":
+        return self.filter(target_type=ContentType.objects.get_for_model(obj), target_id=str(obj.pk))
+
+
+class AuditEvent(models.Model):
+    """One state change anywhere in the portal: who, when, what, from what to what.
+
+    Written only by services through ``portal.audit.record``; never changed afterwards.
+    """
+
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("who (as recorded)"), max_length=254, blank=True)
+    platform = models.CharField(_("platform"), max_length=32, db_index=True)
+    action = models.CharField(_("action"), max_length=64, db_index=True)
+    target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    target_id = models.CharField(max_length=64)
+    target_label = models.CharField(_("object"), max_length=255)
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
+            models.Index(fields=["organisation", "-id"], name="audit_org_idx"),
+            models.Index(fields=["actor", "-id"], name="audit_actor_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label or '-'} {self.action} {self.target_label}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.pop("_allow_update", False):
+            raise ValueError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("audit events are append-only")
+
+    @property
+    def change_list(self) -> list[tuple[str, object, object]]:
+        return [
+            (field, change.get("from"), change.get("to")) for field, change in (self.changes or {}).items()
+        ]

@@ -1,0 +1,63 @@
+"""Pagination for HTML lists without COUNT(*): fetch one row more than a page to know if there is a next."""
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.utils.http import url_has_allowed_host_and_scheme
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class Page:
+    object_list: list
+    number: int
+    has_next: bool
+    query_string: str
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
+    @property
+    def next_query(self) -> str:
+        return self._query(self.number + 1)
+
+    @property
+    def previous_query(self) -> str:
+        return self._query(self.number - 1)
+
+    def _query(self, number: int) -> str:
+        params = f"page={number}"
+        return f"?{self.query_string}&{params}" if self.query_string else f"?{params}"
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+    def __len__(self):
+        return len(self.object_list)
+
+
+def paginate(request, queryset, *, per_page: int = PAGE_SIZE) -> Page:
+    try:
+        number = max(1, min(int(request.GET.get("page", 1)), 10_000))
+    except (TypeError, ValueError):
+        number = 1
+    start = (number - 1) * per_page
+    rows = list(queryset[start : start + per_page + 1])
+    query = urlencode([(k, v) for k, v in request.GET.items() if k != "page" and v])
+    return Page(object_list=rows[:per_page], number=number, has_next=len(rows) > per_page, query_string=query)
+
+
+def safe_next(request, default: str) -> str:
+    """The ``next`` parameter if it points inside this site, else ``default`` (a URL name or path)."""
+    candidate = request.POST.get("next") or request.GET.get("next")
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default

@@ -1,0 +1,18 @@
+from celery import shared_task
+
+from portal import mail
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(OSError,),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=8,
+    acks_late=True,
+)
+def send_email_task(self, message: dict) -> int:
+    """Deliver a queued message; network errors (SMTP down) are retried with backoff."""
+    if not isinstance(message, dict) or not message.get("to") and not message.get("bcc"):
+        return 0
+    return mail.deliver(message)

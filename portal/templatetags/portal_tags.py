@@ -1,0 +1,32 @@
+from django import template
+
+register = template.Library()
+
+_CLASSES = {
+    "select": "form-select",
+    "selectmultiple": "form-select",
+    "checkbox": "form-check-input",
+    "radio": "form-check-input",
+    "file": "form-control",
+    "clearable_file": "form-control",
+}
+
+
+@register.simple_tag
+def bootstrap_widget(field):
+    """Render a bound field's widget with Bootstrap classes and the ARIA links to its help and errors."""
+    widget = field.field.widget
+    kind = getattr(widget, "input_type", None) or widget.__class__.__name__.lower()
+    css = _CLASSES.get(kind, "form-control")
+    if field.errors:
+        css += " is-invalid"
+    attrs = {"class": css}
+    described = []
+    if field.help_text:
+        described.append(f"{field.auto_id}_help")
+    if field.errors:
+        described.append(f"{field.auto_id}_error")
+        attrs["aria-invalid"] = "true"
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    return field.as_widget(attrs=attrs)

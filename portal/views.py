@@ -1,0 +1,138 @@
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.db.models import Count, Q
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from accounts.models import Organisation, OrganisationKind
+from accounts.roles import can_read_audit_trail
+from portal.celery import app as celery_app
+from portal.models import AuditEvent
+from portal.pagination import paginate
+
+PLATFORM_LABELS = {
+    "accounts": _("People and organisations"),
+    "compute": _("Compute"),
+    "projects": _("Incubation"),
+    "alliance": _("Alliance"),
+    "talent": _("Training"),
+}
+
+
+def home(request):
+    stats = Organisation.objects.verified().aggregate(
+        organisations=Count("id"),
+        enterprises=Count("id", filter=Q(kind=OrganisationKind.ENTERPRISE)),
+        universities_institutes=Count(
+            "id", filter=Q(kind__in=[OrganisationKind.UNIVERSITY, OrganisationKind.RESEARCH_INSTITUTE])
+        ),
+    )
+    return render(request, "portal/home.html", {"stats": stats})
+
+
+@never_cache
+def healthz(request):
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        checks["broker"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["broker"] = f"error: {exc.__class__.__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
+    )
+
+
+def _audit_events(request):
+    events = AuditEvent.objects.for_user(request.user).select_related("actor", "organisation", "target_type")
+    filters = {}
+    platform = request.GET.get("platform", "")
+    if platform in PLATFORM_LABELS:
+        events = events.filter(platform=platform)
+        filters["platform"] = platform
+    organisation = request.GET.get("organisation", "")
+    if organisation.isdigit():
+        events = events.filter(organisation_id=int(organisation))
+        filters["organisation"] = organisation
+    actor = request.GET.get("actor", "").strip()
+    if actor:
+        events = events.filter(actor_label__icontains=actor)
+        filters["actor"] = actor
+    since, until = (
+        parse_date(request.GET.get("since", "") or ""),
+        parse_date(request.GET.get("until", "") or ""),
+    )
+    if since:
+        events = events.filter(created_at__date__gte=since)
+        filters["since"] = since.isoformat()
+    if until:
+        events = events.filter(created_at__date__lte=until)
+        filters["until"] = until.isoformat()
+    return events, filters
+
+
+@login_required
+def audit_trail(request):
+    if not can_read_audit_trail(request.user):
+        raise PermissionDenied(_("The audit trail is for supervisors and operators."))
+    events, filters = _audit_events(request)
+    if request.GET.get("format") == "csv":
+        return _audit_csv(events)
+    return render(
+        request,
+        "portal/audit_trail.html",
+        {"page": paginate(request, events), "filters": filters, "platforms": PLATFORM_LABELS.items()},
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _audit_csv(events) -> HttpResponse:
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(
+            ["id", "time", "actor", "platform", "action", "object", "organisation", "changes", "reason"]
+        )
+        for e in events.iterator(chunk_size=2000):
+            changes = "; ".join(f"{f}: {b} -> {a}" for f, b, a in e.change_list)
+            yield writer.writerow(
+                [
+                    e.pk,
+                    e.created_at.isoformat(),
+                    e.actor_label,
+                    e.platform,
+                    e.action,
+                    e.target_label,
+                    e.organisation_id or "",
+                    changes,
+                    e.reason,
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
+    return response
+
+
+def bench_minimal(request):
+    """The smallest Django view: the benchmark's yardstick (served only when BENCH_MINIMAL_VIEW is on)."""
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One command runs every test: lint, migrations check, translations, unit and integration tests on
+# PostgreSQL with a real Celery worker on Redis, and browser tests in Debian's Chromium.
+#   scripts/test.sh               everything
+#   scripts/test.sh tests/accounts -k uscc     extra arguments go to pytest
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/bootstrap.sh --dev
+scripts/install-chromium.sh
+
+export DEBUG=true   # test settings; pytest-django itself runs the code with DEBUG off
+export DATABASE_URL=${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/portal}
+export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/9}
+export CELERY_BROKER_URL=${CELERY_BROKER_URL:-memory://}
+
+echo "==> ruff check and ruff format --check"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
+echo "==> makemigrations --check"
+.venv/bin/python manage.py makemigrations --check --dry-run
+
+echo "==> pytest"
+set +e
+.venv/bin/python -m pytest -p no:cacheprovider "$@"
+status=$?
+set -e
+if [ "$status" = 5 ]; then
+  echo "!! pytest collected no tests" >&2
+fi
+exit "$status"

@@ -1,0 +1,78 @@
+import os
+import socket
+
+import pytest
+
+from portal.celery import app as celery_app
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Fail in CI when a service the test needs is missing; skip loudly on a laptop."""
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return
+    except OSError as exc:
+        message = f"{name} is not reachable at {host}:{port} ({exc}); this test needs it"
+        if IN_CI:
+            pytest.fail(message + " and CI must run it", pytrace=False)
+        pytest.skip("SKIPPED, SERVICE MISSING: " + message)
+
+
+@pytest.fixture(autouse=True)
+def _portal_test_settings(settings, tmp_path):
+    # Mail takes the real path (queued via Celery after commit); the worker delivers to locmem.
+    settings.EMAIL_BACKEND = "portal.mail.CeleryEmailBackend"
+    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.ACCOUNT_RATE_LIMITS = False
+    settings.SITE_URL = "http://testserver"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def operator(db):
+    from tests.factories import make_operator
+
+    return make_operator()
+
+
+@pytest.fixture
+def supervisor(db):
+    from tests.factories import make_supervisor
+
+    return make_supervisor()
+
+
+@pytest.fixture
+def mfa(db):
+    """Switch on TOTP for a user, as staff must before reaching the back office."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    def enable(user):
+        TOTP.activate(user, generate_totp_secret())
+        return user
+
+    return enable
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
