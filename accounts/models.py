@@ -205,7 +205,14 @@ class Organisation(models.Model):
                 condition=~Q(kind=OrganisationKind.ENTERPRISE) | ~Q(uscc=""),
                 name="organisation_enterprise_has_uscc",
             ),
-            models.UniqueConstraint(fields=["uscc"], condition=~Q(uscc=""), name="organisation_uscc_unique"),
+            models.UniqueConstraint(
+                fields=["uscc"],
+                condition=~Q(uscc=""),
+                name="organisation_uscc_unique",
+                violation_error_message=_(
+                    "An organisation with this Unified Social Credit Code is already registered."
+                ),
+            ),
             models.CheckConstraint(
                 condition=~Q(verification_status=VerificationStatus.REJECTED) | ~Q(verification_reason=""),
                 name="organisation_rejection_has_reason",
@@ -216,14 +223,14 @@ class Organisation(models.Model):
     def __str__(self):
         return self.display_name
 
+    def get_absolute_url(self):
+        return reverse("accounts:organisation_detail", args=[self.pk])
+
     @property
     def display_name(self) -> str:
         if (get_language() or "en").startswith("zh") or not self.name_en:
             return self.name_zh
         return self.name_en
-
-    def get_absolute_url(self):
-        return reverse("accounts:organisation_detail", args=[self.pk])
 
     @property
     def is_verified(self) -> bool:

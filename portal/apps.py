@@ -1,7 +1,24 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _name_the_site(sender, using="default", **kwargs):
+    """allauth's mails name the Site: keep it the portal's, not Django's example.com."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+    from django.contrib.sites.models import Site
+
+    domain = urlsplit(settings.SITE_URL).netloc or "localhost"
+    Site.objects.using(using).filter(pk=settings.SITE_ID, domain="example.com").update(
+        domain=domain, name="AI Computing Center"
+    )
 
 
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = _("Portal")
+
+    def ready(self):
+        post_migrate.connect(_name_the_site, sender=self, dispatch_uid="portal.name_the_site")

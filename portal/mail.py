@@ -5,6 +5,7 @@ The worker delivers with ``EMAIL_DELIVERY_BACKEND`` (SMTP in production, console
 """
 
 import base64
+import contextlib
 from email.mime.base import MIMEBase
 
 from django.conf import settings
@@ -67,9 +68,18 @@ class CeleryEmailBackend(BaseEmailBackend):
         count = 0
         for message in email_messages:
             data = serialize_message(message)
-            transaction.on_commit(lambda data=data: send_email_task.delay(data))
+            transaction.on_commit(lambda data=data: self._enqueue(send_email_task, data))
             count += 1
         return count
+
+    def _enqueue(self, task, data):
+        try:
+            task.delay(data)
+        except Exception:
+            # Error mails to ADMINS are sent with fail_silently: a broker outage must not turn a
+            # handled error (or a 503 health check) into a crash.
+            if not self.fail_silently:
+                raise
 
 
 def send_templated_mail(template_prefix: str, *, to: list[str], context: dict) -> int:
@@ -92,8 +102,6 @@ def send_templated_mail(template_prefix: str, *, to: list[str], context: dict) -
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=recipients,
     )
-    try:
+    with contextlib.suppress(TemplateDoesNotExist):
         message.attach_alternative(render_to_string(f"{template_prefix}_message.html", context), "text/html")
-    except TemplateDoesNotExist:
-        pass
     return message.send()

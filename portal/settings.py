@@ -9,6 +9,7 @@ from pathlib import Path
 import environ
 import xstatic.pkg.bootstrap as xstatic_bootstrap
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -29,6 +30,10 @@ else:
     # Production must say these itself: a missing value stops the process at start-up.
     SECRET_KEY = env.str("SECRET_KEY")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+    if not SECRET_KEY or not ALLOWED_HOSTS:
+        raise ImproperlyConfigured("SECRET_KEY and ALLOWED_HOSTS must be set (not empty) when DEBUG is off.")
+# Old keys still accepted for signatures (sessions, reset links) while a new SECRET_KEY is rolled out.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
@@ -98,7 +103,7 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
 }
-# Connecting to PostgreSQL costs ~7 ms; persistent connections are the single biggest win (PERFORMANCE.md).
+# Connecting to PostgreSQL costs ~7 ms per request: keep connections open between requests.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -201,6 +206,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
         "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
         "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
+        "control_folder": str(CELERY_BROKER_FOLDER / "control"),
         "store_processed": False,
     }
 else:
@@ -230,8 +236,9 @@ CELERY_BEAT_SCHEDULE = {
 # --- REST API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first, so that a request without credentials is told how to authenticate (401).
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.CursorPagination",

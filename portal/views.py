@@ -134,5 +134,5 @@ def _audit_csv(events) -> HttpResponse:
 
 
 def bench_minimal(request):
-    """The smallest Django view: the benchmark's yardstick (served only when BENCH_MINIMAL_VIEW is on)."""
+    """The smallest Django view: the benchmark's yardstick (served only when BENCH_ENDPOINTS is on)."""
     return HttpResponse("ok", content_type="text/plain")

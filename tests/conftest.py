@@ -27,6 +27,7 @@ def _portal_test_settings(settings, tmp_path):
     settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.ACCOUNT_RATE_LIMITS = False
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
     settings.SITE_URL = "http://testserver"
     settings.STORAGES = {
         **settings.STORAGES,

@@ -13,7 +13,11 @@ PASSWORD = "correct-horse-battery-9"
 def make_uscc(rng: random.Random | None = None) -> str:
     """A random code with a correct GB 32100-2015 check character."""
     rng = rng or random
-    body = "91" + "".join(rng.choice("0123456789") for _ in range(6)) + "".join(rng.choice(ALPHABET) for _ in range(9))
+    body = (
+        "91"
+        + "".join(rng.choice("0123456789") for _ in range(6))
+        + "".join(rng.choice(ALPHABET) for _ in range(9))
+    )
     return body + check_character(body)
 
 

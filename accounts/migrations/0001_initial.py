@@ -133,7 +133,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='organisation',
-            constraint=models.UniqueConstraint(condition=models.Q(('uscc', ''), _negated=True), fields=('uscc',), name='organisation_uscc_unique'),
+            constraint=models.UniqueConstraint(condition=models.Q(('uscc', ''), _negated=True), fields=('uscc',), name='organisation_uscc_unique', violation_error_message='An organisation with this Unified Social Credit Code is already registered.'),
         ),
         migrations.AddConstraint(
             model_name='organisation',

@@ -6,7 +6,14 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts import services
-from accounts.models import Invitation, InvitationStatus, Membership, MembershipRole, Organisation, VerificationStatus
+from accounts.models import (
+    Invitation,
+    InvitationStatus,
+    Membership,
+    MembershipRole,
+    Organisation,
+    VerificationStatus,
+)
 from portal.exceptions import Conflict, DomainError, InvalidTransition, NotAllowed
 from portal.models import AuditEvent
 from tests.factories import UserFactory, make_operator, make_organisation, make_uscc
@@ -222,7 +229,9 @@ def test_ownership_can_be_handed_over(user):
     m = Membership.objects.create(organisation=org, user=successor, role=MembershipRole.MEMBER)
     services.change_member_role(m, by=user, role="owner")
     services.remove_member(Membership.objects.get(organisation=org, user=user), by=user)
-    assert list(Membership.objects.filter(organisation=org).values_list("user", "role")) == [(successor.pk, "owner")]
+    assert list(Membership.objects.filter(organisation=org).values_list("user", "role")) == [
+        (successor.pk, "owner")
+    ]
     assert [e.action for e in AuditEvent.objects.filter(organisation=org).order_by("id")][-2:] == [
         "membership.change_role",
         "membership.leave",

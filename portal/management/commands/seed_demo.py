@@ -142,7 +142,7 @@ class Command(BaseCommand):
     def _print_logins(self):
         w = self.stdout.write
         w("")
-        w("Demo logins (password for all: %s)" % DEMO_PASSWORD)
+        w(f"Demo logins (password for all: {DEMO_PASSWORD})")
         for email, name, roles in PEOPLE:
             w(f"  {email:<28} {name:<22} {', '.join(sorted(roles)) or 'member'}")
         w("")

@@ -1,0 +1,47 @@
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(64),
+    "ALLOWED_HOSTS": "portal.example.gov.cn",
+    "DATABASE_URL": "postgresql://portal@db.internal:5432/portal",
+    "CACHE_URL": "redis://cache.internal:6379/1",
+    "CELERY_BROKER_URL": "redis://broker.internal:6379/0",
+    "EMAIL_URL": "smtp+tls://portal:secret@mail.internal:587",
+}
+
+
+def run_manage(*args, env_overrides=None):
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    env.update(PRODUCTION_ENV)
+    env.update(env_overrides or {})
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run_manage("check", env_overrides={"SECRET_KEY": ""})
+    assert result.returncode != 0
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    env.update({k: v for k, v in PRODUCTION_ENV.items() if k != "ALLOWED_HOSTS"})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr

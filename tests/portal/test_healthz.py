@@ -1,0 +1,23 @@
+import pytest
+
+from portal.celery import app as celery_app
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_reports_database_and_broker(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
+
+
+def test_healthz_is_503_when_the_broker_is_unreachable(client, monkeypatch):
+    # A port where nothing listens: the broker check must fail fast and say so.
+    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    monkeypatch.setattr(celery_app.conf, "broker_write_url", "redis://127.0.0.1:1/0")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["broker"].startswith("error")
