@@ -108,7 +108,7 @@ def organisation_create(request):
 def organisation_detail(request, pk):
     organisation, membership = _visible_organisation(request, pk)
     can_manage = membership is not None and membership.can_manage
-    members = organisation.memberships.select_related("user").order_by("role", "user__email")
+    members = list(organisation.memberships.select_related("user").order_by("role", "user__email"))
     invitations = (
         organisation.invitations.pending().select_related("invited_by")
         if can_manage
@@ -123,6 +123,9 @@ def organisation_detail(request, pk):
             "membership": membership,
             "can_manage": can_manage,
             "is_owner": membership is not None and membership.role == MembershipRole.OWNER,
+            "is_sole_owner": membership is not None
+            and membership.role == MembershipRole.OWNER
+            and sum(1 for m in members if m.role == MembershipRole.OWNER) == 1,
             "members": members,
             "invitations": invitations,
             "invitation_form": InvitationForm(),
@@ -255,7 +258,7 @@ def invitation_respond(request, token):
             if request.POST.get("answer") == "accept":
                 services.accept_invitation(invitation, user=request.user)
                 messages.success(
-                    request, _("Welcome to %(name)s.") % {"name": invitation.organisation.display_name}
+                    request, _("You are now a member of “%(name)s”.") % {"name": invitation.organisation.display_name}
                 )
                 return redirect(invitation.organisation)
             services.decline_invitation(invitation, user=request.user)

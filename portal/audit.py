@@ -2,6 +2,7 @@
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import AuditEvent
 
@@ -43,3 +44,23 @@ def record(
         },
         reason=reason or "",
     )
+
+
+# What people read for each action; apps add their own actions here as they gain them.
+ACTION_LABELS = {
+    "organisation.create": _("Organisation registered"),
+    "organisation.update": _("Profile changed"),
+    "organisation.submit_for_verification": _("Submitted for verification"),
+    "organisation.verify": _("Verified"),
+    "organisation.reject": _("Verification rejected"),
+    "membership.create": _("Member joined"),
+    "membership.change_role": _("Role changed"),
+    "membership.remove": _("Member removed"),
+    "membership.leave": _("Member left"),
+    "invitation.create": _("Invitation sent"),
+    "invitation.accept": _("Invitation accepted"),
+    "invitation.decline": _("Invitation declined"),
+    "invitation.revoke": _("Invitation withdrawn"),
+    "invitation.expire": _("Invitation expired"),
+    "user.set_site_roles": _("Site roles changed"),
+}

@@ -77,3 +77,31 @@ class AuditEvent(models.Model):
         return [
             (field, change.get("from"), change.get("to")) for field, change in (self.changes or {}).items()
         ]
+
+    @property
+    def action_label(self) -> str:
+        from portal.audit import ACTION_LABELS
+
+        return str(ACTION_LABELS.get(self.action, self.action))
+
+    @property
+    def readable_changes(self) -> list[tuple[str, object, object]]:
+        """(field label, before, after) with choice values shown as their labels in the active language."""
+        model = self.target_type.model_class() if self.target_type_id else None
+        rows = []
+        for name, before, after in self.change_list:
+            label, choices = name.replace("_", " "), {}
+            if model is not None:
+                try:
+                    field = model._meta.get_field(name)
+                except Exception:  # noqa: BLE001 - a field that no longer exists keeps its raw name
+                    field = None
+                if field is not None:
+                    label = str(getattr(field, "verbose_name", label))
+                    choices = {k: str(v) for k, v in (getattr(field, "flatchoices", None) or [])}
+            rows.append((label, _choice(choices, before), _choice(choices, after)))
+        return rows
+
+
+def _choice(choices: dict, value):
+    return choices.get(value, value) if isinstance(value, str) else value

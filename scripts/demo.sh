@@ -10,7 +10,7 @@ scripts/bootstrap.sh
 
 export DEBUG=${DEBUG:-true}
 export DATABASE_URL=${DATABASE_URL:-sqlite:///$PWD/var/portal.sqlite3}
-export CELERY_BROKER_URL=${CELERY_BROKER_URL:-filesystem://}
+export CELERY_BROKER_URL=${CELERY_BROKER_URL:-filesystem://localhost/}
 export CELERY_BROKER_FOLDER=${CELERY_BROKER_FOLDER:-$PWD/var/broker}
 export EMAIL_URL=${EMAIL_URL:-consolemail://}
 PORT=${PORT:-8000}

@@ -12,7 +12,7 @@ scripts/install-chromium.sh
 export DEBUG=true   # test settings; pytest-django itself runs the code with DEBUG off
 export DATABASE_URL=${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/portal}
 export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/9}
-export CELERY_BROKER_URL=${CELERY_BROKER_URL:-memory://}
+export CELERY_BROKER_URL=${CELERY_BROKER_URL:-memory://localhost/}
 
 echo "==> ruff check and ruff format --check"
 .venv/bin/ruff check .

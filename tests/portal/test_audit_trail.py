@@ -26,6 +26,7 @@ def test_supervisor_filters_and_exports_the_trail(client, supervisor, mfa, user)
     client.force_login(supervisor)
     page = client.get("/oversight/audit/", {"actor": user.email}).content.decode()
     assert "organisation.submit_for_verification" in page
+    assert "Submitted for verification" in page
     assert "someone.else@example.cn" not in page
     response = client.get("/oversight/audit/", {"organisation": org.pk, "format": "csv"})
     assert response["Content-Type"].startswith("text/csv")
@@ -46,4 +47,5 @@ def test_organisation_history_is_shown_to_its_managers(client, user):
     services.submit_organisation_for_verification(org, by=user)
     client.force_login(user)
     page = client.get(org.get_absolute_url()).content.decode()
-    assert "organisation.submit_for_verification" in page
+    assert "Submitted for verification" in page
+    assert "Pending verification" in page  # the status label, not its code

@@ -1,0 +1,1 @@
+"""Benchmark harness of the portal (not part of the test suite): see bench/README.md."""
