@@ -258,7 +258,8 @@ def invitation_respond(request, token):
             if request.POST.get("answer") == "accept":
                 services.accept_invitation(invitation, user=request.user)
                 messages.success(
-                    request, _("You are now a member of “%(name)s”.") % {"name": invitation.organisation.display_name}
+                    request,
+                    _("You are now a member of “%(name)s”.") % {"name": invitation.organisation.display_name},
                 )
                 return redirect(invitation.organisation)
             services.decline_invitation(invitation, user=request.user)
