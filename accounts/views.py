@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
@@ -71,6 +72,7 @@ def organisation_list(request):
                 **{"verification_status" if field == "status" else field: value}
             )
     page = paginate(request, organisations.order_by("-id"))
+    _label_rows(page.object_list)
     return render(
         request,
         "accounts/organisation_list.html",
@@ -78,12 +80,29 @@ def organisation_list(request):
             "page": page,
             "query": query,
             "filters": filters,
-            "kinds": OrganisationKind.choices,
-            "sectors": Sector.choices,
-            "statuses": VerificationStatus.choices,
+            "kinds": _choices(OrganisationKind),
+            "sectors": _choices(Sector),
+            "statuses": _choices(VerificationStatus),
             "sees_all": sees_all_organisations(request.user),
         },
     )
+
+
+def _choices(choices) -> list[tuple[str, str]]:
+    return [(value, str(label)) for value, label in choices.choices]
+
+
+def _label_rows(organisations: list[Organisation]) -> None:
+    """Give each row its labels and URL once: get_FOO_display() and reverse() per row cost more than the query."""
+    kinds, sectors, statuses = (dict(_choices(c)) for c in (OrganisationKind, Sector, VerificationStatus))
+    url = reverse("accounts:organisation_detail", args=[0])
+    for organisation in organisations:
+        organisation.kind_label = kinds.get(organisation.kind, organisation.kind)
+        organisation.sector_label = sectors.get(organisation.sector, organisation.sector)
+        organisation.status_label = statuses.get(
+            organisation.verification_status, organisation.verification_status
+        )
+        organisation.url = url.replace("/0/", f"/{organisation.pk}/")
 
 
 @login_required

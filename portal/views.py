@@ -1,6 +1,7 @@
 import csv
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count, Q
@@ -26,14 +27,20 @@ PLATFORM_LABELS = {
 
 
 def home(request):
-    stats = Organisation.objects.verified().aggregate(
+    return render(
+        request, "portal/home.html", {"stats": cache.get_or_set("portal:home-stats", _home_stats, 60)}
+    )
+
+
+def _home_stats() -> dict:
+    """Public figures of the home page; a minute old at most, so the page does not count on every visit."""
+    return Organisation.objects.verified().aggregate(
         organisations=Count("id"),
         enterprises=Count("id", filter=Q(kind=OrganisationKind.ENTERPRISE)),
         universities_institutes=Count(
             "id", filter=Q(kind__in=[OrganisationKind.UNIVERSITY, OrganisationKind.RESEARCH_INSTITUTE])
         ),
     )
-    return render(request, "portal/home.html", {"stats": stats})
 
 
 @never_cache

@@ -21,3 +21,19 @@ def test_healthz_is_503_when_the_broker_is_unreachable(client, monkeypatch):
     assert body["status"] == "error"
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["broker"].startswith("error")
+
+
+def test_home_page_counts_verified_organisations(client, user, operator):
+    from django.core.cache import cache
+
+    from accounts import services
+    from tests.factories import make_organisation
+
+    cache.clear()
+    org = make_organisation(user)
+    make_organisation(user)  # not verified: not counted
+    services.submit_organisation_for_verification(org, by=user)
+    services.verify_organisation(org, by=operator)
+    response = client.get("/")
+    assert response.context["stats"] == {"organisations": 1, "enterprises": 1, "universities_institutes": 0}
+    cache.clear()
