@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import TokenProxy
 
 from accounts import services
-from accounts.models import Invitation, Membership, Organisation, User
+from accounts.models import Consent, Invitation, Membership, Organisation, User
 from portal.admin import PortalModelAdmin, ReadOnlyModelAdmin
 from portal.exceptions import DomainError
 
@@ -102,3 +102,12 @@ if admin.site.is_registered(TokenProxy):
 class GroupAdmin(ReadOnlyModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
+
+
+@admin.register(Consent)
+class ConsentAdmin(ReadOnlyModelAdmin):
+    list_display = ["user", "purpose", "given_at", "withdrawn_at", "notice_version"]
+    list_filter = ["purpose", "withdrawn_at"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import MembershipRole, Organisation, OrganisationKind
+from accounts.models import ConsentPurpose, MembershipRole, Organisation, OrganisationKind
 from accounts.uscc import normalize_uscc
 
 
@@ -58,3 +58,34 @@ class RejectionForm(forms.Form):
         max_length=2000,
         help_text=_("Sent to the organisation: say what they must correct."),
     )
+
+
+class ConsentForm(forms.Form):
+    """One checkbox per purpose; unchecked means not given (or withdrawn)."""
+
+    def __init__(self, *args, active: set[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        for value, label in ConsentPurpose.choices:
+            self.fields[value] = forms.BooleanField(label=label, required=False, initial=value in active)
+
+
+class AccountDeletionForm(forms.Form):
+    password = forms.CharField(
+        label=_("Your password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("To confirm that it is you."),
+    )
+    confirm = forms.BooleanField(
+        label=_("I understand that my account and personal data will be deleted and this cannot be undone."),
+        required=True,
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("The password is not correct."))
+        return password

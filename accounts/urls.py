@@ -19,6 +19,9 @@ urlpatterns = [
     path("memberships/<int:pk>/remove/", views.membership_remove, name="membership_remove"),
     path("invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("invitations/<str:token>/", views.invitation_respond, name="invitation_respond"),
+    path("account/privacy/", views.privacy_settings, name="privacy_settings"),
+    path("account/privacy/export/", views.privacy_export, name="privacy_export"),
+    path("account/delete/", views.account_delete, name="account_delete"),
     path("operator/verifications/", views.verification_queue, name="verification_queue"),
     path("operator/verifications/<int:pk>/", views.verification_decide, name="verification_decide"),
 ]

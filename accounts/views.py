@@ -1,17 +1,28 @@
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
-from accounts import services
-from accounts.forms import InvitationForm, OrganisationForm, RejectionForm, RoleForm
+from accounts import privacy, services
+from accounts.forms import (
+    AccountDeletionForm,
+    ConsentForm,
+    InvitationForm,
+    OrganisationForm,
+    RejectionForm,
+    RoleForm,
+)
 from accounts.models import (
+    Consent,
+    ConsentPurpose,
     Invitation,
     InvitationStatus,
     Membership,
@@ -358,3 +369,48 @@ def api_token(request):
             token = None
             messages.info(request, _("Your API token was deleted."))
     return render(request, "account/api_token.html", {"token": token, "new_key": new_key})
+
+
+# --- privacy (PIPL rights) -----------------------------------------------------------------------
+
+
+@login_required
+def privacy_settings(request):
+    active = set(Consent.objects.active().filter(user=request.user).values_list("purpose", flat=True))
+    # An empty POST is meaningful here (every box unticked): bind the form on any POST.
+    form = ConsentForm(request.POST if request.method == "POST" else None, active=active)
+    if request.method == "POST" and form.is_valid():
+        for purpose, given in form.cleaned_data.items():
+            privacy.set_consent(request.user, purpose=purpose, given=given)
+        messages.success(request, _("Your choices are saved."))
+        return redirect("accounts:privacy_settings")
+    history = Consent.objects.filter(user=request.user)
+    return render(
+        request,
+        "accounts/privacy_settings.html",
+        {"form": form, "history": history, "purposes": dict(ConsentPurpose.choices)},
+    )
+
+
+@login_required
+def privacy_export(request):
+    archive = privacy.export_archive(request.user)
+    response = HttpResponse(archive, content_type="application/zip")
+    filename = f"my-data-{timezone.localdate():%Y%m%d}.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+def account_delete(request):
+    form = AccountDeletionForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            privacy.delete_account(request.user)
+        except DomainError as error:
+            form.add_error(None, str(error))
+        else:
+            logout(request)
+            messages.success(request, _("Your account is deleted. Thank you for using the portal."))
+            return redirect("home")
+    return render(request, "accounts/account_delete.html", {"form": form})

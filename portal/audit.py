@@ -63,4 +63,8 @@ ACTION_LABELS = {
     "invitation.revoke": _("Invitation withdrawn"),
     "invitation.expire": _("Invitation expired"),
     "user.set_site_roles": _("Site roles changed"),
+    "user.export_personal_data": _("Personal data downloaded"),
+    "user.delete": _("Account deleted"),
+    "consent.give": _("Consent given"),
+    "consent.withdraw": _("Consent withdrawn"),
 }
