@@ -18,7 +18,6 @@ from accounts.models import (
     Consent,
     ConsentPurpose,
     Invitation,
-    InvitationStatus,
     Membership,
     MembershipRole,
     User,
