@@ -30,3 +30,20 @@ def bootstrap_widget(field):
     if described:
         attrs["aria-describedby"] = " ".join(described)
     return field.as_widget(attrs=attrs)
+
+
+@register.filter
+def money(value, places: int = 2):
+    """An amount in yuan, grouped and with the currency written as readers of the active language expect."""
+    from decimal import Decimal, InvalidOperation
+
+    from django.utils import formats, translation
+
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        return ""
+    text = formats.number_format(amount, decimal_pos=int(places), use_l10n=True, force_grouping=True)
+    if (translation.get_language() or "en").startswith("zh"):
+        return f"¥{text}"
+    return f"CNY {text}"
