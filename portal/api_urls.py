@@ -2,11 +2,16 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from accounts import api as accounts_api
+from compute import api as compute_api
 
 router = DefaultRouter()
 router.register("organisations", accounts_api.OrganisationViewSet, basename="organisation")
 router.register("memberships", accounts_api.MembershipViewSet, basename="membership")
 router.register("invitations", accounts_api.InvitationViewSet, basename="invitation")
+router.register("partitions", compute_api.PartitionViewSet, basename="partition")
+router.register("quota-requests", compute_api.QuotaRequestViewSet, basename="quota-request")
+router.register("allocations", compute_api.AllocationViewSet, basename="allocation")
+router.register("reconcile-runs", compute_api.ReconcileRunViewSet, basename="reconcile-run")
 
 app_name = "api"
 

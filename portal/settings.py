@@ -232,7 +232,37 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.expire_invitations_task",
         "schedule": crontab(minute=15),
     },
+    "ingest-usage": {
+        "task": "compute.tasks.ingest_usage_task",
+        "schedule": env.int("USAGE_INGEST_MINUTES", default=5) * 60,
+    },
+    "reconcile-cluster": {
+        "task": "compute.tasks.reconcile_task",
+        "schedule": crontab(minute=40),
+    },
+    "expire-allocations": {
+        "task": "compute.tasks.expire_allocations_task",
+        "schedule": crontab(hour=0, minute=20),
+    },
 }
+
+# --- Cluster ---------------------------------------------------------------------------------------
+# The cluster backend by dotted path, as Django chooses EMAIL_BACKEND: the fake in-memory cluster for the
+# demo and unit tests, compute.backends.slurm.SlurmBackend in production (see docs/slurm.md).
+CLUSTER_BACKEND = env.str("CLUSTER_BACKEND", default="compute.backends.fake.FakeBackend")
+# The fake cluster keeps its state in a file so that the demo's web process, worker and beat share it.
+CLUSTER_BACKEND_OPTIONS = env.json(
+    "CLUSTER_BACKEND_OPTIONS",
+    default={"state_file": str(VAR_DIR / "fake-cluster.json")}
+    if CLUSTER_BACKEND.endswith("FakeBackend")
+    else {},
+)
+# Accounts whose names start with this belong to the portal; reconcile never touches any other.
+CLUSTER_ACCOUNT_PREFIX = env.str("CLUSTER_ACCOUNT_PREFIX", default="aicc_")
+USAGE_INGEST_MINUTES = env.int("USAGE_INGEST_MINUTES", default=5)
+# Expired allocations stay blocked (no new jobs, data kept) this many days before they are closed.
+ALLOCATION_CLOSE_AFTER_DAYS = env.int("ALLOCATION_CLOSE_AFTER_DAYS", default=7)
+USAGE_LOOKBACK_HOURS = env.int("USAGE_LOOKBACK_HOURS", default=48)
 
 # --- REST API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -33,10 +33,16 @@ def _portal_test_settings(settings, tmp_path):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    settings.CLUSTER_BACKEND = "compute.backends.fake.FakeBackend"
+    settings.CLUSTER_BACKEND_OPTIONS = {}  # in memory, emptied for every test
+    from compute.backends.fake import FakeBackend
+
+    FakeBackend.reset()
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+    FakeBackend.reset()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 import random
+from decimal import Decimal
 
 import factory
 from allauth.account.models import EmailAddress
@@ -73,3 +74,72 @@ def make_operator(**kwargs) -> User:
 def make_supervisor(**kwargs) -> User:
     user = UserFactory(**kwargs)
     return services.set_site_roles(user, by=None, roles={"supervisor"})
+
+
+# --- compute -------------------------------------------------------------------------------------
+
+
+class PartitionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "compute.Partition"
+        django_get_or_create = ("slug",)
+
+    slug = "npu"
+    name_en = "AI accelerator partition"
+    name_zh = "AI 加速卡分区"
+    cluster = "slurmlab"
+    slurm_partition = "debug"
+    tres = "gres/npu"
+    unit = "card_hour"
+    capacity_per_month = Decimal("10000")
+    price_per_unit = Decimal("8.5000")
+    overcommit_ratio = Decimal("1.00")
+    min_request = Decimal("1")
+    max_request = Decimal("5000")
+
+
+def make_verified_organisation(owner: User, **fields) -> Organisation:
+    org = make_organisation(owner, **fields)
+    services.submit_organisation_for_verification(org, by=owner)
+    operator = User.objects.filter(groups__name="operator").first() or make_operator()
+    services.verify_organisation(org, by=operator)
+    org.refresh_from_db()
+    return org
+
+
+def make_quota_request(owner: User, organisation=None, *, submit=True, username="alice", **fields):
+    """A new-allocation request through the services (drafted, and submitted unless submit=False)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from compute import services as compute_services
+
+    organisation = organisation or make_verified_organisation(owner)
+    today = timezone.localdate()
+    values = {
+        "partition": PartitionFactory(),
+        "amount": 100,
+        "start_date": today,
+        "end_date": today + timedelta(days=90),
+        "purpose": "Train a medical imaging model",
+        "justification": "Needs 8 cards for two weeks.",
+        "members": [compute_services.MemberAccess(owner, username)],
+    }
+    values.update(fields)
+    request = compute_services.create_quota_request(organisation, by=owner, **values)
+    if submit:
+        request = compute_services.submit_quota_request(request, by=owner)
+    return request
+
+
+def make_allocation(owner: User, organisation=None, *, granted=None, **fields):
+    """An active allocation on the fake cluster, through request, approval and provisioning."""
+    from compute import services as compute_services
+    from compute.backends.fake import FakeBackend
+
+    request = make_quota_request(owner, organisation, **fields)
+    operator = User.objects.filter(groups__name="operator").first() or make_operator()
+    compute_services.approve_quota_request(request, by=operator, granted_amount=granted)
+    allocation = request.created_allocation
+    return compute_services.sync_allocation(allocation.pk, backend=FakeBackend())

@@ -124,8 +124,109 @@ class Command(BaseCommand):
                     university, by=people["researcher@demo.aicc.cn"], email=student.email, role="member"
                 )
                 services.accept_invitation(invitation, user=student)
+            self._compute(people)
         if not quiet:
             self._print_logins()
+
+    def _compute(self, people):
+        """Partitions, an active allocation with some usage on the fake cluster, a request to decide."""
+        from datetime import timedelta
+        from decimal import Decimal
+
+        from django.utils import timezone
+
+        from compute import services as compute
+        from compute import usage
+        from compute.backends import get_backend
+        from compute.backends.base import JobRecord
+        from compute.models import Partition, QuotaRequest
+
+        npu, _ = Partition.objects.get_or_create(
+            slug="npu",
+            defaults=dict(
+                name_en="AI accelerator partition",
+                name_zh="AI 加速卡分区",
+                description="Nodes with 8 AI accelerator cards each, for training and inference.",
+                cluster="aicc",
+                slurm_partition="npu",
+                tres="gres/npu",
+                unit="card_hour",
+                capacity_per_month=Decimal("500000"),
+                price_per_unit=Decimal("8.50"),
+                overcommit_ratio=Decimal("1.20"),
+                min_request=Decimal("10"),
+                max_request=Decimal("50000"),
+            ),
+        )
+        Partition.objects.get_or_create(
+            slug="cpu",
+            defaults=dict(
+                name_en="HPC CPU partition",
+                name_zh="高性能计算 CPU 分区",
+                description="General-purpose CPU nodes for simulation and data processing.",
+                cluster="aicc",
+                slurm_partition="cpu",
+                tres="cpu",
+                unit="core_hour",
+                capacity_per_month=Decimal("2000000"),
+                price_per_unit=Decimal("0.12"),
+                min_request=Decimal("100"),
+                max_request=Decimal("500000"),
+            ),
+        )
+        if QuotaRequest.objects.exists():
+            return
+        owner, operator = people["owner@demo.aicc.cn"], people["operator@demo.aicc.cn"]
+        xinghe = Organisation.objects.get(name_zh="星河智能科技有限公司")
+        today = timezone.localdate()
+        request = compute.create_quota_request(
+            xinghe,
+            by=owner,
+            partition=npu,
+            amount=Decimal("2000"),
+            start_date=today,
+            end_date=today + timedelta(days=90),
+            purpose="Train a lung-nodule detection model",
+            justification="3D CT segmentation model, 8 cards for about ten days.",
+            members=[compute.MemberAccess(owner, "zhangwei")],
+        )
+        compute.submit_quota_request(request, by=owner)
+        compute.approve_quota_request(request, by=operator, granted_amount=Decimal("1500"))
+        backend = get_backend()
+        allocation = compute.sync_allocation(request.created_allocation.pk, backend=backend)
+        now = timezone.now()
+        for i in range(12):
+            start = now - timedelta(days=11 - i, hours=3)
+            backend.add_job(
+                JobRecord(
+                    job_id=str(1000 + i),
+                    cluster=backend.cluster_name,
+                    account=allocation.account_name,
+                    user="zhangwei",
+                    partition="npu",
+                    state="COMPLETED",
+                    submit=start,
+                    start=start,
+                    end=start + timedelta(hours=2 + i % 4),
+                    elapsed_seconds=(2 + i % 4) * 3600,
+                    tres={"cpu": 32, "gres/npu": 8},
+                )
+            )
+        usage.ingest_usage(backend=backend, since=now - timedelta(days=30))
+        university = Organisation.objects.get(name_zh="滨海大学")
+        researcher = people["researcher@demo.aicc.cn"]
+        pending = compute.create_quota_request(
+            university,
+            by=researcher,
+            partition=npu,
+            amount=Decimal("800"),
+            start_date=today + timedelta(days=1),
+            end_date=today + timedelta(days=60),
+            purpose="Course projects on large-model fine-tuning",
+            justification="40 students, one card each for 20 hours.",
+            members=[compute.MemberAccess(researcher, "chenjing")],
+        )
+        compute.submit_quota_request(pending, by=researcher)
 
     def _person(self, email, name, roles):
         user = User.objects.filter(email=email).first()

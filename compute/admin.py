@@ -1,0 +1,118 @@
+from django.contrib import admin
+
+from compute.models import (
+    Allocation,
+    AllocationMember,
+    DailyUsage,
+    Job,
+    Partition,
+    QuotaRequest,
+    QuotaRequestMember,
+    ReconcileRun,
+)
+from portal import audit
+from portal.admin import PortalModelAdmin, ReadOnlyModelAdmin
+
+
+@admin.register(Partition)
+class PartitionAdmin(PortalModelAdmin):
+    """Operators configure partitions here (they hold no workflow state)."""
+
+    list_display = [
+        "slug",
+        "name_en",
+        "name_zh",
+        "tres",
+        "unit",
+        "capacity_per_month",
+        "price_per_unit",
+        "is_active",
+    ]
+    list_filter = ["is_active", "unit", "cluster"]
+    search_fields = ["slug", "name_en", "name_zh", "slurm_partition"]
+
+    def save_model(self, request, obj, form, change):
+        before = {}
+        if change:
+            old = Partition.objects.get(pk=obj.pk)
+            before = {name: str(getattr(old, name)) for name in form.changed_data}
+        super().save_model(request, obj, form, change)
+        audit.record(
+            "partition.update" if change else "partition.create",
+            obj,
+            actor=request.user,
+            changes={name: (before.get(name), str(getattr(obj, name))) for name in form.changed_data},
+        )
+
+
+class QuotaRequestMemberInline(admin.TabularInline):
+    model = QuotaRequestMember
+    extra = 0
+    readonly_fields = ["user", "cluster_username"]
+    can_delete = False
+
+
+@admin.register(QuotaRequest)
+class QuotaRequestAdmin(ReadOnlyModelAdmin):
+    """Decisions are made on the operator pages (one service for page, API and admin)."""
+
+    list_display = [
+        "id",
+        "organisation",
+        "partition",
+        "kind",
+        "amount",
+        "status",
+        "submitted_at",
+        "decided_at",
+    ]
+    list_filter = ["status", "kind", "partition"]
+    search_fields = ["organisation__name_zh", "organisation__name_en", "purpose"]
+    list_select_related = ["organisation", "partition"]
+    inlines = [QuotaRequestMemberInline]
+
+
+class AllocationMemberInline(admin.TabularInline):
+    model = AllocationMember
+    extra = 0
+    readonly_fields = ["user", "cluster_username"]
+    can_delete = False
+
+
+@admin.register(Allocation)
+class AllocationAdmin(ReadOnlyModelAdmin):
+    list_display = [
+        "account_name",
+        "organisation",
+        "partition",
+        "granted_amount",
+        "used_amount",
+        "status",
+        "end_date",
+    ]
+    list_filter = ["status", "partition"]
+    search_fields = ["account_name", "organisation__name_zh", "organisation__name_en"]
+    list_select_related = ["organisation", "partition"]
+    inlines = [AllocationMemberInline]
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyModelAdmin):
+    list_display = ["job_id", "cluster", "account", "cluster_user", "state", "start_at", "end_at", "units"]
+    list_filter = ["state", "cluster", "partition"]
+    search_fields = ["job_id", "account", "cluster_user"]
+
+
+@admin.register(DailyUsage)
+class DailyUsageAdmin(ReadOnlyModelAdmin):
+    list_display = ["allocation", "day", "units", "jobs"]
+    list_filter = ["day"]
+    search_fields = ["allocation__account_name"]
+    list_select_related = ["allocation"]
+
+
+@admin.register(ReconcileRun)
+class ReconcileRunAdmin(ReadOnlyModelAdmin):
+    list_display = ["started_at", "finished_at", "drift_count", "error"]
+    list_filter = ["started_at"]
+    search_fields = ["error"]

@@ -1,0 +1,43 @@
+"""Thin tasks: take ids, call one service, retry cluster failures with backoff."""
+
+import logging
+
+from celery import shared_task
+
+from compute import services, usage
+from compute.backends.base import ClusterError
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(ClusterError,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=12,
+)
+def sync_allocation_task(self, allocation_id: int) -> None:
+    """Converge the cluster to one allocation. Idempotent: a retry or a second delivery grants nothing twice."""
+    if not isinstance(allocation_id, int) or allocation_id <= 0:
+        logger.warning("sync_allocation_task: ignored bad allocation id %r", allocation_id)
+        return
+    services.sync_allocation(allocation_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(ClusterError,), retry_backoff=30, max_retries=3)
+def ingest_usage_task() -> int:
+    return usage.ingest_usage().jobs
+
+
+@shared_task(acks_late=True)
+def reconcile_task() -> int:
+    return usage.reconcile().drift_count
+
+
+@shared_task(acks_late=True)
+def expire_allocations_task() -> int:
+    return services.expire_due_allocations()

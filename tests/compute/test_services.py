@@ -1,0 +1,377 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from accounts.models import Membership, MembershipRole
+from compute import services
+from compute.backends.base import ClusterError
+from compute.backends.fake import FakeBackend
+from compute.models import Allocation, AllocationStatus, QuotaRequest, RequestKind, RequestStatus
+from portal.exceptions import DomainError, InvalidTransition, NotAllowed
+from portal.models import AuditEvent
+from tests.factories import (
+    PartitionFactory,
+    UserFactory,
+    make_allocation,
+    make_organisation,
+    make_quota_request,
+    make_verified_organisation,
+)
+
+pytestmark = pytest.mark.django_db
+TODAY = timezone.localdate
+
+
+def request_kwargs(owner, **overrides):
+    values = {
+        "partition": PartitionFactory(),
+        "amount": Decimal("100"),
+        "start_date": TODAY(),
+        "end_date": TODAY() + timedelta(days=30),
+        "purpose": "Fine-tune a model",
+        "justification": "Because.",
+        "members": [services.MemberAccess(owner, "alice")],
+    }
+    values.update(overrides)
+    return values
+
+
+# --- filing requests ---------------------------------------------------------------------------------
+
+
+def test_draft_submit_and_audit(user):
+    org = make_verified_organisation(user)
+    request = services.create_quota_request(org, by=user, **request_kwargs(user))
+    assert request.status == RequestStatus.DRAFT
+    assert request.cost_estimate == Decimal("850.00")
+    services.submit_quota_request(request, by=user)
+    request.refresh_from_db()
+    assert request.status == RequestStatus.SUBMITTED and request.submitted_at
+    actions = list(
+        AuditEvent.objects.filter(target_id=str(request.pk), platform="compute").values_list(
+            "action", flat=True
+        )
+    )
+    assert sorted(actions) == ["quota_request.create", "quota_request.submit"]
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ({"amount": Decimal("0")}, "amount"),
+        ({"amount": Decimal("-5")}, "amount"),
+        ({"amount": Decimal("1e9")}, "amount"),
+        ({"amount": "NaN"}, "amount"),
+        ({"amount": "abc"}, "amount"),
+        ({"amount": Decimal("1.234")}, "amount"),
+        ({"end_date": TODAY() - timedelta(days=1)}, "end_date"),
+        ({"start_date": TODAY() - timedelta(days=3), "end_date": TODAY() + timedelta(days=3)}, "start_date"),
+        ({"end_date": TODAY() + timedelta(days=400)}, "end_date"),
+        ({"members": []}, "members"),
+        ({"amount": Decimal("4000"), "end_date": TODAY() + timedelta(days=3)}, "amount"),  # over capacity
+    ],
+)
+def test_bad_requests_are_refused_and_nothing_is_created(user, override, field):
+    org = make_verified_organisation(user)
+    with pytest.raises(ValidationError) as info:
+        services.create_quota_request(org, by=user, **request_kwargs(user, **override))
+    assert field in info.value.message_dict
+    assert not QuotaRequest.objects.exists()
+
+
+@pytest.mark.parametrize("username", ["Root", "9lives", "a" * 33, "bad name", "ü", "", "x;rm"])
+def test_cluster_usernames_slurm_would_reject(user, username):
+    org = make_verified_organisation(user)
+    with pytest.raises(ValidationError) as info:
+        services.create_quota_request(
+            org, by=user, **request_kwargs(user, members=[services.MemberAccess(user, username)])
+        )
+    assert "members" in info.value.message_dict
+    assert not QuotaRequest.objects.exists()
+
+
+def test_members_must_belong_and_have_distinct_usernames(user):
+    org = make_verified_organisation(user)
+    stranger = UserFactory()
+    colleague = UserFactory()
+    Membership.objects.create(organisation=org, user=colleague, role=MembershipRole.MEMBER)
+    with pytest.raises(ValidationError):
+        services.create_quota_request(
+            org, by=user, **request_kwargs(user, members=[services.MemberAccess(stranger, "bob")])
+        )
+    with pytest.raises(ValidationError):
+        services.create_quota_request(
+            org,
+            by=user,
+            **request_kwargs(
+                user, members=[services.MemberAccess(user, "same"), services.MemberAccess(colleague, "same")]
+            ),
+        )
+    assert not QuotaRequest.objects.exists()
+
+
+def test_only_verified_organisations_and_their_managers(user):
+    unverified = make_organisation(user)
+    with pytest.raises(NotAllowed):
+        services.create_quota_request(unverified, by=user, **request_kwargs(user))
+    org = make_verified_organisation(user)
+    member = UserFactory()
+    Membership.objects.create(organisation=org, user=member, role=MembershipRole.MEMBER)
+    with pytest.raises(NotAllowed):
+        services.create_quota_request(org, by=member, **request_kwargs(member))
+    assert not QuotaRequest.objects.exists()
+
+
+def test_changes_requested_then_resubmitted(user, operator):
+    request = make_quota_request(user)
+    with pytest.raises(InvalidTransition):
+        services.request_quota_changes(request, by=operator, reason="")
+    services.request_quota_changes(request, by=operator, reason="Explain the model size.")
+    services.update_quota_request(request, by=user, justification="A 7B model, 8 cards, two weeks.")
+    services.submit_quota_request(request, by=user)
+    request.refresh_from_db()
+    assert request.status == RequestStatus.SUBMITTED
+    assert request.justification.startswith("A 7B model")
+
+
+def test_withdraw(user):
+    request = make_quota_request(user)
+    services.withdraw_quota_request(request, by=user)
+    request.refresh_from_db()
+    assert request.status == RequestStatus.WITHDRAWN
+    with pytest.raises(InvalidTransition):
+        services.submit_quota_request(request, by=user)
+
+
+# --- decisions and the cluster -------------------------------------------------------------------------
+
+
+def test_approval_provisions_the_cluster_once(user, operator, django_capture_on_commit_callbacks):
+    request = make_quota_request(user, amount=Decimal("100"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.approve_quota_request(request, by=operator, granted_amount=Decimal("80"))
+    allocation = Allocation.objects.get()
+    assert allocation.status == AllocationStatus.ACTIVE  # the eager task converged the fake cluster
+    assert allocation.account_name == f"aicc_{allocation.pk:06d}"
+    state = FakeBackend().read_account(allocation.account_name)
+    assert state.users == frozenset({"alice"}) and state.limits == {"gres/npu": 4800} and not state.blocked
+    # Running the task again changes nothing on the cluster.
+    assert FakeBackend().converge(allocation.desired_account(frozenset({"alice"}))) == []
+    services.sync_allocation(allocation.pk, backend=FakeBackend())
+    assert FakeBackend().read_account(allocation.account_name) == state
+    # Decision mail with what to do next.
+    decision = [m for m in mail.outbox if "approved" in m.subject]
+    assert decision and decision[0].to == [user.email] and "80" in decision[0].body
+    # A second approval of the same request is refused; still one allocation.
+    with pytest.raises(InvalidTransition):
+        services.approve_quota_request(request, by=operator)
+    assert Allocation.objects.count() == 1
+
+
+def test_operator_may_grant_less_never_more(user, operator):
+    request = make_quota_request(user, amount=Decimal("100"))
+    with pytest.raises(DomainError):
+        services.approve_quota_request(request, by=operator, granted_amount=Decimal("101"))
+    with pytest.raises(DomainError):
+        services.approve_quota_request(request, by=operator, granted_amount=Decimal("0"))
+    request.refresh_from_db()
+    assert request.status == RequestStatus.SUBMITTED
+
+
+def test_rejection_needs_reason_and_members_cannot_decide(user, operator):
+    request = make_quota_request(user)
+    with pytest.raises(NotAllowed):
+        services.approve_quota_request(request, by=user)
+    with pytest.raises(InvalidTransition):
+        services.reject_quota_request(request, by=operator, reason="  ")
+    services.reject_quota_request(
+        request, by=operator, reason="Capacity reserved for the incubation programme."
+    )
+    request.refresh_from_db()
+    assert request.status == RequestStatus.REJECTED
+    assert not Allocation.objects.exists()
+
+
+def test_cluster_down_is_recorded_retried_and_converges(user, operator):
+    request = make_quota_request(user)
+    services.approve_quota_request(request, by=operator)
+    allocation = request.created_allocation
+    FakeBackend.fail_next(2)
+    for _ in range(2):
+        with pytest.raises(ClusterError):
+            services.sync_allocation(allocation.pk, backend=FakeBackend())
+    allocation.refresh_from_db()
+    assert allocation.status == AllocationStatus.PROVISIONING
+    assert "not reachable" in allocation.sync_error and allocation.sync_attempts == 2
+    services.sync_allocation(allocation.pk, backend=FakeBackend())
+    allocation.refresh_from_db()
+    assert (
+        allocation.status == AllocationStatus.ACTIVE
+        and allocation.sync_error == ""
+        and allocation.sync_attempts == 0
+    )
+
+
+def test_sync_task_retries_cluster_errors(user, operator, settings):
+    from compute.tasks import sync_allocation_task
+
+    request = make_quota_request(user)
+    services.approve_quota_request(request, by=operator)
+    allocation = request.created_allocation
+    from celery.exceptions import Retry
+
+    FakeBackend.fail_next(1)
+    # The cluster error is retried (autoretry with backoff), recorded on the allocation meanwhile.
+    with pytest.raises(Retry):
+        sync_allocation_task.apply(args=[allocation.pk])
+    allocation.refresh_from_db()
+    assert allocation.status == AllocationStatus.PROVISIONING and allocation.sync_error
+    sync_allocation_task.apply(args=[allocation.pk])
+    allocation.refresh_from_db()
+    assert allocation.status == AllocationStatus.ACTIVE
+    assert FakeBackend().read_account(allocation.account_name) is not None
+
+
+def test_sync_task_ignores_bad_arguments(db):
+    from compute.tasks import sync_allocation_task
+
+    sync_allocation_task.apply(args=["not-an-id"])
+    sync_allocation_task.apply(args=[999999])
+    assert FakeBackend.calls == []
+
+
+def test_increase_extension_and_early_close(user, operator, django_capture_on_commit_callbacks):
+    allocation = make_allocation(user, amount=Decimal("100"))
+    org = allocation.organisation
+    with django_capture_on_commit_callbacks(execute=True):
+        inc = services.create_quota_request(
+            org,
+            by=user,
+            **request_kwargs(
+                user, kind=RequestKind.INCREASE, allocation=allocation, amount=Decimal("50"), members=[]
+            ),
+        )
+        services.submit_quota_request(inc, by=user)
+        services.approve_quota_request(inc, by=operator)
+    allocation.refresh_from_db()
+    assert allocation.granted_amount == Decimal("150")
+    assert FakeBackend().read_account(allocation.account_name).limits == {"gres/npu": 9000}
+
+    new_end = allocation.end_date + timedelta(days=30)
+    with django_capture_on_commit_callbacks(execute=True):
+        ext = services.create_quota_request(
+            org,
+            by=user,
+            **request_kwargs(
+                user,
+                kind=RequestKind.EXTENSION,
+                allocation=allocation,
+                amount=0,
+                end_date=new_end,
+                members=[],
+            ),
+        )
+        services.submit_quota_request(ext, by=user)
+        services.approve_quota_request(ext, by=operator)
+    allocation.refresh_from_db()
+    assert allocation.end_date == new_end
+
+    with django_capture_on_commit_callbacks(execute=True):
+        close = services.create_quota_request(
+            org,
+            by=user,
+            **request_kwargs(user, kind=RequestKind.EARLY_CLOSE, allocation=allocation, amount=0, members=[]),
+        )
+        services.submit_quota_request(close, by=user)
+        services.approve_quota_request(close, by=operator)
+    allocation.refresh_from_db()
+    assert allocation.status == AllocationStatus.CLOSED
+    assert FakeBackend().read_account(allocation.account_name) is None
+
+
+def test_suspend_blocks_new_jobs_and_resume_unblocks(user, operator, django_capture_on_commit_callbacks):
+    allocation = make_allocation(user)
+    with pytest.raises(DomainError):
+        services.suspend_allocation(allocation, by=operator, reason="")
+    with pytest.raises(NotAllowed):
+        services.suspend_allocation(allocation, by=user, reason="x")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.suspend_allocation(allocation, by=operator, reason="Unpaid invoice")
+    assert FakeBackend().read_account(allocation.account_name).blocked
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resume_allocation(allocation, by=operator)
+    assert not FakeBackend().read_account(allocation.account_name).blocked
+    statuses = list(
+        AuditEvent.objects.filter(
+            target_id=str(allocation.pk), action__in=["allocation.suspended", "allocation.active"]
+        )
+        .order_by("id")
+        .values_list("action", "changes")
+    )
+    assert statuses == [
+        ("allocation.suspended", {"status": {"from": "active", "to": "suspended"}}),
+        ("allocation.active", {"status": {"from": "suspended", "to": "active"}}),
+    ]
+
+
+def test_close_waits_for_running_jobs(user, operator, django_capture_on_commit_callbacks):
+    from compute.backends.base import JobRecord
+
+    allocation = make_allocation(user)
+    FakeBackend().add_job(
+        JobRecord(
+            "77",
+            "fake",
+            allocation.account_name,
+            "alice",
+            "debug",
+            "RUNNING",
+            None,
+            timezone.now(),
+            None,
+            60,
+            {"gres/npu": 1},
+        )
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.close_allocation(allocation, by=user)
+    state = FakeBackend().read_account(allocation.account_name)
+    assert state is not None and state.blocked  # blocked, not deleted: the running job finishes
+    FakeBackend.reset()
+    FakeBackend().converge(allocation.desired_account(frozenset({"alice"})))
+    services.sync_allocation(allocation.pk, backend=FakeBackend())
+    assert FakeBackend().read_account(allocation.account_name) is None
+
+
+def test_expiry_is_checked_daily_through_the_close_service(
+    user, operator, settings, django_capture_on_commit_callbacks
+):
+    allocation = make_allocation(user)
+    Allocation.objects.filter(pk=allocation.pk).update(
+        start_date=TODAY() - timedelta(days=30), end_date=TODAY() - timedelta(days=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.expire_due_allocations() == 1
+    allocation.refresh_from_db()
+    assert allocation.status == AllocationStatus.EXPIRED
+    assert FakeBackend().read_account(allocation.account_name).blocked
+    later = TODAY() + timedelta(days=settings.ALLOCATION_CLOSE_AFTER_DAYS)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.expire_due_allocations(today=later)
+    allocation.refresh_from_db()
+    assert allocation.status == AllocationStatus.CLOSED
+    assert FakeBackend().read_account(allocation.account_name) is None
+
+
+def test_capacity_left_counts_overlapping_grants(user):
+    partition = PartitionFactory(capacity_per_month=3000)
+    start, end = TODAY(), TODAY() + timedelta(days=30)
+    assert services.capacity_left(partition, start, end) == Decimal("3000.00")
+    make_allocation(user, partition=partition, amount=Decimal("1000"), start_date=start, end_date=end)
+    assert services.capacity_left(partition, start, end) == Decimal("2000.00")
+    overview = {c.partition.pk: c for c in services.capacity_overview(start, end)}
+    assert overview[partition.pk].granted == Decimal("1000.00")
