@@ -116,3 +116,19 @@ class ReconcileRunAdmin(ReadOnlyModelAdmin):
     list_display = ["started_at", "finished_at", "drift_count", "error"]
     list_filter = ["started_at"]
     search_fields = ["error"]
+
+
+@admin.register(QuotaRequestMember)
+class QuotaRequestMemberAdmin(ReadOnlyModelAdmin):
+    list_display = ["cluster_username", "user", "request"]
+    list_filter = ["request__status"]
+    search_fields = ["cluster_username", "user__email"]
+    list_select_related = ["user", "request"]
+
+
+@admin.register(AllocationMember)
+class AllocationMemberAdmin(ReadOnlyModelAdmin):
+    list_display = ["cluster_username", "user", "allocation"]
+    list_filter = ["allocation__status"]
+    search_fields = ["cluster_username", "user__email", "allocation__account_name"]
+    list_select_related = ["user", "allocation"]

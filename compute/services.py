@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, MembershipRole, Organisation, User
-from accounts.roles import is_operator
+from accounts.roles import is_operator, is_supervisor
 from compute.backends import get_backend
 from compute.backends.base import ClusterBackend, ClusterError
 from compute.models import (
@@ -45,6 +45,8 @@ class MemberAccess:
 
 
 def _require_manager(organisation: Organisation, user: User) -> None:
+    if is_supervisor(user) and not is_operator(user):
+        raise NotAllowed(_("Supervisors read everything and change nothing."))
     if not Membership.objects.filter(
         organisation=organisation, user=user, role__in=MembershipRole.managing()
     ).exists():
@@ -159,6 +161,9 @@ def validate_request_fields(
         usernames = [m.cluster_username for m in members]
         if len(set(usernames)) != len(usernames):
             add("members", _("Each person needs a different cluster username."))
+        people = [m.user.pk for m in members]
+        if len(set(people)) != len(people):
+            add("members", _("Name each person once."))
         member_ids = set(
             Membership.objects.filter(
                 organisation=organisation, user__in=[m.user for m in members]
@@ -276,6 +281,8 @@ def update_quota_request(
     allowed = {"partition", "amount", "start_date", "end_date", "purpose", "justification"}
     changes = {}
     for name, value in fields.items():
+        if name in ("purpose", "justification") and isinstance(value, str):
+            value = value.strip()
         if name in allowed and getattr(request, name) != value:
             changes[name] = (str(getattr(request, name)), str(value))
             setattr(request, name, value)
@@ -396,12 +403,31 @@ def approve_quota_request(
         .select_related("partition", "organisation", "allocation")
         .get(pk=request.pk)
     )
-    granted = request.amount if granted_amount in (None, "") else _decimal(granted_amount)
+    try:
+        granted = request.amount if granted_amount in (None, "") else _decimal(granted_amount)
+    except DomainError as error:
+        _raise_if({"granted_amount": [error.message]})
     if request.kind in (RequestKind.NEW, RequestKind.INCREASE):
         if granted <= 0:
-            raise DomainError(_("The granted amount must be more than zero."))
+            _raise_if({"granted_amount": [_("The granted amount must be more than zero.")]})
         if granted > request.amount:
-            raise DomainError(_("An operator may grant less than was asked, never more."))
+            _raise_if({"granted_amount": [_("An operator may grant less than was asked, never more.")]})
+        if granted.as_tuple().exponent < -2:
+            _raise_if({"granted_amount": [_("Use at most two decimal places.")]})
+        # Capacity may have been granted to others since this request was filed.
+        start, end = request.start_date, request.end_date
+        if request.kind == RequestKind.INCREASE:
+            start, end = max(start, request.allocation.start_date), request.allocation.end_date
+        left = capacity_left(request.partition, start, end)
+        if granted > left:
+            _raise_if(
+                {
+                    "granted_amount": [
+                        _("Only %(left)s %(unit)s are left on this partition for this period.")
+                        % {"left": left, "unit": request.partition.get_unit_display()}
+                    ]
+                }
+            )
     old = request.approve(by=by, granted_amount=granted)
     request.save(update_fields=["status", "decided_by", "decided_at", "granted_amount"])
     audit.record(

@@ -248,12 +248,20 @@ def top_users(allocation: Allocation, limit: int = 5) -> list[dict]:
 # --- reconcile ---------------------------------------------------------------------------------------
 
 
-def reconcile(*, backend: ClusterBackend | None = None, repair: bool = True) -> ReconcileRun:
-    """Compare the cluster with the portal. Repair what the portal owns (its prefix); report the rest."""
-    from compute.services import sync_allocation
+def reconcile(*, backend: ClusterBackend | None = None, repair: bool = True, by=None) -> ReconcileRun:
+    """Compare the cluster with the portal. Repair what the portal owns (its prefix); report the rest.
 
+    Run hourly by beat (``by`` None) or by an operator from the reconcile page or the API.
+    """
+    from accounts.roles import is_operator
+    from compute.services import sync_allocation
+    from portal.exceptions import NotAllowed
+
+    if by is not None and not is_operator(by):
+        raise NotAllowed("Only operators run a reconcile.")
     backend = backend or get_backend()
     run = ReconcileRun.objects.create()
+    audit.record("reconcile.run", run, actor=by)
     findings = []
     try:
         actual = {a.name: a for a in backend.list_accounts(settings.CLUSTER_ACCOUNT_PREFIX)}

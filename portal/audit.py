@@ -85,6 +85,7 @@ ACTION_LABELS = {
     "allocation.reconcile_repair": _("Drift repaired"),
     "allocation.retry_sync": _("Cluster update retried"),
     "partition.update": _("Partition changed"),
+    "reconcile.run": _("Cluster reconciled"),
     "partition.create": _("Partition created"),
     "consent.give": _("Consent given"),
     "consent.withdraw": _("Consent withdrawn"),

@@ -174,10 +174,10 @@ def test_approval_provisions_the_cluster_once(user, operator, django_capture_on_
 
 def test_operator_may_grant_less_never_more(user, operator):
     request = make_quota_request(user, amount=Decimal("100"))
-    with pytest.raises(DomainError):
-        services.approve_quota_request(request, by=operator, granted_amount=Decimal("101"))
-    with pytest.raises(DomainError):
-        services.approve_quota_request(request, by=operator, granted_amount=Decimal("0"))
+    for bad in (Decimal("101"), Decimal("0"), Decimal("-1"), "abc", Decimal("1.001")):
+        with pytest.raises(ValidationError) as info:
+            services.approve_quota_request(request, by=operator, granted_amount=bad)
+        assert "granted_amount" in info.value.message_dict
     request.refresh_from_db()
     assert request.status == RequestStatus.SUBMITTED
 
@@ -375,3 +375,37 @@ def test_capacity_left_counts_overlapping_grants(user):
     assert services.capacity_left(partition, start, end) == Decimal("2000.00")
     overview = {c.partition.pk: c for c in services.capacity_overview(start, end)}
     assert overview[partition.pk].granted == Decimal("1000.00")
+
+
+def test_approval_rechecks_capacity(user, operator):
+    partition = PartitionFactory(capacity_per_month=Decimal("3000"), max_request=Decimal("3000"))
+    month = {"start_date": TODAY(), "end_date": TODAY() + timedelta(days=30)}  # capacity 3000 for it
+    first = make_quota_request(user, partition=partition, amount=Decimal("2000"), username="a1", **month)
+    second = make_quota_request(
+        UserFactory(), partition=partition, amount=Decimal("2000"), username="b1", **month
+    )
+    services.approve_quota_request(first, by=operator)
+    with pytest.raises(ValidationError) as info:
+        services.approve_quota_request(second, by=operator)
+    assert "granted_amount" in info.value.message_dict
+    services.approve_quota_request(second, by=operator, granted_amount=Decimal("900"))
+    assert Allocation.objects.count() == 2
+
+
+def test_supervisors_change_nothing_even_in_their_own_organisation(supervisor):
+    with pytest.raises(NotAllowed):
+        make_quota_request(supervisor)
+    assert not QuotaRequest.objects.exists()
+
+
+def test_the_same_person_twice_is_a_field_error(user):
+    org = make_verified_organisation(user)
+    with pytest.raises(ValidationError) as info:
+        services.create_quota_request(
+            org,
+            by=user,
+            **request_kwargs(
+                user, members=[services.MemberAccess(user, "one"), services.MemberAccess(user, "two")]
+            ),
+        )
+    assert "members" in info.value.message_dict

@@ -28,7 +28,13 @@ def redis_broker_url():
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, redis_broker_url, tmp_path):
+def worker_env():
+    """Extra environment for the worker process; test modules override this fixture."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, redis_broker_url, tmp_path, worker_env):
     """A real Celery worker in its own process, on Redis, using the test database."""
     db = connection.settings_dict
     database_url = f"postgresql://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
@@ -45,6 +51,7 @@ def celery_worker_process(transactional_db, redis_broker_url, tmp_path):
         "EMAIL_DELIVERY_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(mail_dir),
         "SITE_URL": "http://testserver",
+        **worker_env,
     }
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
