@@ -65,7 +65,8 @@ def sync_role_permissions(using: str = "default") -> None:
     """Give each site role its permissions; safe to run after every migrate (new models are covered)."""
     from django.contrib.auth.models import Group, Permission
 
-    groups = {g.name: g for g in Group.objects.using(using).filter(name__in=SiteRole.values)}
+    # The data migration creates the groups; recreate any that a flush (tests) or an admin removed.
+    groups = {name: Group.objects.using(using).get_or_create(name=name)[0] for name in SiteRole.values}
     permissions = Permission.objects.using(using).select_related("content_type")
     supervisor, operator = [], []
     for perm in permissions:

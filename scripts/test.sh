@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command runs every test: lint, migrations check, translations, unit and integration tests on
-# PostgreSQL with a real Celery worker on Redis, and browser tests in Debian's Chromium.
+# PostgreSQL with a real Celery worker on Redis and a real Slurm cluster, and browser tests (with
+# axe-core accessibility checks) in Debian's Chromium.
 #   scripts/test.sh               everything
 #   scripts/test.sh tests/accounts -k uscc     extra arguments go to pytest
 set -euo pipefail
@@ -8,6 +9,13 @@ cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh --dev
 scripts/install-chromium.sh
+scripts/install-axe.sh
+# A real single-node Slurm cluster for the compute integration tests (installs Debian's packages once).
+if [ "$(id -u)" = 0 ]; then
+  deploy/slurm/slurm-up.sh
+else
+  echo "!! not root: cannot start Slurm; its integration tests will be skipped (and fail in CI)" >&2
+fi
 
 export DEBUG=true   # test settings; pytest-django itself runs the code with DEBUG off
 export DATABASE_URL=${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/portal}
