@@ -69,7 +69,7 @@ class Partition(models.Model):
         decimal_places=2,
         default=Decimal("1.00"),
         validators=[MinValueValidator(Decimal("1"))],
-        help_text=_("How far granted quota may exceed capacity, e.g. 1.20 for 20 % over."),
+        help_text=_("How far granted quota may exceed capacity, e.g. 1.20 for 20 per cent over."),
     )
     min_request = models.DecimalField(
         _("smallest request"), max_digits=12, decimal_places=2, default=Decimal("1")

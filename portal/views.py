@@ -9,6 +9,7 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from accounts.models import Organisation, OrganisationKind
@@ -18,11 +19,11 @@ from portal.models import AuditEvent
 from portal.pagination import paginate
 
 PLATFORM_LABELS = {
-    "accounts": _("People and organisations"),
-    "compute": _("Compute"),
-    "projects": _("Incubation"),
-    "alliance": _("Alliance"),
-    "talent": _("Training"),
+    "accounts": gettext_lazy("People and organisations"),
+    "compute": gettext_lazy("Compute"),
+    "projects": gettext_lazy("Incubation"),
+    "alliance": gettext_lazy("Alliance"),
+    "talent": gettext_lazy("Training"),
 }
 
 
