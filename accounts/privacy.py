@@ -176,6 +176,25 @@ def set_consent(user: User, *, purpose: str, given: bool) -> Consent | None:
 # --- deletion ------------------------------------------------------------------------------------
 
 
+def _remove_cluster_access(user: User) -> None:
+    """A deleted person keeps no cluster access: take their usernames off allocations and resync."""
+    from compute.models import AllocationMember
+    from compute.services import schedule_sync
+
+    for member in AllocationMember.objects.filter(user=user).select_related("allocation__organisation"):
+        allocation = member.allocation
+        audit.record(
+            "allocation.remove_cluster_user",
+            allocation,
+            actor=user,
+            organisation=allocation.organisation,
+            changes={"cluster_user": (member.cluster_username, None)},
+            reason="account deleted",
+        )
+        member.delete()
+        schedule_sync(allocation)
+
+
 def pseudonym(user: User) -> str:
     return f"deleted-user-{user.pk}"
 
@@ -227,6 +246,7 @@ def delete_account(user: User) -> None:
         invitation.save(update_fields=["status", "responded_at"])
     Invitation.objects.for_email(old_email).update(email=f"{label}@invalid")
     Consent.objects.active().filter(user=user).update(withdrawn_at=timezone.now())
+    _remove_cluster_access(user)
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
     Token.objects.filter(user=user).delete()

@@ -496,7 +496,7 @@ def request_quota_changes(request: QuotaRequest, *, by: User, reason: str) -> Qu
 # --- allocations -------------------------------------------------------------------------------------
 
 
-def _enqueue_sync(allocation: Allocation) -> None:
+def schedule_sync(allocation: Allocation) -> None:
     from compute.tasks import sync_allocation_task
 
     transaction.on_commit(lambda: sync_allocation_task.delay(allocation.pk))
@@ -529,7 +529,7 @@ def _create_allocation(request: QuotaRequest, *, by: User) -> Allocation:
             "granted_amount": (None, str(allocation.granted_amount)),
         },
     )
-    _enqueue_sync(allocation)
+    schedule_sync(allocation)
     return allocation
 
 
@@ -551,7 +551,7 @@ def _change_allocation(allocation: Allocation, *, by: User, **fields) -> Allocat
     audit.record(
         "allocation.change", allocation, actor=by, organisation=allocation.organisation, changes=changes
     )
-    _enqueue_sync(allocation)
+    schedule_sync(allocation)
     return allocation
 
 
@@ -591,11 +591,15 @@ def sync_allocation(allocation_id: int, *, backend: ClusterBackend | None = None
                     changes += backend.remove_account(allocation.account_name)
         else:
             changes = backend.converge(allocation.desired_account(usernames))
-    except ClusterError as error:
+    except (ClusterError, ValueError) as error:
+        # Shown on the allocation page; a ClusterError is retried by the task, a ValueError (a name the
+        # cluster refuses, a misconfigured backend) needs a person and is not.
         Allocation.objects.filter(pk=allocation.pk).update(
             sync_error=str(error)[:2000], sync_attempts=allocation.sync_attempts + 1
         )
-        raise
+        if isinstance(error, ClusterError):
+            raise
+        return allocation
     with transaction.atomic():
         allocation = (
             Allocation.objects.select_for_update(of=("self",))
@@ -643,7 +647,7 @@ def _set_status(allocation: Allocation, new_status: str, *, by: User | None, rea
         changes={"status": (old, new_status)},
         reason=reason,
     )
-    _enqueue_sync(allocation)
+    schedule_sync(allocation)
     return allocation
 
 
@@ -726,7 +730,7 @@ def retry_sync(allocation: Allocation, *, by: User) -> None:
         organisation=allocation.organisation,
         reason=allocation.sync_error,
     )
-    _enqueue_sync(allocation)
+    schedule_sync(allocation)
 
 
 @dataclass(frozen=True)

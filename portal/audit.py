@@ -84,6 +84,7 @@ ACTION_LABELS = {
     "allocation.exhausted": _("Quota used up"),
     "allocation.reconcile_repair": _("Drift repaired"),
     "allocation.retry_sync": _("Cluster update retried"),
+    "allocation.remove_cluster_user": _("Cluster user removed"),
     "partition.update": _("Partition changed"),
     "reconcile.run": _("Cluster reconciled"),
     "partition.create": _("Partition created"),

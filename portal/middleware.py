@@ -7,7 +7,9 @@ from django.utils.translation import gettext as _
 from accounts.roles import requires_mfa
 
 # Paths that only staff reach; operators and supervisors must have MFA switched on before entering them.
+# Every platform keeps its staff pages under <platform>/operator/.
 STAFF_PREFIXES = ("/admin/", "/operator/", "/oversight/")
+STAFF_SEGMENT = "/operator/"
 
 
 class StaffMFAMiddleware:
@@ -18,7 +20,8 @@ class StaffMFAMiddleware:
 
     def __call__(self, request):
         path = request.path_info
-        if path.startswith(STAFF_PREFIXES) and not path.startswith("/admin/logout"):
+        staff_page = path.startswith(STAFF_PREFIXES) or STAFF_SEGMENT in path
+        if staff_page and not path.startswith("/admin/logout"):
             user = request.user
             if user.is_authenticated and requires_mfa(user) and not is_mfa_enabled(user):
                 messages.warning(

@@ -124,3 +124,23 @@ def test_sole_owner_must_hand_over_first(user):
     assert "唯一所有者公司" in str(info.value) or "Test Organisation" in str(info.value)
     user.refresh_from_db()
     assert user.is_active
+
+
+def test_deletion_removes_cluster_access_and_export_lists_it(
+    client, user, django_capture_on_commit_callbacks
+):
+    from compute.backends.fake import FakeBackend
+    from tests.factories import make_allocation
+
+    allocation = make_allocation(user, username="leaver")
+    colleague = UserFactory()
+    Membership.objects.create(organisation=allocation.organisation, user=colleague, role=MembershipRole.OWNER)
+    client.force_login(user)
+    data = json.loads(
+        zipfile.ZipFile(io.BytesIO(client.get("/account/privacy/export/").content)).read("all.json")
+    )
+    assert data["compute"]["cluster_access"][0]["cluster_username"] == "leaver"
+    with django_capture_on_commit_callbacks(execute=True):
+        privacy.delete_account(user)
+    assert not allocation.members.exists()
+    assert FakeBackend().read_account(allocation.account_name).users == frozenset()

@@ -14,6 +14,8 @@ PRODUCTION_ENV = {
     "CACHE_URL": "redis://cache.internal:6379/1",
     "CELERY_BROKER_URL": "redis://broker.internal:6379/0",
     "EMAIL_URL": "smtp+tls://portal:secret@mail.internal:587",
+    "CLUSTER_BACKEND": "compute.backends.slurm.SlurmBackend",
+    "CLUSTER_BACKEND_OPTIONS": '{"cluster": "aicc"}',
 }
 
 
@@ -53,3 +55,10 @@ def test_production_refuses_to_start_without_allowed_hosts():
     )
     assert result.returncode != 0
     assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_check_deploy_warns_about_the_fake_cluster():
+    result = run_manage(
+        "check", "--deploy", env_overrides={"CLUSTER_BACKEND": "compute.backends.fake.FakeBackend"}
+    )
+    assert "compute.W001" in result.stdout + result.stderr
