@@ -33,6 +33,7 @@ from portal.exceptions import Conflict, DomainError, NotAllowed
 from portal.mail import send_templated_mail
 
 MAX_PERIOD_DAYS = 366
+MAX_AMOUNT = Decimal(10) ** 12
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ def _decimal(value) -> Decimal:
         raise DomainError(_("Give the amount as a number.")) from None
     if not amount.is_finite():
         raise DomainError(_("Give the amount as a number."))
+    if abs(amount) >= MAX_AMOUNT:
+        raise DomainError(_("This amount is far too large."))
     return amount
 
 
@@ -126,6 +129,8 @@ def validate_request_fields(
             add("allocation", _("Choose an allocation of this organisation on this partition."))
         elif allocation.status == AllocationStatus.CLOSED:
             add("allocation", _("This allocation is closed."))
+        elif kind == RequestKind.EXTENSION and end_date and end_date <= allocation.end_date:
+            add("end_date", _("An extension must end after the allocation's current end."))
     elif allocation is not None:
         add("allocation", _("A new allocation does not change an existing one."))
     try:
@@ -499,7 +504,9 @@ def request_quota_changes(request: QuotaRequest, *, by: User, reason: str) -> Qu
 def schedule_sync(allocation: Allocation) -> None:
     from compute.tasks import sync_allocation_task
 
-    transaction.on_commit(lambda: sync_allocation_task.delay(allocation.pk))
+    # robust: the decision is committed; a broker hiccup must not turn it into an error page (the hourly
+    # reconcile converges anything a lost message left behind).
+    transaction.on_commit(lambda: sync_allocation_task.delay(allocation.pk), robust=True)
 
 
 def _create_allocation(request: QuotaRequest, *, by: User) -> Allocation:
