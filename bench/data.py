@@ -18,8 +18,10 @@ from pathlib import Path
 
 from django.db import transaction
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from bench.bulk import copy_rows, reset_sequences, vacuum_analyze
+from bench.data_compute import load_compute
 
 # Every loaded user, personas included, signs in with this password.
 PASSWORD = "bench-password-not-secret-2025"
@@ -33,11 +35,17 @@ class Persona:
     key: str
     email: str
     description: str
+    # Base32 TOTP secret of an authenticator the loader gives the persona; bench.session answers allauth's
+    # second sign-in step with the current code. Staff need MFA for the pages under .../operator/.
+    totp_secret: str = ""
 
 
 PERSONAS = {
     "operator": Persona(
-        "operator", "operator@bench.example.cn", "center operator (group operator): sees all organisations"
+        "operator",
+        "operator@bench.example.cn",
+        "center operator (group operator, TOTP enabled): sees all organisations and the operator pages",
+        totp_secret="BENCHOPERATORTOTPSECRETNOTSECRET",
     ),
     "member": Persona(
         "member", "member@bench.example.cn", "a member of 3 organisations (owner, admin and plain member)"
@@ -237,6 +245,7 @@ def _user_rows(ctx: LoadContext, first_id: int, count: int):
 def load_accounts(ctx: LoadContext) -> dict[str, int]:
     """Users, organisations, memberships, verified email addresses and the benchmark's personas."""
     from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
     from django.contrib.auth.models import Group
 
     from accounts.models import Membership, Organisation, User
@@ -275,6 +284,21 @@ def load_accounts(ctx: LoadContext) -> dict[str, int]:
     counts = {"users": copy_rows(User, users)}
     copy_rows(
         User.groups.through, [{"user_id": operator_id, "group_id": Group.objects.get(name="operator").pk}]
+    )
+
+    # The operator has switched two-factor authentication on (StaffMFAMiddleware demands it on staff pages).
+    copy_rows(
+        Authenticator,
+        [
+            {
+                "id": 1,
+                "user_id": operator_id,
+                "type": "totp",
+                "data": Jsonb({"secret": PERSONAS["operator"].totp_secret}),
+                "created_at": ctx.now - timedelta(days=300),
+                "last_used_at": None,
+            }
+        ],
     )
 
     # Every address verified (allauth's mandatory verification lets only these sign in), a few not yet.
@@ -383,7 +407,7 @@ def load_accounts(ctx: LoadContext) -> dict[str, int]:
             for n, ((user_id, org_id), role) in enumerate(memberships.items(), start=1)
         ),
     )
-    reset_sequences(User, EmailAddress, Organisation, Membership)
+    reset_sequences(User, EmailAddress, Organisation, Membership, Authenticator)
     ctx.shared.update(
         operator_id=operator_id,
         member_id=member_id,
@@ -395,7 +419,7 @@ def load_accounts(ctx: LoadContext) -> dict[str, int]:
 
 
 # Loaders in dependency order: add an app's loader here (it may read what earlier loaders left in ctx.shared).
-LOADERS = [load_accounts]
+LOADERS = [load_accounts, load_compute]
 
 
 def load_all(*, scale: float = 1.0) -> dict:
@@ -455,8 +479,17 @@ def row_counts() -> dict[str, int]:
     from django.db import connection
 
     from accounts.models import Membership, Organisation, User
+    from compute.models import Allocation, DailyUsage, Job, QuotaRequest
 
-    tables = {"users": User, "organisations": Organisation, "memberships": Membership}
+    tables = {
+        "users": User,
+        "organisations": Organisation,
+        "memberships": Membership,
+        "quota requests": QuotaRequest,
+        "allocations": Allocation,
+        "jobs": Job,
+        "daily usage": DailyUsage,
+    }
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT relname, reltuples::bigint FROM pg_class WHERE relname = ANY(%s)",

@@ -5,7 +5,8 @@ Each endpoint is a dict:
 ``name``
     short unique id, shown in the table and accepted by ``--only``.
 ``path``
-    the URL path with its query string.
+    the URL path with its query string, or a :class:`Url`: a URL name that ``django.urls.reverse`` resolves
+    once Django is set up and the data loaded (its arguments may be functions that look ids up in the data).
 ``persona``
     ``None`` for an anonymous visitor, else a key of ``bench.data.PERSONAS`` (signed in through allauth).
 ``expect_status``
@@ -22,6 +23,80 @@ about 1,200 req/s against the yardstick's 2,900 here, so a quarter of it is abou
 """
 
 LIST_GOAL = 0.10
+
+
+class Url:
+    """A path found with ``reverse(name, args=...)`` after the data is loaded, plus ``query``. Arguments that
+    are callables are called then: they look ids up in the loaded data (see the functions below)."""
+
+    def __init__(self, name: str, *args, query: str = ""):
+        self.name, self.args, self.query = name, args, query
+
+    def resolve(self) -> str:
+        from django.urls import reverse
+
+        args = [arg() if callable(arg) else arg for arg in self.args]
+        return reverse(self.name, args=args) + self.query
+
+    def __repr__(self) -> str:
+        return f"Url({self.name!r}{''.join(f', {a!r}' for a in self.args)})"
+
+
+def resolve_path(endpoint: dict) -> str:
+    """The endpoint's path; raises ``LookupError`` with a readable reason when it cannot be found."""
+    from django.urls import NoReverseMatch
+
+    path = endpoint["path"]
+    if isinstance(path, str):
+        return path
+    try:
+        return path.resolve()
+    except NoReverseMatch as error:
+        raise LookupError(f"no URL named {path.name!r} (yet?): {error}") from None
+
+
+# --- ids of the loaded data, looked up when the paths are resolved ---------------------------------
+
+
+def member_allocation() -> int:
+    """The member persona's active allocation that has run the most jobs."""
+    from django.db.models import Count
+
+    from bench.data import PERSONAS
+    from compute.models import Allocation
+
+    found = (
+        Allocation.objects.filter(
+            organisation__memberships__user__email=PERSONAS["member"].email, status="active"
+        )
+        .annotate(n=Count("jobs"))
+        .order_by("-n", "id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if found is None:
+        raise LookupError("the member persona has no active allocation: is compute data loaded?")
+    return found
+
+
+def busiest_allocation() -> int:
+    """The allocation with the most jobs (the heaviest usage chart, top users and job list)."""
+    from django.db.models import Count
+
+    from compute.models import Job
+
+    found = (
+        Job.objects.filter(allocation__isnull=False)
+        .values("allocation_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "allocation_id")
+        .values_list("allocation_id", flat=True)
+        .first()
+    )
+    if found is None:
+        raise LookupError("no allocation has jobs: is compute data loaded?")
+    return found
+
 
 ENDPOINTS: list[dict] = [
     {"name": "minimal", "path": "/bench/minimal", "persona": None, "expect_text": "ok", "yardstick": True},
@@ -56,6 +131,84 @@ ENDPOINTS: list[dict] = [
         "expect_text": '"my_role":"owner"',
         "goal_ratio": LIST_GOAL,
     },
+    # --- compute: ~5,000 requests, ~2,000 allocations, ~200,000 jobs (bench/data_compute.py) ---
+    {
+        "name": "requests (operator)",
+        "path": Url("compute:request_list"),
+        "persona": "operator",
+        "expect_text": 'rel="next"',  # all requests: page 1 of many
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "requests (member)",
+        "path": Url("compute:request_list"),
+        "persona": "member",
+        "expect_text": "<tbody>",  # the persona's organisations have requests
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "review queue (operator)",
+        "path": Url("compute:review_queue"),
+        "persona": "operator",
+        "expect_text": 'rel="next"',  # hundreds of submitted requests, 20 a page
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "allocations (operator)",
+        "path": Url("compute:allocation_list"),
+        "persona": "operator",
+        "expect_text": 'rel="next"',
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "allocations (member)",
+        "path": Url("compute:allocation_list"),
+        "persona": "member",
+        "expect_text": "<tbody>",
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "allocation (member)",
+        "path": Url("compute:allocation_detail", member_allocation),
+        "persona": "member",
+        "expect_text": "list-group-numbered",  # the top users: the allocation has jobs
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "allocation (operator)",
+        "path": Url("compute:allocation_detail", busiest_allocation),
+        "persona": "operator",
+        "expect_text": "list-group-numbered",
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "api quota requests (operator)",
+        "path": Url("api:quota-request-list"),
+        "persona": "operator",
+        "expect_text": '"next":"http',
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "api quota requests (member)",
+        "path": Url("api:quota-request-list"),
+        "persona": "member",
+        "expect_text": '"results":[{',
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "api allocations (operator)",
+        "path": Url("api:allocation-list"),
+        "persona": "operator",
+        "expect_text": '"next":"http',
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "api allocations (member)",
+        "path": Url("api:allocation-list"),
+        "persona": "member",
+        "expect_text": '"results":[{',
+        "goal_ratio": LIST_GOAL,
+    },
 ]
 
 
@@ -74,7 +227,8 @@ def validate(endpoints: list[dict]) -> None:
         unknown = set(endpoint) - allowed
         if unknown:
             raise ValueError(f"{endpoint['name']}: unknown keys {sorted(unknown)}")
-        if not endpoint["path"].startswith("/"):
-            raise ValueError(f"{endpoint['name']}: the path must start with /")
+        path = endpoint["path"]
+        if not isinstance(path, Url) and not (isinstance(path, str) and path.startswith("/")):
+            raise ValueError(f"{endpoint['name']}: the path must start with / or be a Url")
         if endpoint.get("persona") not in (None, *PERSONAS):
             raise ValueError(f"{endpoint['name']}: unknown persona {endpoint['persona']!r}")

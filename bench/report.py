@@ -15,6 +15,8 @@ def rows(results: list[dict]) -> list[tuple[str, ...]]:
     for r in results:
         load, queries = r.get("load"), r.get("queries") or {}
         notes = list(r.get("problems", []))
+        if load and not load["rps"] and not load["errors"]:
+            notes.append("no request completed in time: the server or the machine is overloaded")
         if load and load["errors"]:
             notes.append("errors " + ", ".join(f"{k} {v}" for k, v in load["errors"].items()))
         if queries.get("count_varies"):

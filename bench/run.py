@@ -18,7 +18,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # run as a script: make ``bench`` and the portal importable
 
 from bench import loadgen, probe, report, server  # noqa: E402
-from bench.endpoints import ENDPOINTS, validate  # noqa: E402
+from bench.endpoints import ENDPOINTS, resolve_path, validate  # noqa: E402
 from bench.session import login  # noqa: E402
 
 RESULTS_DIR = BENCH_DIR / "results"
@@ -131,6 +131,21 @@ def prepare_database(env: dict[str, str], args) -> dict:
     return summary
 
 
+def resolve_paths(endpoints: list[dict]) -> list[dict]:
+    """Copies of the endpoints with their ``Url`` paths reversed (Django is set up and the data loaded). One
+    that cannot be found (a URL name that does not exist yet, no id in the data) keeps a ``path_error`` and is
+    reported, not measured."""
+    resolved = []
+    for endpoint in endpoints:
+        endpoint = dict(endpoint)
+        try:
+            endpoint["path"] = resolve_path(endpoint)
+        except LookupError as error:
+            endpoint["path"], endpoint["path_error"] = repr(endpoint["path"]), str(error)
+        resolved.append(endpoint)
+    return resolved
+
+
 def sign_in(endpoints: list[dict], base_url: str) -> dict[str, str]:
     """The Cookie header of each persona the endpoints need."""
     from bench.data import PASSWORD, PERSONAS
@@ -138,7 +153,7 @@ def sign_in(endpoints: list[dict], base_url: str) -> dict[str, str]:
     cookies = {}
     for key in sorted({e["persona"] for e in endpoints if e.get("persona")}):
         say(f"signing in as {PERSONAS[key].email}")
-        cookies[key] = login(base_url, PERSONAS[key].email, PASSWORD)
+        cookies[key] = login(base_url, PERSONAS[key].email, PASSWORD, totp_secret=PERSONAS[key].totp_secret)
     return cookies
 
 
@@ -153,6 +168,10 @@ def check(endpoint: dict, base_url: str, cookie: str, args) -> dict:
         "yardstick": bool(endpoint.get("yardstick")),
         "headers": headers,
     }
+    if endpoint.get("path_error"):
+        result.update(check=None, problems=[endpoint["path_error"]], runs=[])
+        say(f"{endpoint['name']}: NOT measured, {endpoint['path_error']}")
+        return result
     answer = probe.check_http(base_url, endpoint, headers)
     result.update(check=answer, problems=list(answer["problems"]), runs=[])
     try:
@@ -218,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     payload: dict = {"started_at": datetime.now().astimezone().isoformat(timespec="seconds")}
     try:
         data_summary = prepare_database(env, args)
+        endpoints = resolve_paths(endpoints)
         say("manage.py collectstatic")
         server.manage(env, "collectstatic", "--noinput")
         server.flush_cache()
