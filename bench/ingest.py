@@ -13,12 +13,12 @@ times, elapsed seconds and TRES, and ~3 % on accounts the portal does not know. 
   (c) a plain psycopg ``COPY compute_job_copy (...) FROM STDIN`` (text format) of the same column values
       into an empty copy of the table (same indexes, constraints and foreign key),
 
-and (a') and (b'), the same with the sketch of bench/ingest_proposal.py (the changes proposed for
-compute/usage.py). It prints seconds, rows/s and the ratio to (c) (goal: ingest within 2x of COPY), checks the
-result (row count, sum of units against a sum computed here in Python, the second ingest changing no count or
-sum, the sketch leaving the same database), and shows where the time of each ingest goes. With ``--repeat``
-every step runs R times, interleaved, and the medians are shown. Everything is written to
-``bench/results/<time>-ingest.json``.
+and, with ``--proposal``, (a') and (b'): the same with the sketch of bench/ingest_proposal.py (a change to
+compute/usage.py being tried). It prints seconds, rows/s and the ratio to (c) (goal: ingest within 2x of
+COPY), checks the result (row count, sum of units against a sum computed here in Python, the second ingest
+changing no count or sum, the sketch leaving the same database), and shows where the time of each ingest
+goes. With ``--repeat`` every step runs R times, interleaved, and the medians are shown. Everything is
+written to ``bench/results/<time>-ingest.json``.
 """
 
 import argparse
@@ -74,9 +74,7 @@ def parse_args(argv):
     )
     parser.add_argument("--no-profile", action="store_true", help="skip the extra measurements of the parts")
     parser.add_argument(
-        "--no-proposal",
-        action="store_true",
-        help="skip (a') and (b'): the sketch of bench/ingest_proposal.py",
+        "--proposal", action="store_true", help="also (a') and (b'): the sketch of bench/ingest_proposal.py"
     )
     return parser.parse_args(argv)
 
@@ -203,28 +201,28 @@ def expected_totals(records) -> dict:
 
 
 def copy_rows_of(records) -> list[tuple]:
-    """The column values ``ingest_jobs`` writes (the same lookup and units), for the plain COPY."""
+    """The column values the ingest stores (allocation by account name, units = metered TRES count x hours),
+    for the plain COPY."""
     from django.conf import settings
 
+    from bench.data_compute import e4, units_e4
     from compute.models import Allocation
-    from compute.usage import units_for
 
     allocations = {
-        a.account_name: a
-        for a in Allocation.objects.filter(
+        name: (pk, tres)
+        for name, pk, tres in Allocation.objects.filter(
             account_name__startswith=settings.CLUSTER_ACCOUNT_PREFIX
-        ).select_related("partition")
+        ).values_list("account_name", "pk", "partition__tres")
     }
     rows = []
-    zero = Decimal(0)
     dumps = json.dumps
     for r in records:
-        a = allocations.get(r.account)
+        pk, tres = allocations.get(r.account, (None, None))
         rows.append(
             (
                 r.cluster,
                 r.job_id,
-                a.pk if a else None,
+                pk,
                 r.account,
                 r.user,
                 r.partition,
@@ -234,7 +232,7 @@ def copy_rows_of(records) -> list[tuple]:
                 r.end,
                 r.elapsed_seconds,
                 dumps(r.tres),
-                units_for(r, a.partition.tres) if a else zero,
+                e4(units_e4(r.tres.get(tres, 0), r.elapsed_seconds)) if pk else Decimal(0),
             )
         )
     return rows
@@ -279,24 +277,21 @@ def _label(statement: str) -> str:
 # The functions of one ingest whose own time (their time minus the functions they call) is measured, and what
 # that time is once their SQL statements are taken out: (where, name, what). The first is the one called.
 REAL_PHASES = [
-    ("usage", "ingest_jobs", "Python loop: allocation lookup, units_for, row tuples"),
+    ("usage", "ingest_jobs", "Python: the loop over the records"),
+    ("usage", "_ingest_postgresql", "Python: the loop over the records (duplicates, unknown accounts)"),
+    ("usage", "_ingest_portable", "Python: the loop, units_for, Job instances"),
     ("usage", "upsert_jobs", "Python"),
-    ("usage", "_upsert_postgresql", "COPY into the temporary table (write_row, json.dumps, server)"),
-    ("usage", "refresh_allocation_usage", "Python: DailyUsage and Allocation instances, save()"),
+    ("usage", "_upsert_postgresql", "COPY into the temporary table (Python write_row + server)"),
+    ("usage", "refresh_allocation_usage", "Python"),
+    ("usage", "_refresh_postgresql", "Python"),
     ("DailyUsage.objects", "bulk_create", "Python: bulk_create building its INSERT"),
     ("usage", "_apply_thresholds", "Python: thresholds"),
-    ("usage", "_notify", "Python: rendering threshold mails (delivered to a dummy backend here)"),
+    ("usage", "_notify", "Python: rendering threshold mails (dummy mail backend here)"),
 ]
 PROPOSAL_PHASES = [
-    ("proposal", "ingest_jobs", "Python loop: dropping duplicate jobs, counting unknown accounts"),
-    (
-        "proposal",
-        "upsert_jobs",
-        "COPY of the raw records into the temporary table (write_row, json.dumps)",
-    ),
-    ("proposal", "refresh_allocation_usage", "Python"),
-    ("proposal", "_apply_thresholds", "Python: thresholds"),
-    ("usage", "_notify", "Python: rendering threshold mails (delivered to a dummy backend here)"),
+    ("proposal", "ingest_jobs", "Python: the loop over the records (duplicates, unknown accounts)"),
+    ("proposal", "upsert_jobs", "binary COPY into the temporary table (Python write_row + server)"),
+    *REAL_PHASES[5:],
 ]
 
 
@@ -541,42 +536,66 @@ def verify(expected: dict, after_first: dict, after_second: dict, first: dict, s
     return [{"check": name, "got": got, "expected": want, "ok": got == want} for name, got, want in checks]
 
 
-def extra_profile(records, rows) -> list[dict]:
-    """The parts of (a) that the statement timings cannot separate, measured alone."""
-    from django.conf import settings
-
-    from compute.models import Allocation
-    from compute.usage import units_for
-
-    out = []
-    allocations = {
-        a.account_name: a
-        for a in Allocation.objects.filter(
-            account_name__startswith=settings.CLUSTER_ACCOUNT_PREFIX
-        ).select_related("partition")
-    }
-    began = time.perf_counter()
-    for r in records:
-        a = allocations.get(r.account)
-        if a is not None:
-            units_for(r, a.partition.tres)
-    out.append(
-        {"part": "units_for() of every record (Decimal arithmetic)", "seconds": time.perf_counter() - began}
-    )
-    began = time.perf_counter()
-    for r in records:
-        json.dumps(r.tres)
-    out.append({"part": "json.dumps() of every record's TRES", "seconds": time.perf_counter() - began})
-    out.append(
-        {
-            "part": "COPY of the same rows into a bare temporary table (no index)",
-            "seconds": timed_copy(rows, table="job_copy_bare", temporary=True),
-        }
-    )
+def extra_profile(records) -> list[dict]:
+    """Parts of an ingest measured alone: a COPY of the raw records into a bare temporary table, in text and
+    in binary format (what the proposal changes), and ``json.dumps`` of every record's TRES."""
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS job_copy_bare")
+    from bench.ingest_proposal import RAW_COLUMNS
+
+    raw = [
+        (
+            r.cluster,
+            r.job_id,
+            r.account,
+            r.user,
+            r.partition,
+            r.state,
+            r.submit,
+            r.start,
+            r.end,
+            r.elapsed_seconds,
+        )
+        for r in records
+    ]
+    tres = {}
+    began = time.perf_counter()
+    for r in records:
+        tres[id(r)] = json.dumps(r.tres)
+    out = [
+        {"part": "json.dumps() of every record's TRES (not memoised)", "seconds": time.perf_counter() - began}
+    ]
+    raw = [row + (tres[id(r)],) for row, r in zip(raw, records, strict=True)]
+    names = ", ".join(name for name, _kind in RAW_COLUMNS)
+    connection.ensure_connection()
+    conn = connection.connection
+    for binary in (False, True):
+        with conn.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS job_copy_bare")
+            cursor.execute(
+                "CREATE TEMP TABLE job_copy_bare ("
+                + ", ".join(f"{name} {kind}" for name, kind in RAW_COLUMNS)
+                + ")"
+            )
+        checkpoint()
+        gc.collect()
+        began = time.perf_counter()
+        with conn.transaction(), conn.cursor() as cursor:
+            statement = f"COPY job_copy_bare ({names}) FROM STDIN" + (" (FORMAT BINARY)" if binary else "")
+            with cursor.copy(statement) as copy:
+                if binary:
+                    copy.set_types([kind for _name, kind in RAW_COLUMNS])
+                for row in raw:
+                    copy.write_row(row)
+        what = "binary" if binary else "text"
+        out.append(
+            {
+                "part": f"COPY of the raw records into a bare temporary table, {what}",
+                "seconds": time.perf_counter() - began,
+            }
+        )
+        with conn.cursor() as cursor:
+            cursor.execute("DROP TABLE job_copy_bare")
     for part in out:
         part["seconds"] = round(part["seconds"], 3)
     return out
@@ -749,6 +768,7 @@ def one_round(records, rows, expected: dict, *, proposal: bool) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")  # before Django sets the process's time zone
     env = ingest_env()
     os.environ.update(env)
     lock = exclusive_run()  # noqa: F841 - held until the process ends
@@ -780,7 +800,7 @@ def main(argv=None) -> int:
         if args.repeat > 1:
             say(f"round {number} of {args.repeat}")
         busy.append(cpu_busy())
-        rounds.append(one_round(records, rows, expected, proposal=not args.no_proposal))
+        rounds.append(one_round(records, rows, expected, proposal=args.proposal))
     checks = [c for r in rounds for c in r["checks"]]
     # Medians over the rounds; each ratio is the median of the rounds' own ratios (same moment, same noise).
     keys = list(rounds[0]["seconds"])
@@ -792,9 +812,8 @@ def main(argv=None) -> int:
     extra = []
     if not args.no_profile and not (goal["first"]["met"] and goal["again"]["met"]):
         say("the goal is not met: measuring the parts alone")
-        extra = extra_profile(records, rows)
+        extra = extra_profile(records)
 
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = RESULTS_DIR / f"{stamp}-ingest.json"
     report.write_json(
         out,

@@ -1,5 +1,5 @@
-"""Signing in through allauth's login form (and its TOTP step), as a browser does, to get a session cookie for a
-persona."""
+"""Signing in through allauth's login form (and its TOTP step), as a browser does, to get a session cookie
+for a persona."""
 
 import base64
 import hashlib
