@@ -458,16 +458,16 @@ def approve_quota_request(
     return request
 
 
-@transaction.atomic
-def reject_quota_request(request: QuotaRequest, *, by: User, reason: str) -> QuotaRequest:
+def _decide_with_reason(request: QuotaRequest, *, by: User, reason: str, transition: str) -> QuotaRequest:
+    """Reject or send back for changes: the same lock, save, audit and mail around one transition."""
     _require_operator(by)
     request = (
         QuotaRequest.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=request.pk)
     )
-    old = request.reject(by=by, reason=reason)
+    old = getattr(request, transition)(by=by, reason=reason)
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
     audit.record(
-        "quota_request.reject",
+        f"quota_request.{transition}",
         request,
         actor=by,
         organisation=request.organisation,
@@ -476,26 +476,16 @@ def reject_quota_request(request: QuotaRequest, *, by: User, reason: str) -> Quo
     )
     _notify_decision(request)
     return request
+
+
+@transaction.atomic
+def reject_quota_request(request: QuotaRequest, *, by: User, reason: str) -> QuotaRequest:
+    return _decide_with_reason(request, by=by, reason=reason, transition="reject")
 
 
 @transaction.atomic
 def request_quota_changes(request: QuotaRequest, *, by: User, reason: str) -> QuotaRequest:
-    _require_operator(by)
-    request = (
-        QuotaRequest.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=request.pk)
-    )
-    old = request.request_changes(by=by, reason=reason)
-    request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
-    audit.record(
-        "quota_request.request_changes",
-        request,
-        actor=by,
-        organisation=request.organisation,
-        changes={"status": (old, request.status)},
-        reason=request.decision_reason,
-    )
-    _notify_decision(request)
-    return request
+    return _decide_with_reason(request, by=by, reason=reason, transition="request_changes")
 
 
 # --- allocations -------------------------------------------------------------------------------------
