@@ -9,6 +9,7 @@ class SiteRole(models.TextChoices):
     SUPERVISOR = "supervisor", _("Supervisor")
     REVIEWER = "reviewer", _("Reviewer")
     INSTRUCTOR = "instructor", _("Instructor")
+    MENTOR = "mentor", _("Mentor")
 
 
 # Roles that reach the back office; they must use MFA before they do.

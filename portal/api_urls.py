@@ -18,4 +18,7 @@ app_name = "api"
 urlpatterns = [
     path("me/", accounts_api.MeView.as_view(), name="me"),
     path("", include(router.urls)),
+    path("", include("projects.api_urls")),
+    path("", include("alliance.api_urls")),
+    path("", include("talent.api_urls")),
 ]

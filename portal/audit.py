@@ -91,3 +91,11 @@ ACTION_LABELS = {
     "consent.give": _("Consent given"),
     "consent.withdraw": _("Consent withdrawn"),
 }
+
+
+def register_action_labels(labels: dict) -> None:
+    """Add an app's action labels (call it from the app's ``AppConfig.ready``); an action keeps one label."""
+    for action, label in labels.items():
+        if ACTION_LABELS.get(action, label) is not label:
+            raise ValueError(f"audit action {action!r} already has a label")
+        ACTION_LABELS[action] = label

@@ -244,6 +244,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "compute.tasks.expire_allocations_task",
         "schedule": crontab(hour=0, minute=20),
     },
+    "recheck-alliance-memberships": {
+        "task": "alliance.tasks.recheck_memberships_task",
+        "schedule": crontab(hour=1, minute=10),
+    },
+    "remind-reviewers": {
+        "task": "projects.tasks.send_review_reminders_task",
+        "schedule": crontab(hour=8, minute=30),
+    },
+    "expire-seat-offers": {
+        "task": "talent.tasks.expire_offers_task",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 
 # --- Cluster ---------------------------------------------------------------------------------------
@@ -263,6 +275,16 @@ USAGE_INGEST_MINUTES = env.int("USAGE_INGEST_MINUTES", default=5)
 # Expired allocations stay blocked (no new jobs, data kept) this many days before they are closed.
 ALLOCATION_CLOSE_AFTER_DAYS = env.int("ALLOCATION_CLOSE_AFTER_DAYS", default=7)
 USAGE_LOOKBACK_HOURS = env.int("USAGE_LOOKBACK_HOURS", default=48)
+
+# --- Platforms -------------------------------------------------------------------------------------
+# Incubation: the largest application attachment (PDF) accepted, in bytes.
+PROJECT_ATTACHMENT_MAX_BYTES = env.int("PROJECT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Alliance: a membership past its end date stays current this many days (grace period) before it expires,
+# and renewal reminders go out this many days before the end date.
+ALLIANCE_GRACE_DAYS = env.int("ALLIANCE_GRACE_DAYS", default=30)
+ALLIANCE_RENEWAL_REMINDER_DAYS = env.int("ALLIANCE_RENEWAL_REMINDER_DAYS", default=30)
+# Talent: how long a seat offered from the waitlist is held for the person before it passes to the next.
+TALENT_OFFER_HOLD_HOURS = env.int("TALENT_OFFER_HOLD_HOURS", default=48)
 
 # --- REST API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

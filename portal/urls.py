@@ -21,6 +21,7 @@ urlpatterns = [
     path("projects/", include("projects.urls")),
     path("alliance/", include("alliance.urls")),
     path("talent/", include("talent.urls")),
+    path("certificates/", include("talent.certificate_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api_urls")),

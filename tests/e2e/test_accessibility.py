@@ -8,6 +8,7 @@ axe-core comes from the npm registry (package.json, package-lock.json): install 
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
+from importlib import import_module
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -41,6 +42,7 @@ from tests.factories import (
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHINESE_TOO = {"visitor", "member"}  # personas crawled in Simplified Chinese as well
 LANES = int(os.environ.get("A11Y_LANES", "2"))  # 1: one browser, one persona after the other (to debug)
+PLATFORM_WORLDS = ("alliance", "projects", "talent")  # each has tests/<app>/world.py with build(world, ...)
 MAX_REPORTED = 300  # lines of violations in the failure message (the total is always given)
 REPORT = Path(__file__).resolve().parents[2] / "var" / "accessibility-report.txt"  # every problem, last run
 
@@ -144,7 +146,17 @@ def build_world() -> dict:
         "request": [allocation.request_id, waiting.pk, draft.pk],
         "allocation": [allocation.pk],
     }
-    return {"operator": operator, "supervisor": supervisor, "member": member, "values": values}
+    world = {
+        "operator": operator,
+        "supervisor": supervisor,
+        "member": member,
+        "values": values,
+        "personas": {},  # more signed-in personas (reviewer, instructor...) added by the platforms
+    }
+    # Each platform adds its objects, URL values and personas (tests/<app>/world.py).
+    for app in PLATFORM_WORLDS:
+        import_module(f"tests.{app}.world").build(world, organisation=verified)
+    return world
 
 
 def session_cookie(user: User) -> str:
@@ -263,9 +275,12 @@ def test_every_reachable_page_is_accessible_and_self_contained(
         "operator": session_cookie(world["operator"]),
         "supervisor": session_cookie(world["supervisor"]),
     }
+    sessions.update({name: session_cookie(user) for name, user in world["personas"].items()})
     # Two lanes of about the same length, one in a second browser in a thread: the machine has two cores,
     # and while one lane waits for the live server the other runs axe.
     lanes = [["visitor", "operator"], ["member", "supervisor"]]
+    for index, name in enumerate(world["personas"]):
+        lanes[index % 2].append(name)
     common = (start.urls, axe_js)
 
     def lane(names):

@@ -4,6 +4,8 @@ Idempotent: running it again changes nothing. Everything is created through the 
 trail and the states are what real use would produce.
 """
 
+from importlib import import_module
+
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
@@ -14,7 +16,7 @@ from django.db import transaction
 
 from accounts import services
 from accounts.models import Organisation, OrganisationKind, Sector, User
-from accounts.roles import SiteRole
+from accounts.roles import STAFF_ROLES, SiteRole
 
 DEMO_PASSWORD = "demo-portal-2026"
 # A fixed TOTP secret for the demo staff accounts (base32), so a demo user can add it to an authenticator app.
@@ -26,7 +28,13 @@ PEOPLE = [
     ("owner@demo.aicc.cn", "Zhang Wei 张伟", set()),
     ("researcher@demo.aicc.cn", "Chen Jing 陈静", set()),
     ("student@demo.aicc.cn", "Liu Yang 刘洋", set()),
+    ("reviewer@demo.aicc.cn", "Zhou Min 周敏", {SiteRole.REVIEWER, SiteRole.MENTOR}),
+    ("instructor@demo.aicc.cn", "Sun Li 孙丽", {SiteRole.INSTRUCTOR}),
 ]
+
+# Each platform seeds its own demo data with ``<app>.demo.seed(people)`` (idempotent, through its services),
+# in this order: later platforms may use what earlier ones made.
+PLATFORM_SEEDERS = ("alliance", "projects", "talent")
 
 ORGANISATIONS = [
     # (owner email, fields, verification: None | "pending" | "verified")
@@ -125,6 +133,8 @@ class Command(BaseCommand):
                 )
                 services.accept_invitation(invitation, user=student)
             self._compute(people)
+            for app in PLATFORM_SEEDERS:
+                import_module(f"{app}.demo").seed(people)
         if not quiet:
             self._print_logins()
 
@@ -235,7 +245,9 @@ class Command(BaseCommand):
             EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
         if roles:
             services.set_site_roles(user, by=None, roles=roles)
-            if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            if roles & STAFF_ROLES and not Authenticator.objects.filter(
+                user=user, type=Authenticator.Type.TOTP
+            ).exists():
                 TOTP.activate(user, DEMO_TOTP_SECRET)
                 RecoveryCodes.activate(user)
         return user

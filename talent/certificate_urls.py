@@ -1,0 +1,3 @@
+"""Public certificate verification, mounted at /certificates/ by portal/urls.py."""
+
+urlpatterns = []
