@@ -112,7 +112,7 @@ def main(argv: list[str]) -> int:
                 continue
             comments.append(c)
         entry["comments"] = comments
-    rendered = "\n\n".join(render(e) if e["order"] else b for e, b in zip(entries, blocks))
+    rendered = "\n\n".join(render(e) if e["order"] else b for e, b in zip(entries, blocks, strict=True))
     CATALOGUE.write_text(rendered.rstrip("\n") + "\n", encoding="utf-8")
     if unmatched:
         print(f"{len(unmatched)} entries matched nothing in the catalogue (run makemessages first?):")
