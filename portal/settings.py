@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.sites",
+    "django.contrib.postgres",  # trigram and full-text lookups on PostgreSQL; inert on SQLite
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
