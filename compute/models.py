@@ -229,7 +229,16 @@ class QuotaRequest(models.Model):
                 name="quotarequest_rejection_has_reason",
             ),
         ]
-        indexes = [models.Index(fields=["organisation", "-id"], name="quotarequest_org_idx")]
+        indexes = [
+            models.Index(fields=["organisation", "-id"], name="quotarequest_org_idx"),
+            # The review queue: submitted requests, oldest first (a small part of a large table).
+            models.Index(
+                F("submitted_at").asc(nulls_first=True),
+                F("id"),
+                condition=Q(status="submitted"),
+                name="quotarequest_queue_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.get_kind_display()} · {self.partition_id and self.partition}"
@@ -514,6 +523,7 @@ class Job(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="jobs",
+        db_index=False,  # job_allocation_recent_idx starts with it; one index less to maintain on ingest
     )
     account = models.CharField(_("account"), max_length=64)
     cluster_user = models.CharField(_("cluster user"), max_length=32)
@@ -532,7 +542,13 @@ class Job(models.Model):
         ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["cluster", "job_id"], name="job_unique_per_cluster")]
         indexes = [
-            models.Index(fields=["allocation", "end_at"], name="job_allocation_end_idx"),
+            # An allocation's jobs, newest first, as the allocation page lists them.
+            models.Index(
+                F("allocation"),
+                F("submit_at").desc(nulls_last=True),
+                F("id").desc(),
+                name="job_allocation_recent_idx",
+            ),
             models.Index(fields=["account"], name="job_account_idx"),
         ]
 

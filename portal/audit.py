@@ -94,8 +94,6 @@ ACTION_LABELS = {
 
 
 def register_action_labels(labels: dict) -> None:
-    """Add an app's action labels (call it from the app's ``AppConfig.ready``); an action keeps one label."""
+    """Add an app's action labels (call it from the app's ``AppConfig.ready``); an action keeps its first label."""
     for action, label in labels.items():
-        if ACTION_LABELS.get(action, label) is not label:
-            raise ValueError(f"audit action {action!r} already has a label")
-        ACTION_LABELS[action] = label
+        ACTION_LABELS.setdefault(action, label)

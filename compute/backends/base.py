@@ -73,6 +73,13 @@ class JobRecord:
     elapsed_seconds: int
     tres: dict[str, int]  # allocated TRES counts, for example {"cpu": 4, "gres/npu": 2}
 
+    def __post_init__(self):
+        # The ingest stores times as timestamptz (a binary COPY on PostgreSQL): a naive time has no meaning.
+        for name in ("submit", "start", "end"):
+            moment = getattr(self, name)
+            if moment is not None and moment.utcoffset() is None:
+                raise ValueError(f"JobRecord.{name} must be timezone-aware, got {moment!r}")
+
 
 class ClusterBackend:
     """A cluster the portal provisions quota on. Implementations: slurm.SlurmBackend, fake.FakeBackend."""

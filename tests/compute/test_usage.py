@@ -111,3 +111,46 @@ def test_reconcile_records_cluster_outage(user):
     FakeBackend.fail_next(1)
     run = usage.reconcile(backend=FakeBackend())
     assert "not reachable" in run.error and run.findings == []
+
+
+def test_a_job_record_with_a_naive_time_is_refused():
+    """Accounting times are stored as timestamptz: a time without a zone would be misread by hours."""
+    from datetime import datetime
+
+    with pytest.raises(ValueError, match="timezone-aware"):
+        JobRecord(
+            job_id="1",
+            cluster="c",
+            account="aicc_x",
+            user="u",
+            partition="p",
+            state="COMPLETED",
+            submit=None,
+            start=datetime(2026, 1, 1, 8, 0),
+            end=None,
+            elapsed_seconds=60,
+            tres={"cpu": 1},
+        )
+
+
+@pytest.mark.django_db
+def test_the_stored_tres_is_a_json_object_not_a_string(user):
+    allocation = make_allocation(user)
+    start = timezone.now() - timedelta(hours=2)
+    record = JobRecord(
+        job_id="77",
+        cluster="c",
+        account=allocation.account_name,
+        user="u",
+        partition="p",
+        state="COMPLETED",
+        submit=start,
+        start=start,
+        end=start + timedelta(hours=1),
+        elapsed_seconds=3600,
+        tres={"cpu": 4, "gres/npu": 2},
+    )
+    usage.ingest_jobs([record])
+    job = Job.objects.get(job_id="77")
+    assert job.tres == {"cpu": 4, "gres/npu": 2}
+    assert Job.objects.filter(tres__cpu=4).count() == 1
