@@ -48,6 +48,11 @@ class AuditEvent(models.Model):
     )
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     reason = models.TextField(_("reason"), blank=True)
+    # The tamper-evident chain (see portal/audit.py): entries are sealed in commit order, each with the
+    # hash of the one before it. ``seq`` is the place in the chain; unsealed entries have none yet.
+    seq = models.PositiveBigIntegerField(_("chain position"), null=True, blank=True, unique=True)
+    prev_hash = models.CharField(_("previous entry's hash"), max_length=64, blank=True)
+    entry_hash = models.CharField(_("entry hash"), max_length=64, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -59,6 +64,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
             models.Index(fields=["organisation", "-id"], name="audit_org_idx"),
             models.Index(fields=["actor", "-id"], name="audit_actor_idx"),
+            models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="audit_unsealed_idx"),
         ]
 
     def __str__(self):

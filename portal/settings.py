@@ -229,6 +229,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str(
 )
 # Every periodic job of the portal, in one place.
 CELERY_BEAT_SCHEDULE = {
+    "seal-audit-trail": {
+        "task": "portal.tasks.seal_audit_trail_task",
+        "schedule": crontab(minute="*/5"),
+    },
     "expire-invitations": {
         "task": "accounts.tasks.expire_invitations_task",
         "schedule": crontab(minute=15),

@@ -118,7 +118,19 @@ def _audit_csv(events) -> HttpResponse:
 
     def rows():
         yield writer.writerow(
-            ["id", "time", "actor", "platform", "action", "object", "organisation", "changes", "reason"]
+            [
+                "id",
+                "time",
+                "actor",
+                "platform",
+                "action",
+                "object",
+                "organisation",
+                "changes",
+                "reason",
+                "chain_position",
+                "entry_hash",
+            ]
         )
         for e in events.iterator(chunk_size=2000):
             changes = "; ".join(f"{f}: {b} -> {a}" for f, b, a in e.change_list)
@@ -133,6 +145,8 @@ def _audit_csv(events) -> HttpResponse:
                     e.organisation_id or "",
                     changes,
                     e.reason,
+                    e.seq or "",
+                    e.entry_hash,
                 ]
             )
 
