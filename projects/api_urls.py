@@ -2,6 +2,14 @@
 
 from rest_framework.routers import SimpleRouter
 
+from projects import api
+
 router = SimpleRouter()
+router.register("incubation/calls", api.CallViewSet, basename="incubation-call")
+router.register("incubation/applications", api.ApplicationViewSet, basename="incubation-application")
+router.register(
+    "incubation/review-assignments", api.ReviewAssignmentViewSet, basename="incubation-review-assignment"
+)
+router.register("incubation/projects", api.ProjectViewSet, basename="incubation-project")
 
 urlpatterns = router.urls

@@ -1,0 +1,40 @@
+"""The service boundary between incubation and the compute platform's voucher ledger.
+
+When an application is accepted, ``on_project_accepted(project)`` records the programme's benefits on the
+project (``ProjectBenefit`` rows) and then sends the ``project_accepted`` signal. The compute voucher
+ledger will subscribe to that signal to issue the voucher (this platform issues no vouchers itself)::
+
+    from projects.benefits import project_accepted
+
+    @receiver(project_accepted)
+    def grant_voucher(sender, project, voucher_amount, by, **kwargs): ...
+
+Receivers run inside the acceptance's database transaction: what they write commits with the
+acceptance, and an exception they raise undoes it. ``voucher_amount`` is a ``Decimal`` in CNY (``None``
+when the programme grants no voucher).
+"""
+
+from decimal import Decimal
+
+import django.dispatch
+
+from projects.models import BenefitKind, Project, ProjectBenefit
+
+project_accepted = django.dispatch.Signal()
+
+
+def on_project_accepted(project: Project, *, by=None) -> list[ProjectBenefit]:
+    programme = project.programme
+    benefits = []
+    if programme.voucher_amount and programme.voucher_amount > 0:
+        benefits.append(
+            ProjectBenefit(project=project, kind=BenefitKind.COMPUTE_VOUCHER, amount=programme.voucher_amount)
+        )
+    if programme.offers_mentoring:
+        benefits.append(ProjectBenefit(project=project, kind=BenefitKind.MENTORING))
+    if programme.offers_demo_day:
+        benefits.append(ProjectBenefit(project=project, kind=BenefitKind.DEMO_DAY))
+    created = ProjectBenefit.objects.bulk_create(benefits)
+    voucher: Decimal | None = next((b.amount for b in created if b.kind == BenefitKind.COMPUTE_VOUCHER), None)
+    project_accepted.send(sender=Project, project=project, voucher_amount=voucher, by=by)
+    return created

@@ -1,0 +1,28 @@
+"""What the incubation platform holds about a person, for their personal-data export."""
+
+from accounts.privacy import personal_data_section
+from projects.models import Application, CoApplicant, ReviewAssignment
+
+
+@personal_data_section("projects")
+def _projects(user):
+    return {
+        "applications_created": [
+            {"id": a.pk, "title": a.title, "status": a.status, "created": a.created_at.isoformat()}
+            for a in Application.objects.filter(created_by=user)
+        ],
+        "co_applications": [
+            {"application": c.application_id, "invited": c.created_at.isoformat()}
+            for c in CoApplicant.objects.filter(user=user)
+        ],
+        "review_assignments": [
+            {
+                "application": r.application_id,
+                "status": r.status,
+                "recommendation": r.recommendation,
+                "comments": r.comments,
+                "conflict_of_interest": r.conflict_of_interest,
+            }
+            for r in ReviewAssignment.objects.filter(reviewer=user)
+        ],
+    }
