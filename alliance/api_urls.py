@@ -2,6 +2,12 @@
 
 from rest_framework.routers import SimpleRouter
 
+from alliance import api
+
 router = SimpleRouter()
+router.register("alliance/directory", api.DirectoryViewSet, basename="alliance-directory")
+router.register("alliance/memberships", api.MembershipViewSet, basename="alliance-membership")
+router.register("alliance/solutions", api.SolutionViewSet, basename="alliance-solution")
+router.register("alliance/needs", api.NeedViewSet, basename="alliance-need")
 
 urlpatterns = router.urls
