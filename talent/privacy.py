@@ -1,0 +1,72 @@
+"""What the talent platform holds about a person (for their data export), and what happens to it when they
+delete their account: open enrolments end, issued certificates stay verifiable under a pseudonym."""
+
+from django.db import transaction
+
+from accounts.privacy import personal_data_section, pseudonym
+from portal.exceptions import DomainError
+from talent.models import Attendance, Certificate, Enrolment, EnrolmentStatus
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+@personal_data_section("talent")
+def _talent(user):
+    enrolments = list(Enrolment.objects.filter(user=user).select_related("cohort__course").order_by("id"))
+    return {
+        "enrolments": [
+            {
+                "course": e.cohort.course.title_zh,
+                "cohort": e.cohort.name,
+                "status": e.status,
+                "created": _iso(e.created_at),
+                "enrolled": _iso(e.enrolled_at),
+                "finished": _iso(e.completed_at),
+                "score": str(e.score) if e.score is not None else None,
+                "reason": e.reason,
+            }
+            for e in enrolments
+        ],
+        "attendance": [
+            {
+                "course": a.session.cohort.course.title_zh,
+                "session": a.session.title,
+                "starts": _iso(a.session.starts_at),
+                "present": a.present,
+                "how": a.method,
+            }
+            for a in Attendance.objects.filter(enrolment__user=user).select_related("session__cohort__course")
+        ],
+        "certificates": [
+            {
+                "code": c.code,
+                "holder": c.holder_name,
+                "course": c.course_title_zh,
+                "issued_on": _iso(c.issued_on),
+                "status": c.status,
+                "revoke_reason": c.revoke_reason,
+            }
+            for c in Certificate.objects.filter(enrolment__user=user)
+        ],
+    }
+
+
+def is_deleted_account(user) -> bool:
+    return not user.is_active and user.email.endswith("@invalid")
+
+
+@transaction.atomic
+def forget_learner(user) -> None:
+    """Called by ``accounts.privacy.delete_account``: leave every open cohort (freeing seats for the waitlist)
+    and keep issued certificates verifiable, but under the account's pseudonym instead of the person's name."""
+    from talent import services
+
+    open_statuses = [s for s, moves in Enrolment.TRANSITIONS.items() if EnrolmentStatus.WITHDRAWN in moves]
+    for enrolment in Enrolment.objects.filter(user=user, status__in=open_statuses).select_related("cohort"):
+        try:
+            services.withdraw(enrolment, by=user, reason="account deleted")
+        except DomainError:  # a cohort that already ended keeps its record
+            continue
+    Certificate.objects.filter(enrolment__user=user).update(holder_name=pseudonym(user))

@@ -1,0 +1,171 @@
+"""The public catalogue: programmes, courses and cohorts, with seats left and whether (and why not) one may enrol."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Organisation
+from portal.exceptions import DomainError
+from portal.pagination import paginate
+from talent import services
+from talent.forms import CatalogueFilterForm, EnrolForm
+from talent.models import Cohort, CohortStatus, Course, Enrolment, EnrolmentStatus, Programme
+from talent.views.common import facts_for, show_error
+
+CATALOGUE_PAGE_SIZE = 20
+
+
+def _upcoming_cohorts():
+    return Cohort.objects.published().upcoming().with_seats().order_by("starts_on", "id")
+
+
+def index(request):
+    """The catalogue: published courses, searchable and filtered by their upcoming cohorts."""
+    form = CatalogueFilterForm(request.GET or None)
+    courses = Course.objects.published().select_related("programme").order_by("slug")
+    cohort_filter = Q()
+    filtering_cohorts = False
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["q"]:
+            q = data["q"].strip()
+            courses = courses.filter(
+                Q(title_zh__icontains=q)
+                | Q(title_en__icontains=q)
+                | Q(description_zh__icontains=q)
+                | Q(description_en__icontains=q)
+            )
+        if data["category"]:
+            courses = courses.filter(category=data["category"])
+        if data["level"]:
+            courses = courses.filter(level=data["level"])
+        if data["audience"]:
+            cohort_filter &= Q(audience=data["audience"])
+            filtering_cohorts = True
+        if data["starts_after"]:
+            cohort_filter &= Q(starts_on__gte=data["starts_after"])
+            filtering_cohorts = True
+        if data["starts_before"]:
+            cohort_filter &= Q(starts_on__lte=data["starts_before"])
+            filtering_cohorts = True
+        if data["seats"]:
+            cohort_filter &= Q(seats_left__gt=0, enrolment_closes_at__gt=timezone.now())
+            filtering_cohorts = True
+    cohorts = _upcoming_cohorts().filter(cohort_filter)
+    if filtering_cohorts:
+        courses = courses.filter(Exists(cohorts.filter(course=OuterRef("pk"))))
+    courses = courses.prefetch_related(Prefetch("cohorts", queryset=cohorts, to_attr="upcoming_cohorts"))
+    page = paginate(request, courses, per_page=CATALOGUE_PAGE_SIZE)
+    programmes = Programme.objects.filter(is_published=True).order_by("slug")
+    return render(
+        request,
+        "talent/catalogue.html",
+        {"page": page, "form": form, "programmes": programmes, "filtered": bool(request.GET.urlencode())},
+    )
+
+
+def programme_detail(request, slug):
+    programme = get_object_or_404(Programme.objects.filter(is_published=True), slug=slug)
+    courses = (
+        Course.objects.published()
+        .filter(programme=programme)
+        .prefetch_related(Prefetch("cohorts", queryset=_upcoming_cohorts(), to_attr="upcoming_cohorts"))
+    )
+    return render(request, "talent/programme_detail.html", {"programme": programme, "courses": courses})
+
+
+def _cohort_rows(request, cohorts) -> list[dict]:
+    """Each cohort with what the person may do there (and why not), in a constant number of queries."""
+    facts = facts_for(request)
+    mine = {}
+    if facts.signed_in:
+        mine = {
+            e.cohort_id: e
+            for e in Enrolment.objects.active()
+            .with_waitlist_position()
+            .filter(user=request.user, cohort__in=[c.pk for c in cohorts])
+        }
+    rows = []
+    for cohort in cohorts:
+        current = mine.get(cohort.pk)
+        verdict = services.eligibility(cohort, facts, current=current, seats_left=cohort.seats_left)
+        rows.append({"cohort": cohort, "verdict": verdict, "enrolment": current})
+    return rows
+
+
+def course_detail(request, slug):
+    course = get_object_or_404(
+        Course.objects.for_user(request.user).select_related("programme").prefetch_related("instructors"),
+        slug=slug,
+    )
+    cohorts = list(
+        Cohort.objects.visible_to(request.user)
+        .filter(course=course)
+        .exclude(status=CohortStatus.CANCELLED)
+        .upcoming()
+        .with_seats()
+        .prefetch_related("instructors", "sessions")
+        .order_by("starts_on", "id")
+    )
+    return render(
+        request,
+        "talent/course_detail.html",
+        {"course": course, "rows": _cohort_rows(request, cohorts)},
+    )
+
+
+def cohort_detail(request, pk):
+    cohort = get_object_or_404(
+        Cohort.objects.visible_to(request.user)
+        .with_seats()
+        .select_related("course")
+        .prefetch_related("instructors", "sessions"),
+        pk=pk,
+    )
+    (row,) = _cohort_rows(request, [cohort])
+    facts = facts_for(request)
+    manages = []
+    if facts.signed_in and cohort.status == CohortStatus.PUBLISHED and cohort.is_enrolment_open:
+        manages = list(Organisation.objects.managed_by(request.user).verified().order_by("name_zh"))
+    return render(
+        request,
+        "talent/cohort_detail.html",
+        {
+            "cohort": cohort,
+            "course": cohort.course,
+            "row": row,
+            "enrol_form": EnrolForm(),
+            "manages": manages,
+            "runs": facts.signed_in and Cohort.objects.taught_by(request.user).filter(pk=cohort.pk).exists(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def cohort_enrol(request, pk):
+    cohort = get_object_or_404(Cohort.objects.visible_to(request.user), pk=pk)
+    form = EnrolForm(request.POST)
+    code = form.cleaned_data["code"] if form.is_valid() else ""
+    try:
+        enrolment = services.enrol(cohort, user=request.user, code=code)
+    except DomainError as error:
+        show_error(request, error)
+        return redirect(cohort)
+    if enrolment.status == EnrolmentStatus.ENROLLED:
+        messages.success(request, _("You are enrolled. The schedule is on your learning page."))
+    elif enrolment.status == EnrolmentStatus.WAITLISTED:
+        messages.info(
+            request,
+            _(
+                "The cohort is full: you are number %(position)s on the waitlist. We email you when a seat is yours."
+            )
+            % {"position": services.waitlist_position(enrolment)},
+        )
+    else:
+        messages.info(request, _("Your request is sent. The instructor decides, and you will get an email."))
+    return redirect("talent:my_enrolments")

@@ -1,0 +1,269 @@
+"""Operators' pages: the catalogue (programmes, courses, cohorts, sessions) and bulk enrolment from CSV;
+organisation administrators' seat pools."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Membership, Organisation, User
+from accounts.roles import is_operator, sees_all_organisations
+from portal.exceptions import DomainError
+from portal.pagination import paginate
+from talent import services
+from talent.forms import (
+    AssignSeatForm,
+    BulkForm,
+    CohortForm,
+    CourseForm,
+    ProgrammeForm,
+    SeatPoolForm,
+    SessionForm,
+)
+from talent.models import Cohort, CohortStatus, Course, EnrolmentStatus, Programme, SeatPool, Session
+from talent.views.common import show_error
+
+
+def _require_operator(request) -> None:
+    if not is_operator(request.user):
+        raise PermissionDenied(_("Only the center's operators manage the catalogue."))
+
+
+@login_required
+def manage(request):
+    if not sees_all_organisations(request.user):
+        raise PermissionDenied(_("This page is for the center's operators and supervisors."))
+    cohorts = (
+        Cohort.objects.select_related("course")
+        .with_seats()
+        .annotate(waiting=Count("enrolments", filter=Q(enrolments__status=EnrolmentStatus.WAITLISTED)))
+        .order_by("-starts_on", "-id")
+    )
+    status = request.GET.get("status", "")
+    if status in CohortStatus.values:
+        cohorts = cohorts.filter(status=status)
+    else:
+        status = ""
+    return render(
+        request,
+        "talent/manage.html",
+        {
+            "page": paginate(request, cohorts),
+            "status": status,
+            "statuses": CohortStatus.choices,
+            "programmes": Programme.objects.annotate(n=Count("courses")).order_by("slug"),
+            "courses": Course.objects.select_related("programme")
+            .annotate(n=Count("cohorts"))
+            .order_by("slug")[:200],
+            "can_change": is_operator(request.user),
+        },
+    )
+
+
+def _save(
+    request, form, *, title: str, back: str, m2m: tuple = (), template="talent/manage_form.html", extra=None
+):
+    if request.method == "POST" and form.is_valid():
+        instance = form.save(commit=False)
+        try:
+            if isinstance(instance, Cohort):
+                services.save_cohort(
+                    instance,
+                    by=request.user,
+                    changed=form.changed_data,
+                    instructors=list(form.cleaned_data["instructors"]),
+                )
+            else:
+                services.save_catalogue_object(
+                    instance,
+                    by=request.user,
+                    changed=form.changed_data,
+                    m2m={name: list(form.cleaned_data[name]) for name in m2m},
+                )
+        except (DomainError, ValidationError) as error:
+            show_error(request, error)
+        else:
+            messages.success(request, _("Saved."))
+            if isinstance(instance, Cohort):
+                return redirect("talent:cohort_edit", instance.pk)
+            return redirect(back)
+    return render(request, template, {"form": form, "title": title, "back": back, **(extra or {})})
+
+
+@login_required
+def programme_form(request, pk=None):
+    _require_operator(request)
+    instance = get_object_or_404(Programme, pk=pk) if pk else None
+    form = ProgrammeForm(request.POST or None, instance=instance)
+    return _save(request, form, title=_("Edit programme") if pk else _("New programme"), back="talent:manage")
+
+
+@login_required
+def course_form(request, pk=None):
+    _require_operator(request)
+    instance = get_object_or_404(Course, pk=pk) if pk else None
+    form = CourseForm(request.POST or None, request.FILES or None, instance=instance)
+    return _save(
+        request,
+        form,
+        title=_("Edit course") if pk else _("New course"),
+        back="talent:manage",
+        m2m=("instructors", "answers_needs"),
+    )
+
+
+@login_required
+def cohort_form(request, pk=None):
+    _require_operator(request)
+    instance = get_object_or_404(Cohort.objects.select_related("course"), pk=pk) if pk else None
+    initial = {}
+    if instance is None and request.GET.get("course", "").isdigit():
+        initial["course"] = request.GET["course"]
+    form = CohortForm(request.POST or None, instance=instance, initial=initial)
+    if instance is None:
+        return _save(request, form, title=_("New cohort"), back="talent:manage")
+    return _save(
+        request,
+        form,
+        title=_("Edit cohort"),
+        back="talent:manage",
+        template="talent/cohort_edit.html",
+        extra={
+            "cohort": instance,
+            "sessions": Session.objects.filter(cohort=instance),
+            "next_statuses": [
+                (s, CohortStatus(s).label)
+                for s in sorted(Cohort.STATUS_TRANSITIONS.get(instance.status, set()))
+                if s != CohortStatus.FINISHED
+            ],
+        },
+    )
+
+
+@login_required
+@require_POST
+def cohort_status(request, pk):
+    _require_operator(request)
+    cohort = get_object_or_404(Cohort, pk=pk)
+    try:
+        services.set_cohort_status(
+            cohort,
+            status=request.POST.get("status", ""),
+            by=request.user,
+            reason=request.POST.get("reason", ""),
+        )
+    except (DomainError, ValueError) as error:
+        show_error(request, error if isinstance(error, DomainError) else DomainError(_("Choose a status.")))
+    else:
+        messages.success(request, _("Cohort status changed."))
+    return redirect("talent:cohort_edit", cohort.pk)
+
+
+@login_required
+def session_form(request, cohort_pk=None, pk=None):
+    _require_operator(request)
+    instance = get_object_or_404(Session.objects.select_related("cohort"), pk=pk) if pk else None
+    cohort = instance.cohort if instance else get_object_or_404(Cohort, pk=cohort_pk)
+    form = SessionForm(request.POST or None, instance=instance or Session(cohort=cohort))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_catalogue_object(
+                form.save(commit=False), by=request.user, changed=form.changed_data
+            )
+        except (DomainError, ValidationError) as error:
+            show_error(request, error)
+        else:
+            messages.success(request, _("Session saved."))
+            return redirect("talent:cohort_edit", cohort.pk)
+    return render(
+        request,
+        "talent/manage_form.html",
+        {"form": form, "title": _("Edit session") if pk else _("New session"), "cohort": cohort},
+    )
+
+
+@login_required
+def cohort_bulk(request, pk):
+    _require_operator(request)
+    cohort = get_object_or_404(Cohort.objects.select_related("course"), pk=pk)
+    form = BulkForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = services.bulk_enrol(cohort, data=form.cleaned_data["file"].read(), by=request.user)
+        except DomainError as error:
+            form.add_error("file", str(error))
+    return render(request, "talent/cohort_bulk.html", {"cohort": cohort, "form": form, "report": report})
+
+
+# --- organisation seat pools ----------------------------------------------------------------------------------
+
+
+@login_required
+def seat_pools(request, pk):
+    cohort = get_object_or_404(Cohort.objects.published().select_related("course"), pk=pk)
+    organisations = list(Organisation.objects.managed_by(request.user).verified().order_by("name_zh"))
+    if not organisations:
+        raise PermissionDenied(_("Owners and administrators of verified organisations reserve seats."))
+    pools = {
+        p.organisation_id: p
+        for p in SeatPool.objects.filter(cohort=cohort, organisation__in=organisations).prefetch_related(
+            "enrolments__user"
+        )
+    }
+    if request.method == "POST":
+        organisation = next((o for o in organisations if str(o.pk) == request.POST.get("organisation")), None)
+        if organisation is None:
+            messages.error(request, _("Choose one of your organisations."))
+            return redirect("talent:seat_pools", cohort.pk)
+        try:
+            if request.POST.get("action") == "assign":
+                form = AssignSeatForm(request.POST)
+                pool = pools.get(organisation.pk)
+                if not form.is_valid() or pool is None:
+                    raise DomainError(_("Reserve seats first, then give a member's email address."))
+                person = User.objects.filter(
+                    email__iexact=form.cleaned_data["email"], memberships__organisation=organisation
+                ).first()
+                if person is None:
+                    raise DomainError(_("No member of the organisation has this email address."))
+                services.assign_pool_seat(pool, user=person, by=request.user)
+                messages.success(request, _("Seat assigned to %(person)s.") % {"person": person})
+            else:
+                form = SeatPoolForm(request.POST)
+                if not form.is_valid():
+                    raise DomainError(_("Give the number of seats as a whole number from 0."))
+                services.reserve_seats(
+                    cohort, organisation=organisation, seats=form.cleaned_data["seats"], by=request.user
+                )
+                messages.success(request, _("Seats reserved."))
+        except DomainError as error:
+            show_error(request, error)
+        return redirect("talent:seat_pools", cohort.pk)
+    rows = []
+    for organisation in organisations:
+        pool = pools.get(organisation.pk)
+        assigned = [e for e in pool.enrolments.all() if e.holds_seat] if pool else []
+        rows.append(
+            {
+                "organisation": organisation,
+                "pool": pool,
+                "assigned": assigned,
+                "free": (pool.seats - len(assigned)) if pool else 0,
+                "members": Membership.objects.filter(organisation=organisation).count(),
+            }
+        )
+    return render(
+        request,
+        "talent/seat_pools.html",
+        {
+            "cohort": cohort,
+            "rows": rows,
+            "seats_left": services.seats_left_in(cohort),
+            "reserve_form": SeatPoolForm(),
+            "assign_form": AssignSeatForm(),
+        },
+    )
