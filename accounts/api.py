@@ -46,6 +46,7 @@ class OrganisationSerializer(serializers.ModelSerializer):
             "name_zh",
             "name_en",
             "kind",
+            "size",
             "uscc",
             "sector",
             "city",
@@ -79,6 +80,8 @@ class OrganisationSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"uscc": ["Enterprises must give their Unified Social Credit Code."]}
             )
+        if kind != "enterprise" and attrs.get("size", getattr(self.instance, "size", "")):
+            raise serializers.ValidationError({"size": ["Only enterprises have a size: leave it empty."]})
         return attrs
 
 

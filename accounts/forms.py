@@ -22,7 +22,18 @@ class OrganisationForm(forms.ModelForm):
 
     class Meta:
         model = Organisation
-        fields = ["name_zh", "name_en", "kind", "uscc", "sector", "city", "website", "description", "logo"]
+        fields = [
+            "name_zh",
+            "name_en",
+            "kind",
+            "size",
+            "uscc",
+            "sector",
+            "city",
+            "website",
+            "description",
+            "logo",
+        ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 5}),
             "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
@@ -39,6 +50,9 @@ class OrganisationForm(forms.ModelForm):
             and "uscc" not in self.errors
         ):
             self.add_error("uscc", _("Enterprises must give their Unified Social Credit Code."))
+        kind, size = cleaned.get("kind"), cleaned.get("size")
+        if kind and kind != OrganisationKind.ENTERPRISE and size:
+            self.add_error("size", _("Only enterprises have a size: leave it empty."))
         return cleaned
 
 

@@ -85,6 +85,19 @@ class OrganisationKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class EnterpriseSize(models.TextChoices):
+    """By the national classification of enterprises (工信部联企业〔2011〕300号)."""
+
+    MICRO = "micro", _("Micro enterprise")
+    SMALL = "small", _("Small enterprise")
+    MEDIUM = "medium", _("Medium-sized enterprise")
+    LARGE = "large", _("Large enterprise")
+
+    @classmethod
+    def small_or_micro(cls) -> tuple[str, str]:
+        return (cls.MICRO, cls.SMALL)
+
+
 class Sector(models.TextChoices):
     INFORMATION_TECHNOLOGY = "information_technology", _("Information technology")
     MANUFACTURING = "manufacturing", _("Manufacturing")
@@ -143,11 +156,21 @@ class Organisation(models.Model):
         VerificationStatus.VERIFIED: {VerificationStatus.UNVERIFIED},
     }
     # Changing one of these on a verified organisation sends it back to verification.
-    IDENTITY_FIELDS = ("name_zh", "kind", "uscc")
+    IDENTITY_FIELDS = ("name_zh", "kind", "uscc", "size")
 
     name_zh = models.CharField(_("name (Chinese)"), max_length=200)
     name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
     kind = models.CharField(_("type"), max_length=32, choices=OrganisationKind.choices)
+    size = models.CharField(
+        _("enterprise size"),
+        max_length=16,
+        choices=EnterpriseSize.choices,
+        blank=True,
+        help_text=_(
+            "Enterprises only, by the national classification (工信部联企业〔2011〕300号). Checked at "
+            "verification; small and micro enterprises may apply for compute vouchers."
+        ),
+    )
     sector = models.CharField(_("sector"), max_length=32, choices=Sector.choices)
     city = models.CharField(_("city"), max_length=100)
     website = models.URLField(_("website"), blank=True)

@@ -25,6 +25,7 @@ from compute.models import (
     RequestKind,
     RequestStatus,
 )
+from projects.models import Project
 
 # Ids larger than a bigint are not ids: refuse them as input instead of asking the database.
 MAX_ID = 2**63 - 1
@@ -228,6 +229,12 @@ class QuotaRequestSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="For an increase, extension or early close: the allocation it changes.",
     )
+    project = IdRelatedField(
+        queryset=Project.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="Optional: the id of the organisation's incubated project this compute serves.",
+    )
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
     members = QuotaRequestMemberSerializer(many=True, required=False, max_length=100)
     cost_estimate = serializers.DecimalField(max_digits=None, decimal_places=2, read_only=True)
@@ -244,6 +251,7 @@ class QuotaRequestSerializer(serializers.ModelSerializer):
             "partition_slug",
             "kind",
             "allocation",
+            "project",
             "amount",
             "start_date",
             "end_date",
@@ -282,6 +290,9 @@ class QuotaRequestSerializer(serializers.ModelSerializer):
                 )
             if "allocation" in self.fields and not self.fields["allocation"].read_only:
                 self.fields["allocation"].queryset = Allocation.objects.for_user(request.user)
+            if "project" in self.fields and not self.fields["project"].read_only:
+                # Projects one may see; whether it suits the request is the service's answer (400).
+                self.fields["project"].queryset = Project.objects.for_user(request.user)
 
     def get_created_allocation(self, obj) -> int | None:
         allocation = getattr(obj, "created_allocation", None) if obj.pk else None

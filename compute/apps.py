@@ -9,6 +9,11 @@ class ComputeConfig(AppConfig):
 
     def ready(self):
         from compute import privacy  # noqa: F401 - registers the personal-data section
+        from compute.vouchers import grant_incubation_voucher
+        from projects.benefits import project_accepted
+
+        # An accepted incubation application brings its programme's compute voucher.
+        project_accepted.connect(grant_incubation_voucher, dispatch_uid="compute.grant_incubation_voucher")
 
         checks.register(check_cluster_backend, checks.Tags.compatibility, deploy=True)
 

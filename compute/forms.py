@@ -48,6 +48,11 @@ class AllocationChoiceField(forms.ModelChoiceField):
         )
 
 
+class ProjectChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.title} · {obj.organisation.display_name}"
+
+
 class PersonChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.get_full_name()} <{obj.email}>" if obj.name else obj.email
@@ -105,6 +110,14 @@ class QuotaRequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("Why this amount and period: the workload, its size and the expected results."),
     )
+    project = ProjectChoiceField(
+        label=_("Incubated project"),
+        queryset=None,
+        required=False,
+        empty_label=_("— none —"),
+        help_text=_("If the compute serves one of your organisation's incubated projects, choose it."),
+        error_messages={"invalid_choice": _("Choose one of the projects listed.")},
+    )
 
     def __init__(self, *args, user: User, estimate_url: str, editing_kind: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -126,6 +139,15 @@ class QuotaRequestForm(forms.Form):
                 .order_by("-id")
             )
         self.fields["partition"].queryset = partitions
+        from projects.models import INCUBATING_STATUSES, Project
+
+        self.fields["project"].queryset = (
+            Project.objects.filter(
+                organisation__in=Organisation.objects.managed_by(user), status__in=INCUBATING_STATUSES
+            )
+            .select_related("organisation")
+            .order_by("title")
+        )
         for name in ESTIMATE_FIELDS:
             self.fields[name].widget.attrs.update(_estimate_attrs(estimate_url))
 

@@ -173,6 +173,15 @@ class QuotaRequest(models.Model):
         related_name="change_requests",
         help_text=_("The allocation that an increase, extension or early close changes."),
     )
+    project = models.ForeignKey(
+        "projects.Project",
+        verbose_name=_("incubated project"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="quota_requests",
+        help_text=_("The incubated project this compute serves, if any."),
+    )
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, default=Decimal("0"))
     start_date = models.DateField(_("start"))
     end_date = models.DateField(_("end"))
@@ -233,10 +242,7 @@ class QuotaRequest(models.Model):
             models.Index(fields=["organisation", "-id"], name="quotarequest_org_idx"),
             # The review queue: submitted requests, oldest first (a small part of a large table).
             models.Index(
-                F("submitted_at").asc(nulls_first=True),
-                F("id"),
-                condition=Q(status="submitted"),
-                name="quotarequest_queue_idx",
+                fields=["submitted_at", "id"], condition=Q(status="submitted"), name="quotarequest_queue_idx"
             ),
         ]
 
@@ -543,12 +549,7 @@ class Job(models.Model):
         constraints = [models.UniqueConstraint(fields=["cluster", "job_id"], name="job_unique_per_cluster")]
         indexes = [
             # An allocation's jobs, newest first, as the allocation page lists them.
-            models.Index(
-                F("allocation"),
-                F("submit_at").desc(nulls_last=True),
-                F("id").desc(),
-                name="job_allocation_recent_idx",
-            ),
+            models.Index(fields=["allocation", "-submit_at", "-id"], name="job_allocation_recent_idx"),
             models.Index(fields=["account"], name="job_account_idx"),
         ]
 
@@ -595,3 +596,17 @@ class ReconcileRun(models.Model):
     @property
     def repaired_count(self) -> int:
         return sum(1 for f in self.findings if f.get("repaired"))
+
+
+# The vouchers' models live in their own module; importing them here registers them with the app.
+from compute.voucher_models import (  # noqa: E402, F401
+    EntryKind,
+    Issuer,
+    LedgerEntry,
+    Settlement,
+    Voucher,
+    VoucherApplication,
+    VoucherApplicationStatus,
+    VoucherScheme,
+    VoucherSource,
+)

@@ -107,6 +107,7 @@ def validate_request_fields(
     end_date: date,
     allocation: Allocation | None,
     members: list[MemberAccess],
+    project=None,
     today: date | None = None,
     check_dates: bool = True,
 ) -> dict[str, list[str]]:
@@ -133,6 +134,13 @@ def validate_request_fields(
             add("end_date", _("An extension must end after the allocation's current end."))
     elif allocation is not None:
         add("allocation", _("A new allocation does not change an existing one."))
+    if project is not None:
+        from projects.models import INCUBATING_STATUSES
+
+        if project.organisation_id != organisation.pk:
+            add("project", _("Choose one of this organisation's incubated projects."))
+        elif project.status not in INCUBATING_STATUSES:
+            add("project", _("This project is no longer being incubated."))
     try:
         amount = _decimal(amount)
     except DomainError as error:
@@ -225,8 +233,11 @@ def create_quota_request(
     justification: str,
     members: list[MemberAccess] = (),
     allocation: Allocation | None = None,
+    project=None,
 ) -> QuotaRequest:
-    """File a draft request; it is checked in full now so that mistakes show before submission."""
+    """File a draft request; it is checked in full now so that mistakes show before submission.
+
+    ``project``: the incubated project (projects.Project) the compute serves, of the same organisation."""
     _require_manager(organisation, by)
     if not organisation.is_verified:
         raise NotAllowed(
@@ -243,6 +254,7 @@ def create_quota_request(
             end_date=end_date,
             allocation=allocation,
             members=members,
+            project=project,
         )
     )
     request = QuotaRequest(
@@ -250,6 +262,7 @@ def create_quota_request(
         partition=partition,
         kind=kind,
         allocation=allocation,
+        project=project,
         amount=_decimal(amount) if kind in (RequestKind.NEW, RequestKind.INCREASE) else Decimal("0"),
         start_date=start_date,
         end_date=end_date,
@@ -270,7 +283,11 @@ def create_quota_request(
         request,
         actor=by,
         organisation=organisation,
-        changes={"status": (None, request.status), "amount": (None, str(request.amount))},
+        changes={
+            "status": (None, request.status),
+            "amount": (None, str(request.amount)),
+            **({"project": (None, project)} if project is not None else {}),
+        },
     )
     return request
 
@@ -283,13 +300,14 @@ def update_quota_request(
     _require_manager(request.organisation, by)
     if not request.is_editable:
         raise Conflict(_("Only drafts and requests sent back for changes can be edited."))
-    allowed = {"partition", "amount", "start_date", "end_date", "purpose", "justification"}
+    allowed = {"partition", "amount", "start_date", "end_date", "purpose", "justification", "project"}
     changes = {}
     for name, value in fields.items():
         if name in ("purpose", "justification") and isinstance(value, str):
             value = value.strip()
         if name in allowed and getattr(request, name) != value:
-            changes[name] = (str(getattr(request, name)), str(value))
+            before = getattr(request, name)
+            changes[name] = (None if before is None else str(before), None if value is None else str(value))
             setattr(request, name, value)
     current_members = [
         MemberAccess(m.user, m.cluster_username) for m in request.members.select_related("user")
@@ -305,6 +323,7 @@ def update_quota_request(
             end_date=request.end_date,
             allocation=request.allocation,
             members=new_members,
+            project=request.project,
         )
     )
     request.full_clean()
@@ -350,6 +369,7 @@ def submit_quota_request(request: QuotaRequest, *, by: User) -> QuotaRequest:
                 members=[
                     MemberAccess(m.user, m.cluster_username) for m in request.members.select_related("user")
                 ],
+                project=request.project,
             )
         )
     old = request.submit()

@@ -6,6 +6,7 @@ from celery import shared_task
 
 from compute import services, usage
 from compute.backends.base import ClusterError
+from portal.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -41,3 +42,30 @@ def reconcile_task() -> int:
 @shared_task(acks_late=True)
 def expire_allocations_task() -> int:
     return services.expire_due_allocations()
+
+
+@shared_task(acks_late=True)
+def settle_usage_task(month: str | None = None) -> int:
+    """Settle a month's usage against the vouchers (default: the month before this one); idempotent.
+
+    ``month``: "YYYY-MM" to settle (or re-run) another ended month."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from compute import vouchers
+
+    if month is None:
+        day = timezone.localdate().replace(day=1) - timedelta(days=1)
+    else:
+        try:
+            year, number = (int(part) for part in str(month).split("-"))
+            day = date(year, number, 1)
+        except (TypeError, ValueError):
+            logger.warning("settle_usage_task: %r is not a month (YYYY-MM); nothing done", month)
+            return 0
+    try:
+        return vouchers.settle_month(day).settled
+    except DomainError as error:
+        logger.warning("settle_usage_task: %s", error.message)
+        return 0

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from compute import views
+from compute import views, voucher_views
 
 app_name = "compute"
 
@@ -22,6 +22,25 @@ urlpatterns = [
     path("allocations/<int:pk>/suspend/", views.allocation_suspend, name="allocation_suspend"),
     path("allocations/<int:pk>/resume/", views.allocation_resume, name="allocation_resume"),
     path("allocations/<int:pk>/close/", views.allocation_close, name="allocation_close"),
+    path("vouchers/", voucher_views.voucher_index, name="voucher_index"),
+    path("vouchers/<int:pk>/", voucher_views.voucher_detail, name="voucher_detail"),
+    path("vouchers/<int:pk>/reverse/", voucher_views.voucher_reverse, name="voucher_reverse"),
+    path("vouchers/schemes/<int:scheme_pk>/apply/", voucher_views.voucher_apply, name="voucher_apply"),
+    path(
+        "vouchers/applications/<int:pk>/withdraw/",
+        voucher_views.voucher_application_withdraw,
+        name="voucher_application_withdraw",
+    ),
+    path("statements/<str:month>/", voucher_views.statement, name="statement"),
+    path("operator/vouchers/", voucher_views.voucher_operations, name="voucher_operations"),
+    path(
+        "operator/vouchers/applications/<int:pk>/decide/",
+        voucher_views.voucher_application_decide,
+        name="voucher_application_decide",
+    ),
+    path("operator/vouchers/schemes/new/", voucher_views.scheme_form, name="scheme_create"),
+    path("operator/vouchers/schemes/<int:pk>/edit/", voucher_views.scheme_form, name="scheme_edit"),
+    path("operator/vouchers/grant/", voucher_views.voucher_grant, name="voucher_grant"),
     path("operator/requests/", views.review_queue, name="review_queue"),
     path("operator/capacity/", views.capacity, name="capacity"),
     path("operator/reconcile/", views.reconcile_report, name="reconcile_report"),

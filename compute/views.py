@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db.models import Count, F, Prefetch, Sum
+from django.db.models import Count, Prefetch, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -209,7 +209,27 @@ def _prefill(request, today: date) -> dict:
     else:
         first = Organisation.objects.managed_by(request.user).verified().order_by("name_zh").first()
         initial["organisation"] = first.pk if first else None
+        project = _prefill_project(request)
+        if project is not None:
+            # ``?project=<id>``: a request for an incubated project (linked from the project's page).
+            initial.update(
+                organisation=project.organisation_id, project=project.pk, purpose=project.title[:200]
+            )
     return initial
+
+
+def _prefill_project(request):
+    from projects.models import INCUBATING_STATUSES, Project
+
+    return (
+        Project.objects.filter(
+            organisation__in=Organisation.objects.managed_by(request.user).verified(),
+            status__in=INCUBATING_STATUSES,
+            pk=_int(request.GET.get("project"), default=0, upper=2**31 - 1),
+        )
+        .only("pk", "organisation_id", "title")
+        .first()
+    )
 
 
 @login_required
@@ -260,6 +280,7 @@ def request_create(request):
                     if kind == RequestKind.NEW
                     else [],
                     allocation=data.get("allocation"),
+                    project=data.get("project"),
                 )
             except ValidationError as error:
                 member_errors = _apply_errors(form, error)
@@ -343,7 +364,7 @@ def request_estimate(request):
 def _visible_request(request, pk) -> QuotaRequest:
     return get_object_or_404(
         QuotaRequest.objects.for_user(request.user).select_related(
-            "organisation", "partition", "allocation", "created_by", "decided_by"
+            "organisation", "partition", "allocation", "created_by", "decided_by", "project"
         ),
         pk=pk,
     )
@@ -408,6 +429,7 @@ def request_edit(request, pk):
                 "end_date": quota_request.end_date,
                 "purpose": quota_request.purpose,
                 "justification": quota_request.justification,
+                "project": quota_request.project_id,
             },
             **form_kwargs,
         )
@@ -438,6 +460,7 @@ def request_edit(request, pk):
                     end_date=data["end_date"],
                     purpose=data["purpose"].strip(),
                     justification=data["justification"].strip(),
+                    project=data.get("project"),
                 )
             except ValidationError as error:
                 member_errors = _apply_errors(form, error)
@@ -529,14 +552,14 @@ def review_queue(request):
     _require_staff(request)
     requests = (
         QuotaRequest.objects.awaiting_decision()
-        .select_related("organisation", "partition", "allocation", "created_by")
+        .select_related("organisation", "partition", "allocation", "created_by", "project")
         .prefetch_related(
             Prefetch(
                 "members",
                 queryset=QuotaRequestMember.objects.select_related("user").order_by("cluster_username"),
             )
         )
-        .order_by(F("submitted_at").asc(nulls_first=True), "id")
+        .order_by("submitted_at", "id")  # submitted requests always have submitted_at
     )
     page = paginate(request, requests, per_page=20)
     organisation_ids = {r.organisation_id for r in page.object_list}
@@ -667,7 +690,9 @@ def allocation_detail(request, pk):
         .order_by("cluster_username"),
         chart=_usage_chart(usage.daily_series(allocation, days=CHART_DAYS)),
         top_users=usage.top_users(allocation),
-        jobs=allocation.jobs.order_by(F("submit_at").desc(nulls_last=True), "-id")[:JOBS_SHOWN],
+        # Newest first; as PostgreSQL sorts descending, a job without a submit time (none from sacct) comes
+        # first. The same order as job_allocation_recent_idx.
+        jobs=allocation.jobs.order_by("-submit_at", "-id")[:JOBS_SHOWN],
         can_manage=can_manage,
         is_staff=staff,
         can_change=can_manage and allocation.status != AllocationStatus.CLOSED,

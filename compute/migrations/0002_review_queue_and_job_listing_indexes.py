@@ -25,10 +25,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='job',
-            index=models.Index(models.F('allocation'), models.OrderBy(models.F('submit_at'), descending=True, nulls_last=True), models.OrderBy(models.F('id'), descending=True), name='job_allocation_recent_idx'),
+            index=models.Index(fields=['allocation', '-submit_at', '-id'], name='job_allocation_recent_idx'),
         ),
         migrations.AddIndex(
             model_name='quotarequest',
-            index=models.Index(models.OrderBy(models.F('submitted_at'), nulls_first=True), models.F('id'), condition=models.Q(('status', 'submitted')), name='quotarequest_queue_idx'),
+            index=models.Index(condition=models.Q(('status', 'submitted')), fields=['submitted_at', 'id'], name='quotarequest_queue_idx'),
         ),
     ]

@@ -1,0 +1,335 @@
+"""Pages of the compute vouchers: an organisation's vouchers, applications and monthly statements; the
+operators' schemes, decisions and grants. Rules live in compute/vouchers.py."""
+
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, DecimalField, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Organisation
+from accounts.roles import is_operator, sees_all_organisations
+from compute import vouchers
+from compute.models import (
+    EntryKind,
+    LedgerEntry,
+    Settlement,
+    Voucher,
+    VoucherApplication,
+    VoucherApplicationStatus,
+    VoucherScheme,
+)
+from compute.views import _require_operator, _require_staff, _show_errors
+from compute.voucher_forms import (
+    DecideApplicationForm,
+    GrantForm,
+    ReverseForm,
+    VoucherApplicationForm,
+    VoucherSchemeForm,
+)
+from portal.exceptions import DomainError
+from portal.pagination import paginate
+
+MONTHS_SHOWN = 12
+
+
+def _my_organisations(user):
+    return Organisation.objects.filter(memberships__user=user)
+
+
+@login_required
+def voucher_index(request):
+    """An organisation's vouchers with their balances, the schemes it may apply to, its applications and
+    the months it has statements for."""
+    today = timezone.localdate()
+    mine = _my_organisations(request.user)
+    organisation_list = list(mine.order_by("name_zh"))
+    voucher_list = list(
+        Voucher.objects.filter(organisation__in=mine)
+        .with_balance()
+        .select_related("scheme", "organisation")
+        .order_by("expires_on", "pk")[:100]
+    )
+    managed = Organisation.objects.managed_by(request.user).verified().order_by("name_zh")
+    managed_list = list(managed)
+    schemes = []
+    for scheme in VoucherScheme.objects.open_on(today).order_by("-subsidy_ratio", "pk"):
+        problems = [vouchers.eligibility_problem(scheme, org, today=today) for org in managed_list]
+        schemes.append((scheme, [o for o, p in zip(managed_list, problems, strict=True) if not p], problems))
+    applications = list(
+        VoucherApplication.objects.filter(organisation__in=mine)
+        .select_related("scheme", "organisation", "voucher")
+        .order_by("-id")[:50]
+    )
+    months = list(
+        Settlement.objects.filter(organisation__in=mine)
+        .values("organisation", "organisation__name_zh", "organisation__name_en", "month")
+        .annotate(cost=Sum("cost"), subsidy=Sum("subsidy"), payable=Sum("payable"))
+        .order_by("-month", "organisation")[: MONTHS_SHOWN * max(1, len(organisation_list))]
+    )
+    return render(
+        request,
+        "compute/vouchers/index.html",
+        {
+            "vouchers": voucher_list,
+            "schemes": schemes,
+            "applications": applications,
+            "months": months,
+            "has_organisation": bool(organisation_list),
+            "manages": bool(managed_list),
+            "sees_all": sees_all_organisations(request.user),
+            "today": today,
+        },
+    )
+
+
+@login_required
+def voucher_detail(request, pk):
+    voucher = get_object_or_404(
+        Voucher.objects.for_user(request.user)
+        .with_balance()
+        .select_related("scheme", "organisation", "project"),
+        pk=pk,
+    )
+    entries = voucher.entries.select_related("settlement__allocation", "created_by").order_by(
+        "created_at", "pk"
+    )
+    return render(
+        request,
+        "compute/vouchers/detail.html",
+        {
+            "voucher": voucher,
+            "entries": entries,
+            "can_operate": is_operator(request.user),
+            "reverse_form": ReverseForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def voucher_reverse(request, pk):
+    _require_operator(request)
+    voucher = get_object_or_404(Voucher, pk=pk)
+    form = ReverseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the reason for taking the voucher back."))
+        return redirect("compute:voucher_detail", pk=pk)
+    try:
+        vouchers.reverse_voucher(voucher, by=request.user, reason=form.cleaned_data["reason"])
+    except DomainError as error:
+        _show_errors(request, error)
+    else:
+        messages.success(request, _("The voucher's balance was taken back."))
+    return redirect("compute:voucher_detail", pk=pk)
+
+
+@login_required
+def voucher_apply(request, scheme_pk):
+    scheme = get_object_or_404(VoucherScheme.objects.open_on(timezone.localdate()), pk=scheme_pk)
+    organisations = Organisation.objects.managed_by(request.user).verified().order_by("name_zh")
+    if not organisations.exists():
+        raise PermissionDenied(
+            _("Only the owners and administrators of a verified organisation apply for vouchers.")
+        )
+    form = VoucherApplicationForm(request.POST or None, organisations=organisations)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            vouchers.apply_for_voucher(
+                scheme,
+                data["organisation"],
+                by=request.user,
+                amount=data["amount"],
+                statement=data["statement"],
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request, _("Your application was sent. The operators decide it and you will be told.")
+            )
+            return redirect("compute:voucher_index")
+    return render(request, "compute/vouchers/apply.html", {"scheme": scheme, "form": form})
+
+
+@login_required
+@require_POST
+def voucher_application_withdraw(request, pk):
+    application = get_object_or_404(VoucherApplication.objects.for_user(request.user), pk=pk)
+    try:
+        vouchers.withdraw_voucher_application(application, by=request.user)
+    except DomainError as error:
+        _show_errors(request, error)
+    else:
+        messages.success(request, _("The application was withdrawn."))
+    return redirect("compute:voucher_index")
+
+
+# --- statements -----------------------------------------------------------------------------------------
+
+
+def _month(text: str) -> date:
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        raise Http404(_("Not a month.")) from None
+
+
+@login_required
+def statement(request, month):
+    first = _month(month)
+    organisations = (
+        Organisation.objects.all()
+        if sees_all_organisations(request.user)
+        else _my_organisations(request.user)
+    )
+    try:
+        organisation_id = int(request.GET.get("organisation", ""))
+    except ValueError:
+        organisation_id = None
+    organisation = None
+    if organisation_id is not None:
+        organisation = organisations.filter(pk=organisation_id).first()
+    else:
+        choices = list(organisations.order_by("name_zh")[:2])
+        organisation = choices[0] if len(choices) == 1 else None
+    if organisation is None:
+        raise Http404(_("Choose one of your organisations."))
+    report = vouchers.statement(organisation, first)
+    if request.GET.get("format") == "pdf":
+        from compute.statement_pdf import render_statement
+
+        response = HttpResponse(render_statement(report), content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'attachment; filename="statement-{first:%Y-%m}-{organisation.pk}.pdf"'
+        )
+        return response
+    return render(request, "compute/vouchers/statement.html", {"report": report, "month": first})
+
+
+# --- operators ------------------------------------------------------------------------------------------
+
+
+@login_required
+def voucher_operations(request):
+    """Operators: applications to decide, schemes with their budget used, projects waiting for vouchers."""
+    _require_staff(request)
+    today = timezone.localdate()
+    queue = list(
+        VoucherApplication.objects.filter(status=VoucherApplicationStatus.SUBMITTED)
+        .select_related("organisation", "scheme", "created_by")
+        .order_by("created_at")[:50]
+    )
+    schemes = list(
+        VoucherScheme.objects.annotate(
+            granted=Coalesce(Sum("vouchers__amount"), 0, output_field=DecimalField()),
+            voucher_count=Count("vouchers"),
+        ).order_by("-valid_until", "pk")
+    )
+    for scheme in schemes:
+        scheme.used_percent = round(100 * scheme.granted / scheme.total_budget) if scheme.total_budget else 0
+        scheme.open = scheme.is_active and scheme.valid_from <= today <= scheme.valid_until
+    spent = LedgerEntry.objects.filter(kind=EntryKind.REDEMPTION).aggregate(
+        total=Coalesce(Sum("amount"), 0, output_field=DecimalField())
+    )
+    page = paginate(
+        request,
+        Voucher.objects.with_balance().select_related("scheme", "organisation").order_by("-id"),
+        per_page=25,
+    )
+    return render(
+        request,
+        "compute/vouchers/operations.html",
+        {
+            "queue": queue,
+            "schemes": schemes,
+            "page": page,
+            "waiting": list(vouchers.projects_waiting_for_vouchers().order_by("pk")[:50]),
+            "redeemed": -spent["total"],
+            "decide_form": DecideApplicationForm(),
+            "can_operate": is_operator(request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def voucher_application_decide(request, pk):
+    _require_operator(request)
+    application = get_object_or_404(VoucherApplication, pk=pk)
+    form = DecideApplicationForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("compute:voucher_operations")
+    data = form.cleaned_data
+    try:
+        if data["decision"] == form.APPROVE:
+            vouchers.approve_voucher_application(
+                application, by=request.user, amount=data.get("amount"), reason=data["reason"]
+            )
+            messages.success(request, _("Approved: the voucher was granted and the organisation told."))
+        else:
+            vouchers.reject_voucher_application(application, by=request.user, reason=data["reason"])
+            messages.success(request, _("Rejected: the organisation was told why."))
+    except DomainError as error:
+        _show_errors(request, error)
+    return redirect("compute:voucher_operations")
+
+
+@login_required
+def scheme_form(request, pk=None):
+    _require_operator(request)
+    scheme = get_object_or_404(VoucherScheme, pk=pk) if pk else None
+    form = VoucherSchemeForm(request.POST or None, instance=scheme)
+    if request.method == "POST" and form.is_valid():
+        before = {name: str(getattr(scheme, name)) for name in form.changed_data} if scheme else {}
+        saved = vouchers.save_scheme(form, by=request.user, before=before)
+        messages.success(request, _("The scheme “%(name)s” was saved.") % {"name": saved.display_name})
+        return redirect("compute:voucher_operations")
+    return render(request, "compute/vouchers/scheme_form.html", {"form": form, "scheme": scheme})
+
+
+@login_required
+def voucher_grant(request):
+    _require_operator(request)
+    today = timezone.localdate()
+    initial = {}
+    project = None
+    if request.GET.get("project", "").isdigit():
+        project = vouchers.projects_waiting_for_vouchers().filter(pk=int(request.GET["project"])).first()
+        if project is not None:
+            initial = {"organisation": project.organisation_id, "amount": project.programme.voucher_amount}
+            scheme = VoucherScheme.objects.open_on(today).filter(for_incubated_projects=True).first()
+            if scheme:
+                initial["scheme"] = scheme.pk
+    form = GrantForm(request.POST or None, today=today, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if request.POST.get("project", "").isdigit():
+            project = vouchers.projects_waiting_for_vouchers().filter(pk=int(request.POST["project"])).first()
+        try:
+            voucher = vouchers.grant_voucher(
+                data["scheme"],
+                data["organisation"],
+                amount=data["amount"],
+                by=request.user,
+                source="incubation" if project else "operator",
+                project=project if project and project.organisation_id == data["organisation"].pk else None,
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Voucher %(code)s was granted.") % {"code": voucher.code})
+            return redirect("compute:voucher_detail", pk=voucher.pk)
+    return render(request, "compute/vouchers/grant.html", {"form": form, "project": project})
