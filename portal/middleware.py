@@ -1,10 +1,12 @@
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from accounts.roles import requires_mfa
+from accounts.roles import is_operator, is_supervisor, requires_mfa
 
 # What staff without MFA may still open: setting MFA up (allauth), signing out, public assets and notices.
 # The API authenticates inside DRF (tokens), where StaffMFAPermission-style checks belong, not here.
@@ -49,3 +51,46 @@ class StaffMFAMiddleware:
             )
             return redirect(reverse("mfa_activate_totp") + "?next=" + path)
         return self.get_response(request)
+
+
+# What a supervisor may still change: their own account (sign-in, MFA, password, personal data and its
+# deletion) and the language of the pages.
+SUPERVISOR_WRITABLE_PREFIXES = ("/accounts/", "/account/", "/i18n/")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class SupervisorReadOnlyMiddleware:
+    """Supervisors read everything and change nothing: every unsafe request of a supervisor (who is not also
+    an operator) is refused here, on pages, in the back office and in the API alike, whatever a view allows.
+
+    The API authenticates with tokens inside DRF, after the middleware; a token is looked up here too so that
+    token clients are held to the same rule."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method not in SAFE_METHODS and not request.path_info.startswith(
+            SUPERVISOR_WRITABLE_PREFIXES
+        ):
+            user = self._user(request)
+            if user is not None and is_supervisor(user) and not is_operator(user):
+                message = _("Supervisors have read-only access: nothing can be changed with this account.")
+                if request.path_info.startswith("/api/"):
+                    return JsonResponse({"detail": message}, status=403)
+                raise PermissionDenied(message)
+        return self.get_response(request)
+
+    @staticmethod
+    def _user(request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return user
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if request.path_info.startswith("/api/") and header.startswith("Token "):
+            from rest_framework.authtoken.models import Token
+
+            token = Token.objects.select_related("user").filter(key=header[6:].strip()[:40]).first()
+            if token is not None and token.user.is_active:
+                return token.user
+        return None

@@ -6,14 +6,17 @@ from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
-from portal import views
+from portal import oversight, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("dashboard/", account_views.dashboard, name="dashboard"),
     path("about/privacy/", TemplateView.as_view(template_name="portal/privacy.html"), name="privacy"),
+    path("oversight/", oversight.oversight_index, name="oversight"),
+    path("oversight/reports/<slug:slug>/", oversight.report, name="oversight_report"),
     path("oversight/audit/", views.audit_trail, name="audit_trail"),
+    path("transparency/", oversight.transparency, name="transparency"),
     path("accounts/api-token/", account_views.api_token, name="api_token"),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),

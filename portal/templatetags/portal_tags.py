@@ -47,3 +47,18 @@ def money(value, places: int = 2):
     if (translation.get_language() or "en").startswith("zh"):
         return f"¥{text}"
     return f"CNY {text}"
+
+
+@register.filter
+def percent(ratio):
+    """A ratio (0.3) as a percentage in the active language's number format ("30 %", "12.5 %")."""
+    from decimal import Decimal, InvalidOperation
+
+    from django.utils import formats
+
+    try:
+        value = (Decimal(str(ratio)) * 100).normalize()
+    except (InvalidOperation, TypeError, ValueError):
+        return ""
+    places = max(0, -value.as_tuple().exponent)
+    return f"{formats.number_format(value, decimal_pos=min(places, 1), use_l10n=True)} %"

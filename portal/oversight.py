@@ -1,0 +1,163 @@
+"""The supervision area (supervisors and operators, with MFA): the reports with charts and CSV/Excel export;
+and the public transparency page (aggregates only)."""
+
+import csv
+from datetime import date, timedelta
+from io import BytesIO, StringIO
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.roles import can_read_audit_trail
+from portal import reports
+
+TRANSPARENCY_CACHE_SECONDS = 600
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(
+        label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end = forms.DateField(
+        label=gettext_lazy("To"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", _("The end must not be before the start."))
+            elif (end - start).days > reports.MAX_PERIOD_DAYS:
+                self.add_error("end", _("Choose a period of at most five years."))
+        return cleaned
+
+
+def _require_oversight(request) -> None:
+    if not can_read_audit_trail(request.user):
+        raise PermissionDenied(
+            _("The supervision area is for the government's supervisors and the center's operators.")
+        )
+
+
+def _default_period(today: date) -> dict:
+    return {"start": today.replace(month=1, day=1), "end": today}
+
+
+@login_required
+def oversight_index(request):
+    _require_oversight(request)
+    today = timezone.localdate()
+    return render(
+        request,
+        "portal/oversight/index.html",
+        {
+            "reports": [(slug, title) for slug, (title, _builder) in reports.REPORTS.items()],
+            "period": _default_period(today),
+        },
+    )
+
+
+@login_required
+def report(request, slug):
+    _require_oversight(request)
+    if slug not in reports.REPORTS:
+        raise Http404(_("No such report."))
+    today = timezone.localdate()
+    form = PeriodForm(
+        request.GET if "start" in request.GET or "end" in request.GET else None,
+        initial=_default_period(today),
+    )
+    if form.is_bound and not form.is_valid():
+        return render(
+            request,
+            "portal/oversight/report.html",
+            {"form": form, "title": reports.REPORTS[slug][0], "slug": slug},
+            status=400,
+        )
+    period = form.cleaned_data if form.is_bound else _default_period(today)
+    result = reports.build(slug, period["start"], period["end"])
+    export = request.GET.get("format")
+    if export == "csv":
+        return _csv(result)
+    if export == "xlsx":
+        return _xlsx(result)
+    return render(
+        request,
+        "portal/oversight/report.html",
+        {
+            "form": form,
+            "report": result,
+            "title": result.title,
+            "slug": slug,
+            "chart": result.chart.geometry() if result.chart and result.rows else None,
+            "query": f"start={period['start']:%Y-%m-%d}&end={period['end']:%Y-%m-%d}",
+        },
+    )
+
+
+def _filename(result, extension: str) -> str:
+    return f"{result.slug}-{result.start:%Y%m%d}-{result.end:%Y%m%d}.{extension}"
+
+
+def _csv(result) -> HttpResponse:
+    buffer = StringIO()
+    buffer.write("\ufeff")  # so that spreadsheet programs read the Chinese text as UTF-8
+    writer = csv.writer(buffer)
+    writer.writerow([str(c) for c in result.columns])
+    for row in result.rows:
+        writer.writerow(row)
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_filename(result, "csv")}"'
+    return response
+
+
+def _xlsx(result) -> HttpResponse:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = result.slug[:31]
+    sheet.append([str(result.title)])
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet.append([f"{result.start:%Y-%m-%d} – {result.end:%Y-%m-%d}"])
+    sheet.append([])
+    sheet.append([str(c) for c in result.columns])
+    for cell in sheet[4]:
+        cell.font = Font(bold=True)
+    for row in result.rows:
+        sheet.append(list(row))
+    for index, column in enumerate(result.columns, start=1):
+        sheet.column_dimensions[sheet.cell(row=4, column=index).column_letter].width = max(
+            12, len(str(column)) + 4
+        )
+    buffer = BytesIO()
+    workbook.save(buffer)
+    response = HttpResponse(
+        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{_filename(result, "xlsx")}"'
+    return response
+
+
+def transparency(request):
+    """Public: what the center does with public money and machines, in aggregates only."""
+    from django.utils.translation import get_language
+
+    today = timezone.localdate()
+    key = f"transparency:{today:%Y%m%d}:{get_language()}"
+    figures = cache.get(key)
+    if figures is None:
+        figures = reports.transparency(today)
+        cache.set(key, figures, TRANSPARENCY_CACHE_SECONDS)
+    return render(
+        request, "portal/transparency.html", {"figures": figures, "yesterday": today - timedelta(days=1)}
+    )

@@ -1,0 +1,205 @@
+"""The supervisors' reports: figures that match the rows beneath them, exports, access; the public
+transparency page shows aggregates and nothing personal."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+from io import BytesIO
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Sector
+from compute import services as compute_services
+from compute import vouchers
+from compute.models import Allocation, DailyUsage, LedgerEntry
+from portal import reports
+from tests.compute.test_vouchers import LAST_MONTH, TODAY, card_hours, scheme
+from tests.factories import (
+    UserFactory,
+    make_allocation,
+    make_operator,
+    make_quota_request,
+    make_verified_organisation,
+)
+
+pytestmark = pytest.mark.django_db
+THIS_YEAR = (date(2026, 1, 1), date(2026, 12, 31))
+
+
+@pytest.fixture
+def staff(mfa, supervisor):
+    mfa(supervisor)
+    return supervisor
+
+
+def _two_sectors():
+    health_owner = UserFactory()
+    health = make_allocation(
+        health_owner, make_verified_organisation(health_owner, sector=Sector.HEALTHCARE), amount=400
+    )
+    transport_owner = UserFactory()
+    transport = make_allocation(
+        transport_owner, make_verified_organisation(transport_owner, sector=Sector.TRANSPORT), amount=900
+    )
+    card_hours(health, 10, job_id="1")
+    card_hours(health, 5, job_id="2", day=date(2026, 10, 20))
+    card_hours(transport, 7, job_id="3")
+    return health, transport
+
+
+def test_compute_by_sector_matches_the_allocations_and_the_usage():
+    health, transport = _two_sectors()
+    report = reports.build("compute-by-sector", *THIS_YEAR)
+    rows = {row[1]: row for row in report.rows}
+    for allocation in (health, transport):
+        label = allocation.organisation.get_sector_display()
+        used = sum(d.units for d in DailyUsage.objects.filter(allocation=allocation))
+        assert rows[label][0] == "npu"
+        assert rows[label][2] == 1
+        assert rows[label][3] == Allocation.objects.get(pk=allocation.pk).granted_amount
+        assert rows[label][4] == used
+    assert rows[health.organisation.get_sector_display()][4] == Decimal("15.00")
+    assert rows[health.organisation.get_sector_display()][5] == Decimal("3.8")  # 15 of 400
+
+
+def test_usage_outside_the_period_is_not_counted():
+    health, _ = _two_sectors()
+    report = reports.build("compute-by-type", date(2026, 10, 16), date(2026, 10, 31))
+    assert sum(row[4] for row in report.rows) == Decimal("5.00")
+
+
+def test_utilisation_prorates_the_monthly_capacity():
+    _two_sectors()
+    report = reports.build("utilisation", date(2026, 10, 1), date(2026, 10, 30))  # 30 days: one month
+    (row,) = report.rows
+    assert row[2] == Decimal("10000.00") and row[3] == Decimal("22.00") and row[4] == Decimal("0.2")
+
+
+def test_decision_time_is_measured_from_submission():
+    operator = make_operator()
+    request = make_quota_request(UserFactory())
+    compute_services.approve_quota_request(request, by=operator)
+    request.refresh_from_db()
+    today = timezone.localdate()
+    report = reports.build("decision-time", today - timedelta(days=1), today)
+    (row,) = report.rows
+    hours = Decimal((request.decided_at - request.submitted_at).total_seconds() / 3600).quantize(
+        Decimal("0.1")
+    )
+    assert row[2] == 1 and row[3] == hours and row[4] == hours
+
+
+def test_voucher_spend_equals_the_redemptions_in_the_ledger():
+    operator = make_operator()
+    health, transport = _two_sectors()
+    for allocation in (health, transport):
+        vouchers.grant_voucher(
+            scheme(), allocation.organisation, amount=1000, by=operator, today=date(2026, 9, 1)
+        )
+    vouchers.settle_month(LAST_MONTH, today=TODAY)
+    report = reports.build("voucher-spend", *THIS_YEAR)
+    redeemed = -sum(e.amount for e in LedgerEntry.objects.filter(kind="redemption"))
+    assert sum(row[3] for row in report.rows) == redeemed > 0
+    assert {row[1] for row in report.rows} == {
+        health.organisation.get_sector_display(),
+        transport.organisation.get_sector_display(),
+    }
+
+
+def test_incubation_funnel_counts_each_stage():
+    from tests.projects.factories import accepted, make_application
+
+    application = accepted()
+    make_application(call=application.call)
+    today = timezone.localdate()
+    report = reports.build("incubation-funnel", today.replace(month=1, day=1), today)
+    row = next(r for r in report.rows if r[0] == str(application.call.programme))
+    assert row[1:4] == [2, 1, 0]
+    assert row[4] == Decimal("50.0")
+
+
+def test_alliance_members_by_type_and_year():
+    from tests.alliance.factories import make_alliance_member
+
+    make_alliance_member(make_verified_organisation(UserFactory()))
+    make_alliance_member(make_verified_organisation(UserFactory()))
+    today = timezone.localdate()
+    report = reports.build("alliance", today.replace(month=1, day=1), today)
+    (row,) = report.rows
+    assert row[0] == today.year and row[2] == 2 and row[3] == 2
+
+
+def test_supervisors_open_and_export_every_report_others_are_refused(client, staff, user):
+    _two_sectors()
+    client.force_login(staff)
+    assert client.get(reverse("oversight")).status_code == 200
+    for slug in reports.REPORTS:
+        response = client.get(
+            reverse("oversight_report", args=[slug]), {"start": "2026-01-01", "end": "2026-12-31"}
+        )
+        assert response.status_code == 200, slug
+    csv = client.get(
+        reverse("oversight_report", args=["compute-by-sector"]),
+        {"start": "2026-01-01", "end": "2026-12-31", "format": "csv"},
+    )
+    lines = csv.content.decode("utf-8-sig").strip().splitlines()
+    assert lines[0].startswith("Partition,Sector") and len(lines) == 3
+    xlsx = client.get(
+        reverse("oversight_report", args=["compute-by-sector"]),
+        {"start": "2026-01-01", "end": "2026-12-31", "format": "xlsx"},
+    )
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(BytesIO(xlsx.content)).active
+    values = [[c.value for c in row] for row in sheet.iter_rows(min_row=4)]
+    expected = reports.build("compute-by-sector", *THIS_YEAR)
+    assert values[0] == [str(c) for c in expected.columns]
+
+    def plain(value):
+        return Decimal(str(value)).normalize() if isinstance(value, int | float | Decimal) else value
+
+    assert [[plain(v) for v in row] for row in values[1:]] == [
+        [plain(v) for v in row] for row in expected.rows
+    ]
+    client.force_login(user)
+    assert client.get(reverse("oversight")).status_code == 403
+    assert client.get(reverse("oversight_report", args=["utilisation"])).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start": "2026-12-31", "end": "2026-01-01"},
+        {"start": "not a date", "end": "2026-01-01"},
+        {"start": "2000-01-01", "end": "2026-01-01"},
+        {"start": "2026-01-01"},
+    ],
+)
+def test_a_bad_period_is_a_clear_error_not_a_500(client, staff, params):
+    client.force_login(staff)
+    response = client.get(reverse("oversight_report", args=["utilisation"]), params)
+    assert response.status_code == 400
+    assert 'class="invalid-feedback' in response.content.decode() or "is-invalid" in response.content.decode()
+
+
+def test_an_unknown_report_is_a_404(client, staff):
+    client.force_login(staff)
+    assert client.get("/oversight/reports/salaries/").status_code == 404
+
+
+def test_the_transparency_page_shows_aggregates_and_nothing_personal(client):
+    cache.clear()
+    operator = make_operator()
+    health, transport = _two_sectors()
+    vouchers.grant_voucher(scheme(), health.organisation, amount=1000, by=operator)
+    page = client.get(reverse("transparency")).content.decode()
+    assert "Transparency" in page
+    assert ">2<" in page  # organisations served
+    for allocation in (health, transport):
+        organisation = allocation.organisation
+        assert organisation.name_zh not in page and organisation.name_en not in page
+        assert allocation.account_name not in page
+        for email in organisation.memberships.values_list("user__email", flat=True):
+            assert email not in page
