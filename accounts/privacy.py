@@ -247,6 +247,9 @@ def delete_account(user: User) -> None:
     Invitation.objects.for_email(old_email).update(email=f"{label}@invalid")
     Consent.objects.active().filter(user=user).update(withdrawn_at=timezone.now())
     _remove_cluster_access(user)
+    from talent.privacy import forget_learner
+
+    forget_learner(user)  # leaves open cohorts (seats go to the waitlist); certificates keep a pseudonym
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
     Token.objects.filter(user=user).delete()

@@ -18,7 +18,18 @@ from portal import audit
 from portal.exceptions import Conflict, DomainError, NotAllowed
 from portal.mail import send_templated_mail
 
-PROFILE_FIELDS = ("name_zh", "name_en", "kind", "sector", "city", "website", "description", "logo", "uscc")
+PROFILE_FIELDS = (
+    "name_zh",
+    "name_en",
+    "kind",
+    "size",
+    "sector",
+    "city",
+    "website",
+    "description",
+    "logo",
+    "uscc",
+)
 
 
 def _require_manager(organisation: Organisation, user: User) -> Membership:
@@ -98,7 +109,17 @@ def update_organisation(organisation: Organisation, *, by: User, **fields) -> Or
             _("An organisation with this Unified Social Credit Code is already registered.")
         ) from exc
     audit.record("organisation.update", organisation, actor=by, changes=changes)
+    _refresh_directory(organisation)
     return organisation
+
+
+def _refresh_directory(organisation: Organisation) -> None:
+    """The alliance directory lists a copy of a member's name and type: bring it up to date at once."""
+    from alliance.directory import sync_entry
+    from alliance.models import DirectoryEntry
+
+    if DirectoryEntry.objects.filter(pk=organisation.pk).exists():
+        sync_entry(organisation.pk)
 
 
 @transaction.atomic
@@ -142,6 +163,7 @@ def verify_organisation(organisation: Organisation, *, by: User) -> Organisation
         changes={"verification_status": (old, organisation.verification_status)},
     )
     _notify_verification_decision(organisation)
+    _refresh_directory(organisation)
     return organisation
 
 

@@ -21,7 +21,10 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from bench.bulk import copy_rows, reset_sequences, vacuum_analyze
+from bench.data_alliance import load_alliance
 from bench.data_compute import load_compute
+from bench.data_projects import load_projects
+from bench.data_talent import load_talent
 
 # Every loaded user, personas included, signs in with this password.
 PASSWORD = "bench-password-not-secret-2025"
@@ -419,7 +422,7 @@ def load_accounts(ctx: LoadContext) -> dict[str, int]:
 
 
 # Loaders in dependency order: add an app's loader here (it may read what earlier loaders left in ctx.shared).
-LOADERS = [load_accounts, load_compute]
+LOADERS = [load_accounts, load_compute, load_alliance, load_projects, load_talent]
 
 
 def load_all(*, scale: float = 1.0) -> dict:

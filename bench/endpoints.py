@@ -202,6 +202,25 @@ ENDPOINTS: list[dict] = [
         "expect_text": '"next":"http',
         "goal_ratio": LIST_GOAL,
     },
+    # --- vouchers, reports and the transparency page (aggregates over the compute data) ---
+    {"name": "vouchers (member)", "path": Url("compute:voucher_index"), "persona": "member"},
+    {
+        "name": "voucher operations (operator)",
+        "path": Url("compute:voucher_operations"),
+        "persona": "operator",
+    },
+    {
+        "name": "report compute by sector (operator)",
+        "path": Url("oversight_report", "compute-by-sector"),
+        "persona": "operator",
+        "expect_text": "<table",
+    },
+    {
+        "name": "report utilisation (operator)",
+        "path": Url("oversight_report", "utilisation"),
+        "persona": "operator",
+    },
+    {"name": "transparency (visitor)", "path": Url("transparency"), "persona": None},
     {
         "name": "api allocations (member)",
         "path": Url("api:allocation-list"),
@@ -210,6 +229,16 @@ ENDPOINTS: list[dict] = [
         "goal_ratio": LIST_GOAL,
     },
 ]
+
+
+def _platform_endpoints() -> list[dict]:
+    """Each platform lists its own endpoints in bench/endpoints_<app>.py."""
+    from bench import endpoints_alliance, endpoints_projects, endpoints_talent
+
+    return [*endpoints_projects.ENDPOINTS, *endpoints_alliance.ENDPOINTS, *endpoints_talent.ENDPOINTS]
+
+
+ENDPOINTS += _platform_endpoints()
 
 
 def validate(endpoints: list[dict]) -> None:

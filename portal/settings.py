@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.StaffMFAMiddleware",
+    "portal.middleware.SupervisorReadOnlyMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -249,6 +250,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "compute.tasks.expire_allocations_task",
         "schedule": crontab(hour=0, minute=20),
     },
+    "settle-compute-usage": {
+        "task": "compute.tasks.settle_usage_task",
+        "schedule": crontab(day_of_month=3, hour=2, minute=0),
+    },
     "recheck-alliance-memberships": {
         "task": "alliance.tasks.recheck_memberships_task",
         "schedule": crontab(hour=1, minute=10),
@@ -281,9 +286,14 @@ USAGE_INGEST_MINUTES = env.int("USAGE_INGEST_MINUTES", default=5)
 ALLOCATION_CLOSE_AFTER_DAYS = env.int("ALLOCATION_CLOSE_AFTER_DAYS", default=7)
 USAGE_LOOKBACK_HOURS = env.int("USAGE_LOOKBACK_HOURS", default=48)
 
+# Compute vouchers: the most of a cost that stacked schemes (city + district) may pay together (1 = all).
+VOUCHER_MAX_STACKED_RATIO = env.float("VOUCHER_MAX_STACKED_RATIO", default=1.0)
+
 # --- Platforms -------------------------------------------------------------------------------------
 # Incubation: the largest application attachment (PDF) accepted, in bytes.
 PROJECT_ATTACHMENT_MAX_BYTES = env.int("PROJECT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Incubation: reviewers are reminded of unfinished reviews from this many days before the review deadline.
+PROJECT_REVIEW_REMINDER_DAYS = env.int("PROJECT_REVIEW_REMINDER_DAYS", default=3)
 # Alliance: a membership past its end date stays current this many days (grace period) before it expires,
 # and renewal reminders go out this many days before the end date.
 ALLIANCE_GRACE_DAYS = env.int("ALLIANCE_GRACE_DAYS", default=30)

@@ -30,7 +30,7 @@ VERBOSE = os.environ.get("A11Y_VERBOSE") == "1"  # print each URL as it is visit
 # axe.min.js as an init script of the browser context: compiled once per crawl instead of once per page
 # (A11Y_PRELOAD=0: page.add_script_tag(path=...) on each page, which takes about twice as long).
 PRELOAD_AXE = os.environ.get("A11Y_PRELOAD", "1") == "1"
-PAGE_CAP = 150  # pages visited per persona
+PAGE_CAP = 500  # pages visited per persona
 SETTLE_SECONDS = 10  # at most, for the requests a page still makes after "load" (and what they change)
 QUERY_VARIANTS_PER_PATH = 2  # ?page=2, ?next=... and the like: a few are enough to check a template
 VALUES_PER_PARAMETER = 8  # objects tried for one URL parameter (organisation pk, invitation token...)

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts import services
-from accounts.models import Organisation, OrganisationKind, Sector, User
+from accounts.models import EnterpriseSize, Organisation, OrganisationKind, Sector, User
 from accounts.roles import STAFF_ROLES, SiteRole
 
 DEMO_PASSWORD = "demo-portal-2026"
@@ -44,6 +44,7 @@ ORGANISATIONS = [
             name_zh="星河智能科技有限公司",
             name_en="Xinghe Intelligent Technology Co., Ltd.",
             kind=OrganisationKind.ENTERPRISE,
+            size=EnterpriseSize.SMALL,
             uscc="91350100M000100Y43",
             sector=Sector.INFORMATION_TECHNOLOGY,
             city="福州",
@@ -133,6 +134,7 @@ class Command(BaseCommand):
                 )
                 services.accept_invitation(invitation, user=student)
             self._compute(people)
+            self._vouchers(people)
             for app in PLATFORM_SEEDERS:
                 import_module(f"{app}.demo").seed(people)
         if not quiet:
@@ -205,8 +207,9 @@ class Command(BaseCommand):
         backend = get_backend()
         allocation = compute.sync_allocation(request.created_allocation.pk, backend=backend)
         now = timezone.now()
-        for i in range(12):
-            start = now - timedelta(days=11 - i, hours=3)
+        # Twelve jobs over the last days, and six a month earlier (last month is settled below).
+        for i, days_ago in enumerate([*range(11, -1, -1), *range(40, 34, -1)]):
+            start = now - timedelta(days=days_ago, hours=3)
             backend.add_job(
                 JobRecord(
                     job_id=str(1000 + i),
@@ -222,7 +225,7 @@ class Command(BaseCommand):
                     tres={"cpu": 32, "gres/npu": 8},
                 )
             )
-        usage.ingest_usage(backend=backend, since=now - timedelta(days=30))
+        usage.ingest_usage(backend=backend, since=now - timedelta(days=45))
         university = Organisation.objects.get(name_zh="滨海大学")
         researcher = people["researcher@demo.aicc.cn"]
         pending = compute.create_quota_request(
@@ -237,6 +240,67 @@ class Command(BaseCommand):
             members=[compute.MemberAccess(researcher, "chenjing")],
         )
         compute.submit_quota_request(pending, by=researcher)
+
+    def _vouchers(self, people):
+        """A city scheme for small enterprises, a district one, the incubation one; a voucher for Xinghe with
+        last month settled against it, and an application waiting for the operators."""
+        from datetime import date, timedelta
+        from decimal import Decimal
+
+        from django.utils import timezone
+
+        from compute import vouchers
+        from compute.models import Issuer, VoucherScheme
+
+        if VoucherScheme.objects.exists():
+            return
+        operator, owner = people["operator@demo.aicc.cn"], people["owner@demo.aicc.cn"]
+        today = timezone.localdate()
+        year_start, year_end = date(today.year, 1, 1), date(today.year + 1, 12, 31)
+        common = dict(valid_from=year_start, valid_until=year_end, total_budget=Decimal("5000000"))
+        city = VoucherScheme.objects.create(
+            name_zh="滨海市小微企业算力券",
+            name_en="Binhai city compute vouchers for small enterprises",
+            issuer=Issuer.CITY,
+            issuer_name="滨海市数据管理局",
+            subsidy_ratio=Decimal("0.300"),
+            cap_per_organisation=Decimal("200000"),
+            small_enterprises_only=True,
+            **common,
+        )
+        district = VoucherScheme.objects.create(
+            name_zh="滨海新区算力券",
+            name_en="Binhai New Area compute vouchers",
+            issuer=Issuer.DISTRICT,
+            issuer_name="滨海新区经济发展局",
+            subsidy_ratio=Decimal("0.200"),
+            cap_per_organisation=Decimal("100000"),
+            **common,
+        )
+        VoucherScheme.objects.create(
+            name_zh="孵化项目算力券",
+            name_en="Compute vouchers for incubated projects",
+            issuer=Issuer.CITY,
+            issuer_name="滨海市人工智能计算中心",
+            subsidy_ratio=Decimal("1.000"),
+            cap_per_organisation=Decimal("300000"),
+            for_incubated_projects=True,
+            **common,
+        )
+        xinghe = Organisation.objects.get(name_zh="星河智能科技有限公司")
+        last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        vouchers.grant_voucher(
+            city, xinghe, amount=Decimal("50000"), by=operator, today=max(last_month, year_start)
+        )
+        if last_month >= year_start:
+            vouchers.settle_month(last_month, today=today)
+        vouchers.apply_for_voucher(
+            district,
+            xinghe,
+            by=owner,
+            amount=Decimal("30000"),
+            statement="Fine-tuning the lung-nodule model on new hospital data: about 3,000 card-hours.",
+        )
 
     def _person(self, email, name, roles):
         user = User.objects.filter(email=email).first()
