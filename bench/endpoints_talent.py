@@ -1,6 +1,6 @@
 """The talent platform's pages and API endpoints for the benchmark (merged into bench/endpoints.py).
 
-The enrol action is a POST and the harness measures GETs: ``measure_enrol`` below drives the enrol service
+The enrol action is a POST and the harness measures GETs: bench/enrol.py drives the enrol service
 itself from concurrent threads against the loaded database (each thread its own connection), on a cohort made
 for the purpose and removed afterwards, and reports enrolments per second and that capacity held.
 """
@@ -106,78 +106,3 @@ ENDPOINTS: list[dict] = [
         "goal_ratio": LIST_GOAL,
     },
 ]
-
-
-def measure_enrol(*, people: int = 400, seats: int = 100, threads: int = 16) -> dict:
-    """Enrol ``people`` users into a fresh cohort of ``seats`` seats from ``threads`` threads; returns rates.
-
-    Run it from ``manage.py shell`` against the benchmark database:
-    ``from bench.endpoints_talent import measure_enrol; print(measure_enrol())``.
-    """
-    import threading
-    import time
-    from datetime import timedelta
-
-    from django.db import connections
-    from django.utils import timezone
-
-    from accounts.models import User
-    from talent import services
-    from talent.models import Cohort, Course, Enrolment
-
-    course = Course.objects.published().order_by("id").first()
-    now = timezone.now()
-    cohort = Cohort.objects.create(
-        course=course,
-        name="bench enrol",
-        starts_on=timezone.localdate() + timedelta(days=30),
-        ends_on=timezone.localdate() + timedelta(days=31),
-        capacity=seats,
-        enrolment_opens_at=now - timedelta(days=1),
-        enrolment_closes_at=now + timedelta(days=29),
-        status="published",
-    )
-    users = list(User.objects.filter(is_active=True, is_staff=False).order_by("-id")[:people])
-    queue, lock, errors = list(users), threading.Lock(), []
-
-    def work():
-        try:
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    person = queue.pop()
-                services.enrol(cohort, user=person)
-        except Exception as error:
-            errors.append(repr(error))
-        finally:
-            connections.close_all()
-
-    started = time.perf_counter()
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    seconds = time.perf_counter() - started
-    enrolled = Enrolment.objects.filter(cohort=cohort, status="enrolled").count()
-    waiting = Enrolment.objects.filter(cohort=cohort, status="waitlisted").count()
-    from portal.models import AuditEvent
-
-    AuditEvent.objects.filter(
-        target_type__model="enrolment",
-        target_id__in=[
-            str(pk) for pk in Enrolment.objects.filter(cohort=cohort).values_list("pk", flat=True)
-        ],
-    ).delete()
-    Enrolment.objects.filter(cohort=cohort).delete()
-    cohort.delete()
-    return {
-        "people": len(users),
-        "seconds": round(seconds, 2),
-        "enrolments_per_second": round(len(users) / seconds, 1),
-        "enrolled": enrolled,
-        "waitlisted": waiting,
-        "capacity_held": enrolled == min(seats, len(users)),
-        "errors": errors[:5],
-    }

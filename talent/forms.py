@@ -131,7 +131,9 @@ class CourseForm(forms.ModelForm):
             field.queryset = field.queryset.model.objects.filter(
                 kind=NeedKind.TALENT, status=NeedStatus.OPEN
             ).select_related("organisation")
-            field.label_from_instance = lambda need: f"{need.title} · {need.organisation.display_name} · {need.skills}"
+            field.label_from_instance = lambda need: (
+                f"{need.title} · {need.organisation.display_name} · {need.skills}"
+            )
             field.widget = forms.CheckboxSelectMultiple(choices=field.choices)
 
 

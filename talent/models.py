@@ -765,7 +765,9 @@ class NeedNotice(models.Model):
     need = models.ForeignKey(
         "alliance.Need", verbose_name=_("need"), on_delete=models.CASCADE, related_name="training_notices"
     )
-    cohort = models.ForeignKey(Cohort, verbose_name=_("cohort"), on_delete=models.CASCADE, related_name="need_notices")
+    cohort = models.ForeignKey(
+        Cohort, verbose_name=_("cohort"), on_delete=models.CASCADE, related_name="need_notices"
+    )
     sent_at = models.DateTimeField(_("told"), auto_now_add=True)
 
     class Meta:

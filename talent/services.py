@@ -907,7 +907,9 @@ def save_catalogue_object(instance, *, by: User, changed: list[str], m2m: dict |
     )
     if "answers_needs" in (m2m or {}):
         # Needs linked to a course whose cohort is already open are told now.
-        for cohort in instance.cohorts.filter(status=CohortStatus.PUBLISHED, enrolment_closes_at__gt=timezone.now()):
+        for cohort in instance.cohorts.filter(
+            status=CohortStatus.PUBLISHED, enrolment_closes_at__gt=timezone.now()
+        ):
             notify_needs(cohort)
     return instance
 
@@ -995,7 +997,12 @@ def notify_needs(cohort: Cohort) -> int:
         send_templated_mail(
             "talent/email/need_answered",
             to=list(managers),
-            context={"need": need, "cohort": cohort, "course": cohort.course, "url": settings.SITE_URL + cohort.get_absolute_url()},
+            context={
+                "need": need,
+                "cohort": cohort,
+                "course": cohort.course,
+                "url": settings.SITE_URL + cohort.get_absolute_url(),
+            },
         )
         told += 1
     return told

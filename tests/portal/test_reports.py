@@ -203,3 +203,16 @@ def test_the_transparency_page_shows_aggregates_and_nothing_personal(client):
         assert allocation.account_name not in page
         for email in organisation.memberships.values_list("user__email", flat=True):
             assert email not in page
+
+
+def test_training_counts_enrolments_completions_and_certificates():
+    from talent.models import Certificate, Enrolment
+    from tests.talent.test_pool import _certified
+
+    people = _certified()
+    today = timezone.localdate()
+    report = reports.build("training", today.replace(month=1, day=1), today)
+    (row,) = report.rows
+    course = Enrolment.objects.filter(user=people[0]).get().cohort.course
+    assert row[0] == str(course)
+    assert row[1:] == [2, 2, Certificate.objects.count()] == [2, 2, 2]

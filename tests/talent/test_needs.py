@@ -18,7 +18,9 @@ def _need(**fields):
     owner = UserFactory()
     organisation = make_verified_organisation(owner)
     make_alliance_member(organisation)
-    need = make_need(organisation, kind=NeedKind.TALENT, skills="PyTorch, model fine-tuning", people=6, **fields)
+    need = make_need(
+        organisation, kind=NeedKind.TALENT, skills="PyTorch, model fine-tuning", people=6, **fields
+    )
     return owner, need
 
 
