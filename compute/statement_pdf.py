@@ -25,7 +25,10 @@ def _money(value) -> str:
     return f"{value:,.2f}"
 
 
-def render_statement(report) -> bytes:
+PDF_JOBS = 500  # the rest are in the statement's CSV
+
+
+def render_statement(report, jobs=()) -> bytes:
     font = _font()
     title = ParagraphStyle("title", fontName=font, fontSize=16, leading=20, spaceAfter=4)
     body = ParagraphStyle("body", fontName=font, fontSize=9.5, leading=13)
@@ -74,6 +77,31 @@ def render_statement(report) -> bytes:
         )
     rows.append([_("Total"), "", "", "", _money(report.cost), _money(report.subsidy), _money(report.payable)])
     story.append(Table(rows, style=style, repeatRows=1))
+    jobs = list(jobs[: PDF_JOBS + 1])
+    if jobs:
+        story.append(Paragraph(_("Jobs"), heading))
+        rows = [[_("Job"), _("Allocation"), _("Cluster user"), _("Started"), _("Used"), _("Cost")]]
+        for job in jobs[:PDF_JOBS]:
+            partition = job.allocation.partition
+            rows.append(
+                [
+                    job.job_id,
+                    job.allocation.account_name,
+                    job.cluster_user,
+                    f"{timezone.localtime(job.start_at):%Y-%m-%d %H:%M}" if job.start_at else "",
+                    f"{job.units:,.2f}",
+                    _money(partition.cost(job.units)),
+                ]
+            )
+        story.append(Table(rows, style=style, repeatRows=1))
+        if len(jobs) > PDF_JOBS:
+            story.append(
+                Paragraph(
+                    _("The first %(n)s jobs are listed; the statement's CSV on the portal has all of them.")
+                    % {"n": PDF_JOBS},
+                    body,
+                )
+            )
     if report.redemptions:
         story.append(Paragraph(_("Redeemed from vouchers"), heading))
         rows = [[_("Voucher"), _("Scheme"), _("Allocation"), _("Amount (CNY)")]]

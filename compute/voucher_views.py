@@ -1,6 +1,7 @@
 """Pages of the compute vouchers: an organisation's vouchers, applications and monthly statements; the
 operators' schemes, decisions and grants. Rules live in compute/vouchers.py."""
 
+import csv
 from datetime import date
 
 from django.contrib import messages
@@ -8,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, DecimalField, Sum
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,6 +39,7 @@ from portal.exceptions import DomainError
 from portal.pagination import paginate
 
 MONTHS_SHOWN = 12
+JOBS_SHOWN = 50
 
 
 def _my_organisations(user):
@@ -196,24 +198,83 @@ def statement(request, month):
         organisation_id = int(request.GET.get("organisation", ""))
     except ValueError:
         organisation_id = None
-    organisation = None
     if organisation_id is not None:
         organisation = organisations.filter(pk=organisation_id).first()
     else:
-        choices = list(organisations.order_by("name_zh")[:2])
-        organisation = choices[0] if len(choices) == 1 else None
+        # No organisation named: the first of one's own that has a statement for the month, else the first.
+        settled = organisations.filter(settlements__month=first).order_by("name_zh").first()
+        organisation = settled or organisations.order_by("name_zh").first()
     if organisation is None:
         raise Http404(_("Choose one of your organisations."))
     report = vouchers.statement(organisation, first)
+    jobs = vouchers.statement_jobs(organisation, first)
+    if request.GET.get("format") == "csv":
+        return _jobs_csv(jobs, f"jobs-{first:%Y-%m}-{organisation.pk}.csv")
     if request.GET.get("format") == "pdf":
         from compute.statement_pdf import render_statement
 
-        response = HttpResponse(render_statement(report), content_type="application/pdf")
+        response = HttpResponse(render_statement(report, jobs), content_type="application/pdf")
         response["Content-Disposition"] = (
             f'attachment; filename="statement-{first:%Y-%m}-{organisation.pk}.pdf"'
         )
         return response
-    return render(request, "compute/vouchers/statement.html", {"report": report, "month": first})
+    shown = list(jobs[:JOBS_SHOWN])
+    for job in shown:
+        job.cost = job.allocation.partition.cost(job.units)
+    return render(
+        request,
+        "compute/vouchers/statement.html",
+        {"report": report, "month": first, "jobs": shown, "job_count": jobs.count()},
+    )
+
+
+def _jobs_csv(jobs, filename: str) -> StreamingHttpResponse:
+    """Every job of the statement with its usage and its cost at the partition's price."""
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+
+    def rows():
+        yield "\ufeff"
+        yield writer.writerow(
+            [
+                "job",
+                "allocation",
+                "cluster_user",
+                "state",
+                "started",
+                "ended",
+                "hours",
+                "used",
+                "unit",
+                "price",
+                "cost",
+            ]
+        )
+        for job in jobs.iterator(chunk_size=2000):
+            partition = job.allocation.partition
+            yield writer.writerow(
+                [
+                    job.job_id,
+                    job.allocation.account_name,
+                    job.cluster_user,
+                    job.state,
+                    job.start_at.isoformat() if job.start_at else "",
+                    job.end_at.isoformat() if job.end_at else "",
+                    round(job.elapsed_seconds / 3600, 2),
+                    job.units,
+                    partition.unit,
+                    partition.price_per_unit,
+                    partition.cost(job.units),
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 # --- operators ------------------------------------------------------------------------------------------

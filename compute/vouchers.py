@@ -637,3 +637,20 @@ def projects_waiting_for_vouchers():
         .exclude(Exists(Voucher.objects.filter(project=OuterRef("pk"))))
         .select_related("organisation", "programme")
     )
+
+
+def statement_jobs(organisation: Organisation, month: date):
+    """The jobs behind a statement: those of the month (by start, as usage is counted) on the organisation's
+    allocations settled for it, oldest first."""
+    from compute.models import Job
+
+    start, end = month_start(month), month_end(month)
+    return (
+        Job.objects.filter(
+            allocation__settlements__organisation=organisation,
+            allocation__settlements__month=start,
+            start_at__date__range=(start, end),
+        )
+        .select_related("allocation__partition")
+        .order_by("start_at", "pk")
+    )

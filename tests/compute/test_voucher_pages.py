@@ -223,3 +223,24 @@ def test_the_api_applies_and_only_operators_decide(api_client, operator):
     )
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
     assert Voucher.objects.get().amount == Decimal("500.00")
+
+
+def test_the_statement_link_without_an_organisation_opens_the_one_that_has_it(client, settled):
+    owner, organisation, _ = settled
+    make_verified_organisation(owner, name_zh="另一家公司")  # a second organisation without statements
+    client.force_login(owner)
+    page = client.get(reverse("compute:statement", args=["2026-10"])).content.decode()
+    assert organisation.display_name in page and "85.00" in page
+
+
+def test_the_statement_lists_the_month_s_jobs_and_exports_them(client, settled):
+    owner, organisation, _ = settled
+    client.force_login(owner)
+    url = reverse("compute:statement", args=["2026-10"])
+    page = client.get(url, {"organisation": organisation.pk}).content.decode()
+    assert "<code>1</code>" in page  # the job id
+    response = client.get(url, {"organisation": organisation.pk, "format": "csv"})
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").strip().splitlines()
+    assert lines[0].startswith("job,allocation,cluster_user")
+    (job,) = lines[1:]
+    assert job.startswith("1,") and job.endswith(",10.0000,card_hour,8.5000,85.00")
