@@ -309,6 +309,22 @@ class MembershipRole(models.TextChoices):
         return [cls.OWNER, cls.ADMIN]
 
 
+class OrganisationScopedQuerySet(models.QuerySet):
+    """Rows that belong to an organisation (through ``organisation``): a person sees those of the
+    organisations they are a member of; operators and supervisors see all."""
+
+    def for_user(self, user):
+        from accounts.roles import sees_all_organisations
+
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        if sees_all_organisations(user):
+            return self
+        return self.filter(
+            Exists(Membership.objects.filter(organisation=OuterRef("organisation"), user=user))
+        )
+
+
 class MembershipQuerySet(models.QuerySet):
     def for_user(self, user) -> "MembershipQuerySet":
         """Memberships of organisations the user can see."""

@@ -12,14 +12,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership, Organisation, OrganisationKind
-from accounts.roles import sees_all_organisations
+from accounts.models import Organisation, OrganisationKind, OrganisationScopedQuerySet
 
 CENT = Decimal("0.01")
 
@@ -135,17 +134,7 @@ class VoucherSource(models.TextChoices):
     OPERATOR = "operator", _("Granted by an operator")
 
 
-class VoucherQuerySet(models.QuerySet):
-    def for_user(self, user) -> "VoucherQuerySet":
-        """Vouchers of the user's organisations; all of them for operators and supervisors."""
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        if sees_all_organisations(user):
-            return self
-        return self.filter(
-            Exists(Membership.objects.filter(organisation=OuterRef("organisation"), user=user))
-        )
-
+class VoucherQuerySet(OrganisationScopedQuerySet):
     def with_balance(self) -> "VoucherQuerySet":
         return self.annotate(
             balance_amount=Coalesce(Sum("entries__amount"), Decimal("0"), output_field=models.DecimalField())
@@ -289,17 +278,6 @@ class LedgerEntry(models.Model):
         raise ValueError("ledger entries are append-only")
 
 
-class SettlementQuerySet(models.QuerySet):
-    def for_user(self, user) -> "SettlementQuerySet":
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        if sees_all_organisations(user):
-            return self
-        return self.filter(
-            Exists(Membership.objects.filter(organisation=OuterRef("organisation"), user=user))
-        )
-
-
 class Settlement(models.Model):
     """One allocation's usage of one month, priced and split into the subsidised and the payable part."""
 
@@ -321,7 +299,7 @@ class Settlement(models.Model):
     payable = models.DecimalField(_("payable (CNY)"), max_digits=14, decimal_places=2)
     settled_at = models.DateTimeField(_("settled"), default=timezone.now)
 
-    objects = SettlementQuerySet.as_manager()
+    objects = OrganisationScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("settlement")
@@ -347,17 +325,6 @@ class VoucherApplicationStatus(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
     WITHDRAWN = "withdrawn", _("Withdrawn")
-
-
-class VoucherApplicationQuerySet(models.QuerySet):
-    def for_user(self, user) -> "VoucherApplicationQuerySet":
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        if sees_all_organisations(user):
-            return self
-        return self.filter(
-            Exists(Membership.objects.filter(organisation=OuterRef("organisation"), user=user))
-        )
 
 
 class VoucherApplication(models.Model):
@@ -417,7 +384,7 @@ class VoucherApplication(models.Model):
         related_name="application",
     )
 
-    objects = VoucherApplicationQuerySet.as_manager()
+    objects = OrganisationScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("voucher application")
