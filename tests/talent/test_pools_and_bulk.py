@@ -8,7 +8,6 @@ from accounts.privacy import collect_personal_data
 from portal.exceptions import Conflict, DomainError, NotAllowed
 from talent import services
 from talent.models import Certificate, Enrolment, EnrolmentStatus
-from talent.privacy import forget_learner
 from tests.factories import UserFactory, make_operator, make_verified_organisation
 from tests.talent.factories import fill, make_cohort, make_instructor
 
@@ -170,8 +169,7 @@ def test_personal_data_export_and_account_deletion_keep_the_certificate_pseudony
     assert data["certificates"][0]["holder"] == person.name
     from accounts.privacy import delete_account
 
-    delete_account(person)
-    forget_learner(person)  # the hook accounts.privacy.delete_account is asked to call
+    delete_account(person)  # calls talent.privacy.forget_learner
     certificate = Certificate.objects.get()
     assert certificate.holder_name == f"deleted-user-{person.pk}"
     page = client.get(reverse("certificate_verify", args=[certificate.code])).content.decode()
