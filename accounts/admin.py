@@ -5,8 +5,8 @@ from rest_framework.authtoken.models import TokenProxy
 
 from accounts import services
 from accounts.models import Consent, Invitation, Membership, Organisation, User
-from portal.admin import PortalModelAdmin, ReadOnlyModelAdmin
-from portal.exceptions import DomainError
+from core.admin import PortalModelAdmin, ReadOnlyModelAdmin
+from core.exceptions import DomainError
 
 
 @admin.register(User)

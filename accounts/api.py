@@ -8,8 +8,8 @@ from rest_framework.response import Response
 
 from accounts import services
 from accounts.models import Invitation, Membership, MembershipRole, Organisation, User
-from accounts.roles import site_roles
 from accounts.uscc import normalize_uscc
+from core.roles import site_roles
 
 
 class MeSerializer(serializers.ModelSerializer):

@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from accounts.roles import sees_all_organisations
 from accounts.uscc import validate_uscc
 from accounts.validators import validate_logo
-from portal.exceptions import InvalidTransition
+from core.exceptions import InvalidTransition
+from core.roles import sees_all_organisations
 
 
 class UserManager(DjangoUserManager):
@@ -314,8 +314,6 @@ class OrganisationScopedQuerySet(models.QuerySet):
     organisations they are a member of; operators and supervisors see all."""
 
     def for_user(self, user):
-        from accounts.roles import sees_all_organisations
-
         if not getattr(user, "is_authenticated", False):
             return self.none()
         if sees_all_organisations(user):

@@ -1,18 +1,22 @@
 """Personal-information rights (PIPL): consents, a copy of one's data, deletion of one's account.
 
-Each platform adds what it holds about a person with ``personal_data_section``; the export then covers
-it without changes here.
+Each app lists what it holds about a person as a ``core.hooks.PERSONAL_DATA`` hook; the export covers every
+one of them. Deleting an account sends ``core.signals.account_deleting``, on which each platform lets go of
+what it holds.
 """
 
 import io
 import json
 import zipfile
-from collections.abc import Callable
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
 from accounts.models import (
     Consent,
@@ -22,33 +26,18 @@ from accounts.models import (
     MembershipRole,
     User,
 )
-from portal import audit
-from portal.exceptions import Conflict, DomainError
-from portal.models import AuditEvent
+from core import audit, hooks, signals
+from core.exceptions import Conflict, DomainError
+from core.models import AuditEvent
 
 PRIVACY_NOTICE_VERSION = "2026-11"
-
-_SECTIONS: dict[str, Callable[[User], object]] = {}
-
-
-def personal_data_section(name: str):
-    """Register a function returning JSON-ready data that the portal holds about a person."""
-
-    def register(function):
-        _SECTIONS[name] = function
-        return function
-
-    return register
 
 
 def _iso(value):
     return value.isoformat() if value else None
 
 
-@personal_data_section("profile")
-def _profile(user: User):
-    from allauth.account.models import EmailAddress
-    from allauth.mfa.models import Authenticator
+def profile(user: User):
 
     return {
         "email": user.email,
@@ -64,8 +53,7 @@ def _profile(user: User):
     }
 
 
-@personal_data_section("memberships")
-def _memberships(user: User):
+def memberships(user: User):
     return [
         {
             "organisation": m.organisation.name_zh,
@@ -77,8 +65,7 @@ def _memberships(user: User):
     ]
 
 
-@personal_data_section("invitations")
-def _invitations(user: User):
+def invitations(user: User):
     return [
         {
             "organisation": i.organisation.name_zh,
@@ -91,8 +78,7 @@ def _invitations(user: User):
     ]
 
 
-@personal_data_section("consents")
-def _consents(user: User):
+def consents(user: User):
     return [
         {
             "purpose": c.purpose,
@@ -104,8 +90,7 @@ def _consents(user: User):
     ]
 
 
-@personal_data_section("audit_trail_of_my_actions")
-def _audit(user: User):
+def audit_trail_of_my_actions(user: User):
     return [
         {
             "when": _iso(e.created_at),
@@ -120,8 +105,8 @@ def _audit(user: User):
 
 def collect_personal_data(user: User) -> dict:
     data = {"generated_at": timezone.now().isoformat(), "privacy_notice_version": PRIVACY_NOTICE_VERSION}
-    for name, function in _SECTIONS.items():
-        data[name] = function(user)
+    for hook in hooks.get(hooks.PERSONAL_DATA):
+        data[hook.name] = hook.value(user)
     return data
 
 
@@ -176,25 +161,6 @@ def set_consent(user: User, *, purpose: str, given: bool) -> Consent | None:
 # --- deletion ------------------------------------------------------------------------------------
 
 
-def _remove_cluster_access(user: User) -> None:
-    """A deleted person keeps no cluster access: take their usernames off allocations and resync."""
-    from compute.models import AllocationMember
-    from compute.services import schedule_sync
-
-    for member in AllocationMember.objects.filter(user=user).select_related("allocation__organisation"):
-        allocation = member.allocation
-        audit.record(
-            "allocation.remove_cluster_user",
-            allocation,
-            actor=user,
-            organisation=allocation.organisation,
-            changes={"cluster_user": (member.cluster_username, None)},
-            reason="account deleted",
-        )
-        member.delete()
-        schedule_sync(allocation)
-
-
 def pseudonym(user: User) -> str:
     return f"deleted-user-{user.pk}"
 
@@ -225,10 +191,6 @@ def delete_account(user: User) -> None:
             )
             % {"orgs": ", ".join(o.display_name for o in sole)}
         )
-    from allauth.account.models import EmailAddress
-    from allauth.mfa.models import Authenticator
-    from django.contrib.sessions.models import Session
-    from rest_framework.authtoken.models import Token
 
     old_email, label = user.email, pseudonym(user)
     for membership in Membership.objects.filter(user=user).select_related("organisation"):
@@ -246,10 +208,8 @@ def delete_account(user: User) -> None:
         invitation.save(update_fields=["status", "responded_at"])
     Invitation.objects.for_email(old_email).update(email=f"{label}@invalid")
     Consent.objects.active().filter(user=user).update(withdrawn_at=timezone.now())
-    _remove_cluster_access(user)
-    from talent.privacy import forget_learner
-
-    forget_learner(user)  # leaves open cohorts (seats go to the waitlist); certificates keep a pseudonym
+    # Each platform lets go of what it holds (cluster access, open cohorts, ...) while the person still exists.
+    signals.account_deleting.send(sender=User, user=user, by=user)
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
     Token.objects.filter(user=user).delete()

@@ -1,6 +1,7 @@
 """Use cases of people and organisations. Pages, the admin and the API all call these."""
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -13,10 +14,10 @@ from accounts.models import (
     User,
     VerificationStatus,
 )
-from accounts.roles import SiteRole, is_operator
-from portal import audit
-from portal.exceptions import Conflict, DomainError, NotAllowed
-from portal.mail import send_templated_mail
+from core import audit, signals
+from core.exceptions import Conflict, DomainError, NotAllowed
+from core.mail import send_templated_mail
+from core.roles import SiteRole, is_operator
 
 PROFILE_FIELDS = (
     "name_zh",
@@ -114,12 +115,8 @@ def update_organisation(organisation: Organisation, *, by: User, **fields) -> Or
 
 
 def _refresh_directory(organisation: Organisation) -> None:
-    """The alliance directory lists a copy of a member's name and type: bring it up to date at once."""
-    from alliance.directory import sync_entry
-    from alliance.models import DirectoryEntry
-
-    if DirectoryEntry.objects.filter(pk=organisation.pk).exists():
-        sync_entry(organisation.pk)
+    """Tell whoever keeps a copy of the organisation's public facts (the alliance directory) at once."""
+    signals.organisation_changed.send(sender=Organisation, organisation=organisation)
 
 
 @transaction.atomic
@@ -407,8 +404,6 @@ def remove_member(membership: Membership, *, by: User) -> None:
 @transaction.atomic
 def set_site_roles(user: User, *, by: User | None, roles: set[str]) -> User:
     """Give a person exactly these site roles; operators and supervisors get back-office access."""
-    from django.contrib.auth.models import Group
-
     unknown = set(roles) - set(SiteRole.values)
     if unknown:
         raise DomainError(_("Unknown site role: %(roles)s") % {"roles": ", ".join(sorted(unknown))})

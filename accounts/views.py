@@ -32,10 +32,10 @@ from accounts.models import (
     Sector,
     VerificationStatus,
 )
-from accounts.roles import is_operator, sees_all_organisations
-from portal.exceptions import DomainError
-from portal.models import AuditEvent
-from portal.pagination import paginate, safe_next
+from core.exceptions import DomainError
+from core.models import AuditEvent
+from core.pagination import paginate, safe_next
+from core.roles import is_operator, sees_all_organisations
 
 
 def _visible_organisation(request, pk) -> tuple[Organisation, Membership | None]:

@@ -11,8 +11,8 @@ from alliance.models import (
     ProfileRevision,
     Solution,
 )
-from portal import audit
-from portal.admin import PortalModelAdmin, ReadOnlyModelAdmin
+from core import audit
+from core.admin import PortalModelAdmin, ReadOnlyModelAdmin
 
 
 @admin.register(CapabilityTag)

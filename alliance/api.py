@@ -12,7 +12,6 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import Organisation
-from accounts.roles import is_operator, is_supervisor
 from alliance import directory, matching, profiles, services
 from alliance.models import (
     AllianceMembership,
@@ -28,7 +27,8 @@ from alliance.models import (
     Solution,
     Tier,
 )
-from portal.api import CursorPagination
+from core.pagination import CursorPagination
+from core.roles import is_operator, is_supervisor
 
 ID_RE = re.compile(r"^[0-9]{1,18}$")
 

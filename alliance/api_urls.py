@@ -9,5 +9,3 @@ router.register("alliance/directory", api.DirectoryViewSet, basename="alliance-d
 router.register("alliance/memberships", api.MembershipViewSet, basename="alliance-membership")
 router.register("alliance/solutions", api.SolutionViewSet, basename="alliance-solution")
 router.register("alliance/needs", api.NeedViewSet, basename="alliance-need")
-
-urlpatterns = router.urls

@@ -331,3 +331,9 @@ def bar_chart(rows: list[tuple[str, int]], *, width: int = 320, bar: int = 18, g
 
 def today_listed_count() -> int:
     return DirectoryEntry.objects.listed(timezone.localdate()).count()
+
+
+def refresh_organisation(sender, *, organisation, **kwargs) -> None:
+    """Receiver of ``core.signals.organisation_changed``: a listed member's copy follows its organisation."""
+    if DirectoryEntry.objects.filter(pk=organisation.pk).exists():
+        sync_entry(organisation.pk)

@@ -24,9 +24,9 @@ from alliance.models import (
 )
 from alliance.profiles import MAX_CAPABILITIES, validate_image
 from alliance.services import managers_emails, require_manager, require_operator
-from portal import audit
-from portal.exceptions import Conflict, DomainError, NotAllowed
-from portal.mail import send_templated_mail
+from core import audit
+from core.exceptions import Conflict, DomainError, NotAllowed
+from core.mail import send_templated_mail
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_PEOPLE = 10_000
@@ -513,7 +513,7 @@ def talent_needs_summary():
 
 def require_talent_planner(user) -> None:
     """Talent needs are for the center's operators (who also run the talent platform) and supervisors."""
-    from accounts.roles import sees_all_organisations
+    from core.roles import sees_all_organisations
 
     if not sees_all_organisations(user):
         raise NotAllowed(_("This page is for the center's operators and supervisors."))

@@ -11,8 +11,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, MembershipRole, Organisation
-from accounts.roles import sees_all_organisations
-from portal.exceptions import InvalidTransition
+from core.exceptions import InvalidTransition
+from core.roles import sees_all_organisations
 
 
 def grace_days() -> int:

@@ -1,11 +1,9 @@
 """What the alliance platform holds about a person, for their personal-data export."""
 
-from accounts.privacy import personal_data_section
 from alliance.models import AllianceMembership, Interest, Need, Solution
 
 
-@personal_data_section("alliance")
-def _alliance(user):
+def personal_data(user) -> dict:
     return {
         "membership_applications": [
             {

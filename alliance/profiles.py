@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, User
-from accounts.roles import is_operator
 from alliance import directory
 from alliance.models import (
     DEFAULT_VISIBILITY,
@@ -21,9 +20,10 @@ from alliance.models import (
     Visibility,
 )
 from alliance.services import managers_emails, require_manager, require_operator
-from portal import audit
-from portal.exceptions import DomainError
-from portal.mail import send_templated_mail
+from core import audit
+from core.exceptions import DomainError
+from core.mail import send_templated_mail
+from core.roles import is_operator
 
 TEXT_FIELDS = ("description", "website", "contact_name", "contact_email", "contact_phone")
 MAX_LENGTHS = {
@@ -245,8 +245,8 @@ def reject_revision(revision: ProfileRevision, *, by: User, reason: str) -> Prof
 def audience(user, organisation_id: int) -> str:
     """Which values of an organisation's profile a person sees: "own", "members" or "public"."""
     from accounts.models import Membership
-    from accounts.roles import sees_all_organisations
     from alliance.models import is_alliance_member
+    from core.roles import sees_all_organisations
 
     if not getattr(user, "is_authenticated", False):
         return "public"

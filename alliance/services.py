@@ -11,12 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, MembershipRole, Organisation, User
-from accounts.roles import is_operator, is_supervisor
 from alliance import directory
 from alliance.models import AllianceMembership, MembershipRenewal, MembershipStatus, RenewalStatus, Tier
-from portal import audit
-from portal.exceptions import Conflict, DomainError, NotAllowed
-from portal.mail import send_templated_mail
+from core import audit
+from core.exceptions import Conflict, DomainError, NotAllowed
+from core.mail import send_templated_mail
+from core.roles import is_operator, is_supervisor
 
 # --- checks ------------------------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership, MembershipRole, Organisation
-from accounts.roles import is_operator, sees_all_organisations
 from alliance import directory, matching, profiles, services
 from alliance.forms import (
     ApplyForm,
@@ -44,8 +43,9 @@ from alliance.models import (
     Solution,
     SolutionStatus,
 )
-from portal.exceptions import DomainError
-from portal.pagination import paginate, safe_next
+from core.exceptions import DomainError
+from core.pagination import paginate, safe_next
+from core.roles import is_operator, sees_all_organisations
 
 DIRECTORY_PAGE_SIZE = 24
 

@@ -15,8 +15,8 @@ from compute.models import (
     VoucherApplication,
     VoucherScheme,
 )
-from portal import audit
-from portal.admin import PortalModelAdmin, ReadOnlyModelAdmin
+from core import audit
+from core.admin import PortalModelAdmin, ReadOnlyModelAdmin
 
 
 @admin.register(Partition)

@@ -14,7 +14,6 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import Organisation, User
-from accounts.roles import is_operator, is_supervisor
 from compute import services, usage
 from compute.models import (
     Allocation,
@@ -25,6 +24,7 @@ from compute.models import (
     RequestKind,
     RequestStatus,
 )
+from core.roles import is_operator, is_supervisor
 from projects.models import Project
 
 # Ids larger than a bigint are not ids: refuse them as input instead of asking the database.

@@ -13,9 +13,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, MembershipRole, Organisation
-from accounts.roles import sees_all_organisations
 from compute.backends.base import DesiredAccount
-from portal.exceptions import InvalidTransition
+from core.exceptions import InvalidTransition
+from core.roles import sees_all_organisations
 
 # POSIX login names as Slurm accepts them (sacctmgr lowercases; we refuse rather than surprise).
 CLUSTER_USERNAME_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")

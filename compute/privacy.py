@@ -1,12 +1,12 @@
 """What the compute service holds about a person, for their data export; and their cluster access
 when they delete their account."""
 
-from accounts.privacy import personal_data_section
 from compute.models import AllocationMember, QuotaRequest
+from compute.services import schedule_sync
+from core import audit
 
 
-@personal_data_section("compute")
-def _compute(user):
+def personal_data(user) -> dict:
     return {
         "cluster_access": [
             {
@@ -27,3 +27,20 @@ def _compute(user):
             for r in QuotaRequest.objects.filter(created_by=user).select_related("organisation")
         ],
     }
+
+
+def remove_cluster_access(sender, *, user, **kwargs) -> None:
+    """Receiver of ``core.signals.account_deleting``: a deleted person keeps no cluster access. Their
+    usernames come off every allocation, and the cluster is brought in line after commit."""
+    for member in AllocationMember.objects.filter(user=user).select_related("allocation__organisation"):
+        allocation = member.allocation
+        audit.record(
+            "allocation.remove_cluster_user",
+            allocation,
+            actor=user,
+            organisation=allocation.organisation,
+            changes={"cluster_user": (member.cluster_username, None)},
+            reason="account deleted",
+        )
+        member.delete()
+        schedule_sync(allocation)

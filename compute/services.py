@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, MembershipRole, Organisation, User
-from accounts.roles import is_operator, is_supervisor
 from compute.backends import get_backend
 from compute.backends.base import ClusterBackend, ClusterError
 from compute.models import (
@@ -28,9 +27,10 @@ from compute.models import (
     RequestKind,
     validate_cluster_username,
 )
-from portal import audit
-from portal.exceptions import Conflict, DomainError, NotAllowed
-from portal.mail import send_templated_mail
+from core import audit
+from core.exceptions import Conflict, DomainError, NotAllowed
+from core.mail import send_templated_mail
+from core.roles import is_operator, is_supervisor
 
 MAX_PERIOD_DAYS = 366
 MAX_AMOUNT = Decimal(10) ** 12

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from compute import services, usage
 from compute.backends.base import ClusterError
-from portal.exceptions import DomainError
+from core.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from accounts.models import Membership, MembershipRole
 from compute.backends import get_backend
 from compute.backends.base import ClusterBackend, ClusterError, JobRecord
 from compute.models import Allocation, AllocationMember, AllocationStatus, DailyUsage, Job, ReconcileRun
-from portal import audit
-from portal.mail import send_templated_mail
+from core import audit
+from core.mail import send_templated_mail
 
 SECONDS_PER_HOUR = Decimal(3600)
 FINAL_STATES = {
@@ -358,9 +358,9 @@ def reconcile(*, backend: ClusterBackend | None = None, repair: bool = True, by=
 
     Run hourly by beat (``by`` None) or by an operator from the reconcile page or the API.
     """
-    from accounts.roles import is_operator
     from compute.services import sync_allocation
-    from portal.exceptions import NotAllowed
+    from core.exceptions import NotAllowed
+    from core.roles import is_operator
 
     if by is not None and not is_operator(by):
         raise NotAllowed("Only operators run a reconcile.")

@@ -20,7 +20,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Membership, MembershipRole, Organisation, User
-from accounts.roles import is_operator, sees_all_organisations
 from compute import services, usage
 from compute.forms import DecisionForm, MemberFormSet, QuotaRequestForm, ReasonForm
 from compute.models import (
@@ -34,9 +33,10 @@ from compute.models import (
     RequestKind,
     RequestStatus,
 )
-from portal.exceptions import DomainError
-from portal.models import AuditEvent
-from portal.pagination import paginate, safe_next
+from core.exceptions import DomainError
+from core.models import AuditEvent
+from core.pagination import paginate, safe_next
+from core.roles import is_operator, sees_all_organisations
 
 MEMBERS_PREFIX = "members"
 EMPTY_MEMBER_ROWS = 2

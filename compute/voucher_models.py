@@ -419,7 +419,7 @@ class VoucherApplication(models.Model):
         return f"#{self.pk} {self.organisation} {self.amount}"
 
     def _move_to(self, status: str, *, by=None, reason: str = "") -> str:
-        from portal.exceptions import InvalidTransition
+        from core.exceptions import InvalidTransition
 
         old = self.status
         if status not in self.TRANSITIONS.get(old, set()):

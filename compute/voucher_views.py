@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organisation
-from accounts.roles import is_operator, sees_all_organisations
 from compute import vouchers
 from compute.models import (
     EntryKind,
@@ -35,8 +34,9 @@ from compute.voucher_forms import (
     VoucherApplicationForm,
     VoucherSchemeForm,
 )
-from portal.exceptions import DomainError
-from portal.pagination import paginate
+from core.exceptions import DomainError
+from core.pagination import paginate
+from core.roles import is_operator, sees_all_organisations
 
 MONTHS_SHOWN = 12
 JOBS_SHOWN = 50

@@ -24,7 +24,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import EnterpriseSize, Membership, MembershipRole, Organisation, OrganisationKind, User
-from accounts.roles import is_operator
 from compute.models import (
     Allocation,
     DailyUsage,
@@ -38,9 +37,10 @@ from compute.models import (
     VoucherScheme,
     VoucherSource,
 )
-from portal import audit
-from portal.exceptions import Conflict, DomainError, NotAllowed
-from portal.mail import send_templated_mail
+from core import audit
+from core.exceptions import Conflict, DomainError, NotAllowed
+from core.mail import send_templated_mail
+from core.roles import is_operator
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("100000000")  # 100 million CNY: beyond any voucher a city grants

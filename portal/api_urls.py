@@ -1,29 +1,22 @@
+"""The REST API under /api/v1/: the routes every app lists in its ``api_urls`` module (``core.hooks.API_URLS``),
+with one root view that lists them all.
+
+An app's ``api_urls`` module has a ``router`` (a ``SimpleRouter`` of its viewsets) and, for views that are not
+viewsets, ``extra_urlpatterns``."""
+
+from importlib import import_module
+
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from accounts import api as accounts_api
-from compute import api as compute_api
-from compute import voucher_api
-
-router = DefaultRouter()
-router.register("organisations", accounts_api.OrganisationViewSet, basename="organisation")
-router.register("memberships", accounts_api.MembershipViewSet, basename="membership")
-router.register("invitations", accounts_api.InvitationViewSet, basename="invitation")
-router.register("partitions", compute_api.PartitionViewSet, basename="partition")
-router.register("quota-requests", compute_api.QuotaRequestViewSet, basename="quota-request")
-router.register("allocations", compute_api.AllocationViewSet, basename="allocation")
-router.register("reconcile-runs", compute_api.ReconcileRunViewSet, basename="reconcile-run")
-router.register("voucher-schemes", voucher_api.VoucherSchemeViewSet, basename="voucher-scheme")
-router.register("vouchers", voucher_api.VoucherViewSet, basename="voucher")
-router.register("voucher-applications", voucher_api.VoucherApplicationViewSet, basename="voucher-application")
-router.register("settlements", voucher_api.SettlementViewSet, basename="settlement")
+from core import hooks
 
 app_name = "api"
 
-urlpatterns = [
-    path("me/", accounts_api.MeView.as_view(), name="me"),
-    path("", include(router.urls)),
-    path("", include("projects.api_urls")),
-    path("", include("alliance.api_urls")),
-    path("", include("talent.api_urls")),
-]
+router = DefaultRouter()
+extra_urlpatterns = []
+for module in map(import_module, hooks.values(hooks.API_URLS)):
+    router.registry.extend(module.router.registry)
+    extra_urlpatterns += getattr(module, "extra_urlpatterns", [])
+
+urlpatterns = [*extra_urlpatterns, path("", include(router.urls))]

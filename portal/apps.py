@@ -1,17 +1,16 @@
-from django.apps import AppConfig
+from urllib.parse import urlsplit
+
+from django.apps import AppConfig, apps
+from django.conf import settings
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
 def _name_the_site(sender, using="default", **kwargs):
     """allauth's mails name the Site: keep it the portal's, not Django's example.com."""
-    from urllib.parse import urlsplit
-
-    from django.conf import settings
-    from django.contrib.sites.models import Site
-
+    site_model = apps.get_model("sites", "Site")
     domain = urlsplit(settings.SITE_URL).netloc or "localhost"
-    Site.objects.using(using).filter(pk=settings.SITE_ID, domain="example.com").update(
+    site_model.objects.using(using).filter(pk=settings.SITE_ID, domain="example.com").update(
         domain=domain, name="AI Computing Center"
     )
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.roles import can_read_audit_trail
+from core.roles import can_read_audit_trail
 from portal import reports
 
 TRANSPARENCY_CACHE_SECONDS = 600

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "core",
     "portal",
     "accounts",
     "compute",
@@ -77,8 +78,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "portal.middleware.StaffMFAMiddleware",
-    "portal.middleware.SupervisorReadOnlyMiddleware",
+    "core.middleware.StaffMFAMiddleware",
+    "core.middleware.SupervisorReadOnlyMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -189,7 +190,7 @@ MAX_LOGO_BYTES = env.int("MAX_LOGO_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
 # --- Mail: every message is handed to a Celery task after the transaction commits -----------------
-EMAIL_BACKEND = "portal.mail.CeleryEmailBackend"
+EMAIL_BACKEND = "core.mail.CeleryEmailBackend"
 _delivery = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_DELIVERY_BACKEND = env.str("EMAIL_DELIVERY_BACKEND", default=_delivery["EMAIL_BACKEND"])
 EMAIL_HOST = _delivery.get("EMAIL_HOST", "")
@@ -233,7 +234,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str(
 # Every periodic job of the portal, in one place.
 CELERY_BEAT_SCHEDULE = {
     "seal-audit-trail": {
-        "task": "portal.tasks.seal_audit_trail_task",
+        "task": "core.tasks.seal_audit_trail_task",
         "schedule": crontab(minute="*/5"),
     },
     "expire-invitations": {
@@ -311,7 +312,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "portal.api.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -322,7 +323,7 @@ REST_FRAMEWORK = {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="600/minute"),
     },
-    "EXCEPTION_HANDLER": "portal.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {

@@ -9,22 +9,14 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from accounts.models import Organisation, OrganisationKind
-from accounts.roles import can_read_audit_trail
+from core.apps import platform_configs
+from core.models import AuditEvent
+from core.pagination import paginate
+from core.roles import can_read_audit_trail
 from portal.celery import app as celery_app
-from portal.models import AuditEvent
-from portal.pagination import paginate
-
-PLATFORM_LABELS = {
-    "accounts": gettext_lazy("People and organisations"),
-    "compute": gettext_lazy("Compute"),
-    "projects": gettext_lazy("Incubation"),
-    "alliance": gettext_lazy("Alliance"),
-    "talent": gettext_lazy("Training"),
-}
 
 
 def home(request):
@@ -66,11 +58,15 @@ def healthz(request):
     )
 
 
+def _platform_labels() -> dict:
+    return {config.label: config.label_for_people for config in platform_configs()}
+
+
 def _audit_events(request):
     events = AuditEvent.objects.for_user(request.user).select_related("actor", "organisation", "target_type")
     filters = {}
     platform = request.GET.get("platform", "")
-    if platform in PLATFORM_LABELS:
+    if platform in _platform_labels():
         events = events.filter(platform=platform)
         filters["platform"] = platform
     organisation = request.GET.get("organisation", "")
@@ -104,7 +100,7 @@ def audit_trail(request):
     return render(
         request,
         "portal/audit_trail.html",
-        {"page": paginate(request, events), "filters": filters, "platforms": PLATFORM_LABELS.items()},
+        {"page": paginate(request, events), "filters": filters, "platforms": _platform_labels().items()},
     )
 
 

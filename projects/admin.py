@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from portal import audit
-from portal.admin import PortalModelAdmin, ReadOnlyModelAdmin
+from core import audit
+from core.admin import PortalModelAdmin, ReadOnlyModelAdmin
 from projects.models import (
     Application,
     ApplicationRevision,

@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import Organisation, User
-from accounts.roles import SiteRole, has_site_role, is_operator, is_supervisor, sees_all_organisations
+from core.roles import SiteRole, has_site_role, is_operator, is_supervisor, sees_all_organisations
 from projects import services
 from projects.models import (
     DECISIONS,

@@ -11,5 +11,3 @@ router.register(
     "incubation/review-assignments", api.ReviewAssignmentViewSet, basename="incubation-review-assignment"
 )
 router.register("incubation/projects", api.ProjectViewSet, basename="incubation-project")
-
-urlpatterns = router.urls

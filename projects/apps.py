@@ -1,55 +1,10 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from core import apps as core_apps
 
-class ProjectsConfig(AppConfig):
+
+class ProjectsConfig(core_apps.PlatformConfig):
     name = "projects"
     verbose_name = _("Application innovation incubation")
-
-    def ready(self):
-        from portal.audit import register_action_labels
-        from projects import privacy  # noqa: F401 - registers the personal-data section
-
-        register_action_labels(
-            {
-                "application.create": _("Application drafted"),
-                "application.update": _("Application edited"),
-                "application.submit": _("Application submitted"),
-                "application.resubmit": _("Application resubmitted"),
-                "application.withdraw": _("Application withdrawn"),
-                "application.invite_co_applicant": _("Co-applicant invited"),
-                "application.add_attachment": _("Attachment added"),
-                "application.remove_attachment": _("Attachment removed"),
-                "application.start_screening": _("Screening started"),
-                "application.request_information": _("More information requested"),
-                "application.start_review": _("Review started"),
-                "application.close_review": _("Review closed"),
-                "application.accept": _("Application accepted"),
-                "application.waitlist": _("Application waitlisted"),
-                "application.reject": _("Application rejected"),
-                "review.assign": _("Reviewer assigned"),
-                "review.decline": _("Review declined (conflict of interest)"),
-                "review.save_draft": _("Review draft saved"),
-                "review.submit": _("Review submitted"),
-                "project.create": _("Incubated project started"),
-                "project.add_mentor": _("Mentor added"),
-                "project.remove_mentor": _("Mentor removed"),
-                "project.active": _("Project active"),
-                "project.at_risk": _("Project at risk"),
-                "project.graduated": _("Project graduated"),
-                "project.terminated": _("Project terminated"),
-                "project.onboarding": _("Project onboarding"),
-                "project.showcase_consent": _("Showcase consent changed"),
-                "project.progress_report": _("Progress report filed"),
-                "milestone.create": _("Milestone planned"),
-                "milestone.submit": _("Milestone submitted"),
-                "milestone.accept": _("Milestone accepted"),
-                "milestone.request_changes": _("Milestone changes requested"),
-                "programme.create": _("Programme created"),
-                "programme.update": _("Programme changed"),
-                "criterion.create": _("Review criterion created"),
-                "criterion.update": _("Review criterion changed"),
-                "call.create": _("Call created"),
-                "call.update": _("Call changed"),
-            }
-        )
+    short_name = _("Incubation")
+    menu_url = "projects:index"

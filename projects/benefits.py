@@ -1,13 +1,12 @@
 """The service boundary between incubation and the compute platform's voucher ledger.
 
 When an application is accepted, ``on_project_accepted(project)`` records the programme's benefits on the
-project (``ProjectBenefit`` rows) and then sends the ``project_accepted`` signal. The compute voucher
-ledger will subscribe to that signal to issue the voucher (this platform issues no vouchers itself)::
+project (``ProjectBenefit`` rows) and then sends ``core.signals.project_accepted``. The compute service
+receives it and issues the programme's voucher (this platform issues no vouchers itself)::
 
-    from projects.benefits import project_accepted
+    signals.project_accepted.connect(grant_incubation_voucher)
 
-    @receiver(project_accepted)
-    def grant_voucher(sender, project, voucher_amount, by, **kwargs): ...
+    def grant_incubation_voucher(sender, *, project, voucher_amount, by, **kwargs): ...
 
 Receivers run inside the acceptance's database transaction: what they write commits with the
 acceptance, and an exception they raise undoes it. ``voucher_amount`` is a ``Decimal`` in CNY (``None``
@@ -16,11 +15,8 @@ when the programme grants no voucher).
 
 from decimal import Decimal
 
-import django.dispatch
-
+from core.signals import project_accepted
 from projects.models import BenefitKind, Project, ProjectBenefit
-
-project_accepted = django.dispatch.Signal()
 
 
 def on_project_accepted(project: Project, *, by=None) -> list[ProjectBenefit]:

@@ -21,8 +21,8 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Organisation, OrganisationKind
-from accounts.roles import SiteRole, has_site_role, is_operator, sees_all_organisations
-from portal.exceptions import InvalidTransition, NotAllowed
+from core.exceptions import InvalidTransition, NotAllowed
+from core.roles import SiteRole, has_site_role, is_operator, sees_all_organisations
 
 SCORE_MIN, SCORE_MAX = 0, 5
 

@@ -1,11 +1,9 @@
 """What the incubation platform holds about a person, for their personal-data export."""
 
-from accounts.privacy import personal_data_section
 from projects.models import Application, CoApplicant, ReviewAssignment
 
 
-@personal_data_section("projects")
-def _projects(user):
+def personal_data(user) -> dict:
     return {
         "applications_created": [
             {"id": a.pk, "title": a.title, "status": a.status, "created": a.created_at.isoformat()}

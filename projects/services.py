@@ -1,7 +1,7 @@
 """Use cases of the incubation platform: applications, screening, review, decisions, incubated projects.
 
 Pages, the admin, the API and the tasks call these functions. Every state change is audited; mail is
-queued after commit by ``portal.mail``.
+queued after commit by ``core.mail``.
 """
 
 from dataclasses import dataclass
@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Membership, Organisation, User
-from accounts.roles import SiteRole, has_site_role, is_operator, is_supervisor
-from portal import audit
-from portal.exceptions import Conflict, DomainError, NotAllowed
-from portal.mail import send_templated_mail
+from core import audit
+from core.exceptions import Conflict, DomainError, NotAllowed
+from core.mail import send_templated_mail
+from core.roles import SiteRole, has_site_role, is_operator, is_supervisor
 from projects.models import (
     APPLICANT,
     DECISION_TRANSITIONS,

@@ -17,10 +17,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Membership, MembershipRole, Organisation, User
-from accounts.roles import SiteRole, has_site_role, is_operator, sees_all_organisations
-from portal.exceptions import DomainError
-from portal.models import AuditEvent
-from portal.pagination import PAGE_SIZE, paginate
+from core.exceptions import DomainError
+from core.models import AuditEvent
+from core.pagination import PAGE_SIZE, paginate
+from core.roles import SiteRole, has_site_role, is_operator, sees_all_organisations
 from projects import services
 from projects.forms import (
     ApplicationForm,

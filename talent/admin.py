@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from portal.admin import PortalModelAdmin, ReadOnlyModelAdmin
+from core.admin import PortalModelAdmin, ReadOnlyModelAdmin
 from talent.models import (
     Attendance,
     Certificate,

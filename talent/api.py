@@ -14,8 +14,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.roles import is_supervisor
-from portal.exceptions import DomainError
+from core.exceptions import DomainError
+from core.roles import is_supervisor
 from talent import services
 from talent.models import (
     Access,

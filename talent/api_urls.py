@@ -12,11 +12,10 @@ router.register("talent/my-enrolments", api.MyEnrolmentViewSet, basename="talent
 router.register("talent/teaching/cohorts", api.TeachingCohortViewSet, basename="talent-teaching-cohort")
 router.register("talent/teaching/sessions", api.TeachingSessionViewSet, basename="talent-teaching-session")
 
-urlpatterns = [
+extra_urlpatterns = [
     path(
         "talent/certificates/<str:code>/",
         api.CertificateVerifyView.as_view(),
         name="talent-certificate-verify",
     ),
-    *router.urls,
 ]

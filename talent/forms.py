@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from accounts.roles import SiteRole
+from core.roles import SiteRole
 from talent.models import Access, Audience, Category, Cohort, Course, Level, Programme, Session
 
 

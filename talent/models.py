@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from accounts.roles import sees_all_organisations
-from portal.exceptions import InvalidTransition
+from core.exceptions import InvalidTransition
+from core.roles import sees_all_organisations
 
 # A learner may check in this long before a session starts (people arrive early); never after it ends.
 CHECKIN_EARLY_MINUTES = 15
@@ -230,7 +230,7 @@ class CohortQuerySet(models.QuerySet):
 
     def taught_by(self, user) -> "CohortQuerySet":
         """Cohorts the person runs; operators run any cohort (supervisors read them through visible_to)."""
-        from accounts.roles import is_operator
+        from core.roles import is_operator
 
         if not getattr(user, "is_authenticated", False):
             return self.none()

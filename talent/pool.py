@@ -11,9 +11,9 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils.translation import gettext as _
 
 from accounts.models import Consent, ConsentPurpose, Organisation, User, VerificationStatus
-from portal import audit
-from portal.exceptions import DomainError
-from portal.mail import send_templated_mail
+from core import audit
+from core.exceptions import DomainError
+from core.mail import send_templated_mail
 from talent.models import Category, Certificate, CertificateStatus
 
 MESSAGE_MAX = 2000

@@ -3,8 +3,8 @@ delete their account: open enrolments end, issued certificates stay verifiable u
 
 from django.db import transaction
 
-from accounts.privacy import personal_data_section, pseudonym
-from portal.exceptions import DomainError
+from accounts.privacy import pseudonym
+from core.exceptions import DomainError
 from talent.models import Attendance, Certificate, Enrolment, EnrolmentStatus
 
 
@@ -12,8 +12,7 @@ def _iso(value):
     return value.isoformat() if value else None
 
 
-@personal_data_section("talent")
-def _talent(user):
+def personal_data(user) -> dict:
     enrolments = list(Enrolment.objects.filter(user=user).select_related("cohort__course").order_by("id"))
     return {
         "enrolments": [
@@ -58,8 +57,8 @@ def is_deleted_account(user) -> bool:
 
 
 @transaction.atomic
-def forget_learner(user) -> None:
-    """Called by ``accounts.privacy.delete_account``: leave every open cohort (freeing seats for the waitlist)
+def forget_learner(sender=None, *, user, **kwargs) -> None:
+    """Receiver of ``core.signals.account_deleting``: leave every open cohort (freeing seats for the waitlist)
     and keep issued certificates verifiable, but under the account's pseudonym instead of the person's name."""
     from talent import services
 

@@ -25,10 +25,10 @@ from accounts.models import (
     User,
     VerificationStatus,
 )
-from accounts.roles import SiteRole, has_site_role, is_operator, is_supervisor, sees_all_organisations
-from portal import audit
-from portal.exceptions import Conflict, DomainError, NotAllowed
-from portal.mail import send_templated_mail
+from core import audit
+from core.exceptions import Conflict, DomainError, NotAllowed
+from core.mail import send_templated_mail
+from core.roles import SiteRole, has_site_role, is_operator, is_supervisor, sees_all_organisations
 from talent.models import (
     Access,
     Attendance,

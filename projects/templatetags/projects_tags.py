@@ -1,7 +1,7 @@
 from django import template
 from django.db.models import Count, Q
 
-from accounts.roles import SiteRole, has_site_role, is_operator
+from core.roles import SiteRole, has_site_role, is_operator
 from projects.models import OPEN_STATUSES, Application, ApplicationStatus, Call, Project, ReviewAssignment
 
 register = template.Library()

@@ -1,7 +1,7 @@
 from django import template
 from django.utils import timezone
 
-from accounts.roles import SiteRole, has_site_role, is_operator
+from core.roles import SiteRole, has_site_role, is_operator
 from talent.models import Certificate, Enrolment, EnrolmentStatus, Session
 
 register = template.Library()

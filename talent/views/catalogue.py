@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organisation
-from portal.exceptions import DomainError
-from portal.pagination import paginate
+from core.exceptions import DomainError
+from core.pagination import paginate
 from talent import services
 from talent.forms import CatalogueFilterForm, EnrolForm
 from talent.models import Cohort, CohortStatus, Course, Enrolment, EnrolmentStatus, Programme

@@ -36,7 +36,7 @@ def certificate_verify(request, code):
 def certificate_pdf_view(request, code):
     certificate = _certificate(code)
     user = request.user
-    from accounts.roles import sees_all_organisations
+    from core.roles import sees_all_organisations
 
     if not (
         getattr(user, "is_authenticated", False)

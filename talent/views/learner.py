@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from portal.exceptions import DomainError
-from portal.pagination import paginate
+from core.exceptions import DomainError
+from core.pagination import paginate
 from talent import services
 from talent.calendar import sessions_ics
 from talent.forms import CheckInForm

@@ -10,9 +10,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership, Organisation, User
-from accounts.roles import is_operator, sees_all_organisations
-from portal.exceptions import DomainError
-from portal.pagination import paginate
+from core.exceptions import DomainError
+from core.pagination import paginate
+from core.roles import is_operator, sees_all_organisations
 from talent import services
 from talent.forms import (
     AssignSeatForm,

@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organisation
-from portal.exceptions import DomainError
-from portal.pagination import paginate
+from core.exceptions import DomainError
+from core.pagination import paginate
 from talent.models import Category
 from talent.pool import contact_person, pool, searching_organisations
 

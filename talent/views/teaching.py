@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.roles import SiteRole, has_site_role, is_operator, is_supervisor
-from portal.exceptions import DomainError
-from portal.pagination import paginate
+from core.exceptions import DomainError
+from core.pagination import paginate
+from core.roles import SiteRole, has_site_role, is_operator, is_supervisor
 from talent import services
 from talent.forms import ReasonForm
 from talent.models import Attendance, Certificate, Cohort, Enrolment, EnrolmentStatus, Session

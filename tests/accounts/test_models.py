@@ -1,7 +1,7 @@
 import pytest
 
 from accounts.models import Invitation, InvitationStatus, Organisation, VerificationStatus
-from portal.exceptions import InvalidTransition
+from core.exceptions import InvalidTransition
 from tests.factories import OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from rest_framework.authtoken.models import Token
 
 from accounts import privacy, services
 from accounts.models import Consent, ConsentPurpose, Invitation, Membership, MembershipRole, User
-from portal.exceptions import Conflict
-from portal.models import AuditEvent
+from core.exceptions import Conflict
+from core.models import AuditEvent
 from tests.factories import PASSWORD, UserFactory, make_organisation
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ from accounts.models import (
     Organisation,
     VerificationStatus,
 )
-from portal.exceptions import Conflict, DomainError, InvalidTransition, NotAllowed
-from portal.models import AuditEvent
+from core.exceptions import Conflict, DomainError, InvalidTransition, NotAllowed
+from core.models import AuditEvent
 from tests.factories import UserFactory, make_operator, make_organisation, make_uscc
 
 pytestmark = pytest.mark.django_db

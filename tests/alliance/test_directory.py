@@ -16,7 +16,7 @@ from alliance.models import (
     Tier,
     Visibility,
 )
-from portal.exceptions import NotAllowed
+from core.exceptions import NotAllowed
 from tests.alliance.factories import (
     make_alliance_member,
     make_capability,

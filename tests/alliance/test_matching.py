@@ -5,8 +5,8 @@ from django.urls import reverse
 
 from alliance import matching
 from alliance.models import Interest, NeedKind, Scenario, Solution, SolutionStatus
-from portal.exceptions import Conflict, DomainError, NotAllowed
-from portal.models import AuditEvent
+from core.exceptions import Conflict, DomainError, NotAllowed
+from core.models import AuditEvent
 from tests.alliance.factories import (
     apply_for,
     make_alliance_member,

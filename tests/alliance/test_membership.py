@@ -5,8 +5,8 @@ from django.utils import timezone
 
 from alliance import services
 from alliance.models import AllianceMembership, MembershipStatus, Tier
-from portal.exceptions import Conflict, DomainError, InvalidTransition, NotAllowed
-from portal.models import AuditEvent
+from core.exceptions import Conflict, DomainError, InvalidTransition, NotAllowed
+from core.models import AuditEvent
 from tests.alliance.factories import apply_for, make_alliance_member
 from tests.factories import UserFactory, make_organisation, make_verified_organisation
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from alliance.models import AllianceMembership, MembershipRenewal, MembershipStatus, ProfileRevision, Solution
-from portal.models import AuditEvent
+from core.models import AuditEvent
 from tests.alliance.factories import apply_for, make_alliance_member, make_solution, manager_of
 from tests.factories import UserFactory, make_organisation, make_supervisor, make_verified_organisation
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from compute.models import QuotaRequest
-from portal.models import AuditEvent
+from core.models import AuditEvent
 from projects import services as project_services
 from tests.factories import PartitionFactory, UserFactory, make_quota_request, make_verified_organisation
 from tests.projects.factories import accepted, operator

@@ -11,8 +11,8 @@ from compute import services
 from compute.backends.base import ClusterError
 from compute.backends.fake import FakeBackend
 from compute.models import Allocation, AllocationStatus, QuotaRequest, RequestKind, RequestStatus
-from portal.exceptions import DomainError, InvalidTransition, NotAllowed
-from portal.models import AuditEvent
+from core.exceptions import DomainError, InvalidTransition, NotAllowed
+from core.models import AuditEvent
 from tests.factories import (
     PartitionFactory,
     UserFactory,

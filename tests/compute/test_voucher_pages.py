@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts.models import EnterpriseSize
 from compute import vouchers
 from compute.models import Voucher, VoucherApplication, VoucherScheme
-from portal.models import AuditEvent
+from core.models import AuditEvent
 from tests.compute.test_vouchers import LAST_MONTH, TODAY, card_hours, scheme
 from tests.factories import UserFactory, make_allocation, make_operator, make_verified_organisation
 

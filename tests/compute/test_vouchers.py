@@ -16,8 +16,8 @@ from compute import usage, vouchers
 from compute.backends.base import JobRecord
 from compute.models import EntryKind, Issuer, LedgerEntry, Settlement, Voucher, VoucherScheme
 from compute.tasks import settle_usage_task
-from portal.exceptions import Conflict, DomainError, InvalidTransition, NotAllowed
-from portal.models import AuditEvent
+from core.exceptions import Conflict, DomainError, InvalidTransition, NotAllowed
+from core.models import AuditEvent
 from tests.factories import (
     PartitionFactory,
     UserFactory,

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.models import Organisation, VerificationStatus
-from accounts.roles import SECRET_MODELS
+from core.roles import SECRET_MODELS
 from tests.factories import UserFactory, make_organisation
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +83,7 @@ def test_operator_verifies_from_the_admin_through_the_service(client, operator, 
     assert response.status_code == 302
     org.refresh_from_db()
     assert org.verification_status == VerificationStatus.VERIFIED
-    from portal.models import AuditEvent
+    from core.models import AuditEvent
 
     assert AuditEvent.objects.filter(action="organisation.verify", actor=operator).exists()
 

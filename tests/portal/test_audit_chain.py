@@ -5,8 +5,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from accounts import privacy, services
-from portal import audit
-from portal.models import AuditEvent
+from core import audit
+from core.models import AuditEvent
 from tests.factories import UserFactory, make_organisation
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 import pytest
 
 from accounts import services
-from portal.models import AuditEvent
+from core.models import AuditEvent
 from tests.factories import UserFactory, make_organisation
 
 pytestmark = pytest.mark.django_db

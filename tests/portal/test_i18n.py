@@ -1,5 +1,6 @@
 """The zh-hans catalogue is complete: every message of the code is translated, none is fuzzy."""
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -41,25 +42,32 @@ def parse_po(text: str):
 
 @pytest.mark.skipif(shutil.which("xgettext") is None, reason="SKIPPED: gettext is not installed")
 def test_catalogue_is_current_and_complete(tmp_path):
+    """makemessages runs on a copy of the sources and the catalogue: the working tree is never written."""
     assert CATALOGUE.exists(), "run makemessages -l zh_Hans"
-    target = tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    shutil.copy(CATALOGUE, target / "django.po")
-    with override_settings(LOCALE_PATHS=[tmp_path / "locale"]):
-        import os
-
+    copy = tmp_path / "src"
+    shutil.copytree(
+        ROOT,
+        copy,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "var", "node_modules", "bench", "tests", "*.mo", "__pycache__", "static"
+        ),
+    )
+    target = copy / "locale" / "zh_Hans" / "LC_MESSAGES"
+    before = CATALOGUE.read_bytes()
+    with override_settings(LOCALE_PATHS=[copy / "locale"]):
         cwd = os.getcwd()
-        os.chdir(ROOT)
+        os.chdir(copy)
         try:
             call_command(
                 "makemessages",
                 locale=["zh_Hans"],
-                ignore_patterns=[".venv/*", "var/*", "node_modules/*", "bench/*", "tests/*", "locale/*"],
+                ignore_patterns=["locale/*"],
                 no_obsolete=True,
                 verbosity=0,
             )
         finally:
             os.chdir(cwd)
+    assert CATALOGUE.read_bytes() == before, "the check must not rewrite the committed catalogue"
     refreshed = (target / "django.po").read_text()
     problems = []
     for msgid, msgstrs, flags in parse_po(refreshed):

@@ -8,7 +8,7 @@ from django.template import Context, Template
 from django.utils import timezone, translation
 
 TEMPLATE = Template(
-    '{% load portal_tags humanize %}{{ when|date:"DATE_FORMAT" }}|{{ amount|money }}|{{ count|intcomma }}'
+    '{% load core_tags humanize %}{{ when|date:"DATE_FORMAT" }}|{{ amount|money }}|{{ count|intcomma }}'
 )
 
 
@@ -33,7 +33,7 @@ def test_formats_follow_the_language(language, expected):
 
 def test_money_ignores_garbage():
     with translation.override("en"):
-        assert Template("{% load portal_tags %}{{ value|money }}").render(Context({"value": "abc"})) == ""
+        assert Template("{% load core_tags %}{{ value|money }}").render(Context({"value": "abc"})) == ""
 
 
 @pytest.mark.django_db

@@ -2,7 +2,7 @@ import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives, send_mail
 
-from portal.mail import deserialize_message, serialize_message
+from core.mail import deserialize_message, serialize_message
 
 pytestmark = pytest.mark.django_db
 

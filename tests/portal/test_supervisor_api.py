@@ -5,7 +5,7 @@ import pytest
 from django.urls import URLResolver, get_resolver
 from rest_framework.routers import SimpleRouter
 
-from portal.models import AuditEvent
+from core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 UNSAFE = ("post", "put", "patch", "delete")

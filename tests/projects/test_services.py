@@ -9,10 +9,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, MembershipRole
-from portal.exceptions import Conflict, DomainError, InvalidTransition, NotAllowed
-from portal.models import AuditEvent
+from core.exceptions import Conflict, DomainError, InvalidTransition, NotAllowed
+from core.models import AuditEvent
+from core.signals import project_accepted
 from projects import services
-from projects.benefits import project_accepted
 from projects.models import (
     TRANSITIONS,
     Application,

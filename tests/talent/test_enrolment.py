@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import OrganisationKind
-from portal.exceptions import Conflict, DomainError, NotAllowed
-from portal.models import AuditEvent
+from core.exceptions import Conflict, DomainError, NotAllowed
+from core.models import AuditEvent
 from talent import services
 from talent.models import Access, Audience, CohortStatus, Enrolment, EnrolmentStatus
 from tests.factories import UserFactory, make_operator, make_organisation, make_verified_organisation

@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal.exceptions import InvalidTransition
+from core.exceptions import InvalidTransition
 from talent.models import Certificate, CertificateStatus, Enrolment, EnrolmentStatus
 from tests.factories import UserFactory
 from tests.talent.factories import make_cohort

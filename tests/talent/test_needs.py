@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from alliance.models import NeedKind
-from portal.models import AuditEvent
+from core.models import AuditEvent
 from talent import services
 from talent.models import CohortStatus, NeedNotice
 from tests.alliance.factories import make_alliance_member, make_need

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from accounts import privacy as account_services
 from accounts.models import ConsentPurpose
-from portal.exceptions import DomainError
-from portal.models import AuditEvent
+from core.exceptions import DomainError
+from core.models import AuditEvent
 from talent import pool, services
 from tests.alliance.factories import make_alliance_member
 from tests.factories import UserFactory, make_verified_organisation

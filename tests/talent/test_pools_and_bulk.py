@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.privacy import collect_personal_data
-from portal.exceptions import Conflict, DomainError, NotAllowed
+from core.exceptions import Conflict, DomainError, NotAllowed
 from talent import services
 from talent.models import Certificate, Enrolment, EnrolmentStatus
 from tests.factories import UserFactory, make_operator, make_verified_organisation

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.exceptions import Conflict, DomainError, NotAllowed
-from portal.models import AuditEvent
+from core.exceptions import Conflict, DomainError, NotAllowed
+from core.models import AuditEvent
 from talent import services
 from talent.models import Attendance, Certificate, CertificateStatus, CohortStatus, EnrolmentStatus, Session
 from tests.factories import UserFactory, make_operator, make_supervisor

@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services
 from accounts.models import User
-from accounts.roles import SiteRole
-from portal.exceptions import DomainError
+from core.exceptions import DomainError
+from core.roles import SiteRole
 
 
 class Command(BaseCommand):

@@ -35,7 +35,9 @@ class Conflict(DomainError):
     code = "conflict"
 
 
-class NotAllowed(DomainError):
+class NotAllowed(DomainError, DjangoPermissionDenied):
+    """The person asking may not do this: 403 in the API, and Django's 403 page where a view lets it through."""
+
     status_code = 403
     code = "permission_denied"
 

@@ -1,4 +1,7 @@
+from decimal import Decimal, InvalidOperation
+
 from django import template
+from django.utils import formats, translation
 
 register = template.Library()
 
@@ -35,10 +38,6 @@ def bootstrap_widget(field):
 @register.filter
 def money(value, places: int = 2):
     """An amount in yuan, grouped and with the currency written as readers of the active language expect."""
-    from decimal import Decimal, InvalidOperation
-
-    from django.utils import formats, translation
-
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, TypeError, ValueError):
@@ -52,10 +51,6 @@ def money(value, places: int = 2):
 @register.filter
 def percent(ratio):
     """A ratio (0.3) as a percentage in the active language's number format ("30 %", "12.5 %")."""
-    from decimal import Decimal, InvalidOperation
-
-    from django.utils import formats
-
     try:
         value = (Decimal(str(ratio)) * 100).normalize()
     except (InvalidOperation, TypeError, ValueError):

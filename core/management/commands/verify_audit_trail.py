@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from portal import audit
+from core import audit
 
 
 class Command(BaseCommand):

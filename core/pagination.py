@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.utils.http import url_has_allowed_host_and_scheme
+from rest_framework import pagination
 
 PAGE_SIZE = 50
 
@@ -61,3 +62,11 @@ def safe_next(request, default: str) -> str:
     ):
         return candidate
     return default
+
+
+class CursorPagination(pagination.CursorPagination):
+    """The API's lists: keyset pagination, constant cost on any page, no COUNT(*) over large tables."""
+
+    ordering = "-id"
+    page_size_query_param = "page_size"
+    max_page_size = 200

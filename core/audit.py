@@ -15,6 +15,7 @@ chain. Removing the newest events leaves a shorter chain that is still intact; k
 ``verify_audit_trail`` prints (the daily log line of the seal task) somewhere else to detect that.
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -23,9 +24,9 @@ from datetime import UTC
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
-from django.utils.translation import gettext_lazy as _
 
-from portal.models import AuditEvent
+from core import hooks
+from core.models import AuditEvent
 
 
 def _plain(value):
@@ -69,68 +70,18 @@ def record(
     return event
 
 
-# What people read for each action; apps add their own actions here as they gain them.
-ACTION_LABELS = {
-    "organisation.create": _("Organisation registered"),
-    "organisation.update": _("Profile changed"),
-    "organisation.submit_for_verification": _("Submitted for verification"),
-    "organisation.verify": _("Verified"),
-    "organisation.reject": _("Verification rejected"),
-    "membership.create": _("Member joined"),
-    "membership.change_role": _("Role changed"),
-    "membership.remove": _("Member removed"),
-    "membership.leave": _("Member left"),
-    "invitation.create": _("Invitation sent"),
-    "invitation.accept": _("Invitation accepted"),
-    "invitation.decline": _("Invitation declined"),
-    "invitation.revoke": _("Invitation withdrawn"),
-    "invitation.expire": _("Invitation expired"),
-    "user.set_site_roles": _("Site roles changed"),
-    "user.export_personal_data": _("Personal data downloaded"),
-    "user.delete": _("Account deleted"),
-    "quota_request.create": _("Quota request drafted"),
-    "quota_request.update": _("Quota request edited"),
-    "quota_request.submit": _("Quota request submitted"),
-    "quota_request.withdraw": _("Quota request withdrawn"),
-    "quota_request.approve": _("Quota request approved"),
-    "quota_request.reject": _("Quota request rejected"),
-    "quota_request.request_changes": _("Changes requested"),
-    "allocation.create": _("Allocation created"),
-    "allocation.change": _("Allocation changed"),
-    "allocation.provisioning": _("Provisioning started"),
-    "allocation.activate": _("Allocation active on the cluster"),
-    "allocation.cluster_sync": _("Cluster updated"),
-    "allocation.active": _("Allocation resumed"),
-    "allocation.suspended": _("Allocation suspended"),
-    "allocation.expired": _("Allocation expired"),
-    "allocation.closed": _("Allocation closed"),
-    "allocation.exhausted": _("Quota used up"),
-    "allocation.reconcile_repair": _("Drift repaired"),
-    "allocation.retry_sync": _("Cluster update retried"),
-    "allocation.remove_cluster_user": _("Cluster user removed"),
-    "partition.update": _("Partition changed"),
-    "reconcile.run": _("Cluster reconciled"),
-    "partition.create": _("Partition created"),
-    "voucher.grant": _("Compute voucher granted"),
-    "voucher.redeem": _("Compute voucher redeemed"),
-    "voucher.expire": _("Compute voucher expired"),
-    "voucher.reverse": _("Compute voucher taken back"),
-    "settlement.create": _("Monthly usage settled"),
-    "voucher_scheme.create": _("Voucher scheme created"),
-    "voucher_scheme.update": _("Voucher scheme changed"),
-    "voucher_application.submit": _("Voucher application submitted"),
-    "voucher_application.approve": _("Voucher application approved"),
-    "voucher_application.reject": _("Voucher application rejected"),
-    "voucher_application.withdraw": _("Voucher application withdrawn"),
-    "consent.give": _("Consent given"),
-    "consent.withdraw": _("Consent withdrawn"),
-}
+def action_label(action: str) -> str:
+    """What people read for an audit action: the label an app registered (``hooks.AUDIT_LABELS``)."""
+    return str(_action_labels().get(action, action))
 
 
-def register_action_labels(labels: dict) -> None:
-    """Add an app's action labels (call it from the app's ``AppConfig.ready``); an action keeps its first label."""
-    for action, label in labels.items():
-        ACTION_LABELS.setdefault(action, label)
+@functools.cache
+def _action_labels() -> dict:
+    labels = {}
+    for app_labels in hooks.values(hooks.AUDIT_LABELS):
+        for action, label in app_labels.items():
+            labels.setdefault(action, label)
+    return labels
 
 
 # --- the tamper-evident chain --------------------------------------------------------------------------

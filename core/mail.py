@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
 
 
 def serialize_message(message: EmailMessage) -> dict:
@@ -63,7 +65,7 @@ def deliver(data: dict) -> int:
 
 class CeleryEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages):
-        from portal.tasks import send_email_task
+        from core.tasks import send_email_task  # core.tasks imports this module
 
         count = 0
         for message in email_messages:
@@ -87,8 +89,6 @@ def send_templated_mail(template_prefix: str, *, to: list[str], context: dict) -
 
     Mails are written in the language active when the change happened, with the portal's name in both.
     """
-    from django.template import TemplateDoesNotExist
-    from django.template.loader import render_to_string
 
     recipients = [address for address in dict.fromkeys(to) if address]
     if not recipients:

@@ -1,17 +1,12 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from accounts.roles import is_operator, is_supervisor
-from portal.models import AuditEvent
+from core.models import AuditEvent
+from core.roles import is_read_only, is_supervisor
 
 admin.site.site_header = _("AI Computing Center back office")
 admin.site.site_title = _("AI Computing Center")
 admin.site.index_title = _("Back office")
-
-
-def is_read_only(user) -> bool:
-    """Supervisors read everything and change nothing (unless they are also operators)."""
-    return is_supervisor(user) and not is_operator(user)
 
 
 class PortalModelAdmin(admin.ModelAdmin):

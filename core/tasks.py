@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from portal import mail
+from core import audit, mail
 
 
 @shared_task(
@@ -21,8 +21,6 @@ def send_email_task(self, message: dict) -> int:
 @shared_task
 def seal_audit_trail_task() -> int:
     """Seal events whose after-commit seal did not run (a crashed process); log the chain's head."""
-    from portal import audit
-
     sealed = audit.seal_pending()
     head = (
         audit.AuditEvent.objects.filter(seq__isnull=False)

@@ -1,5 +1,7 @@
 """Site roles: Django groups with permissions (organisation roles are memberships, see models)."""
 
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -50,6 +52,11 @@ def is_supervisor(user) -> bool:
     return has_site_role(user, SiteRole.SUPERVISOR)
 
 
+def is_read_only(user) -> bool:
+    """Supervisors read everything and change nothing (unless they are also operators)."""
+    return is_supervisor(user) and not is_operator(user)
+
+
 def sees_all_organisations(user) -> bool:
     return is_operator(user) or is_supervisor(user)
 
@@ -64,9 +71,14 @@ def requires_mfa(user) -> bool:
 
 def sync_role_permissions(using: str = "default") -> None:
     """Give each site role its permissions; safe to run after every migrate (new models are covered)."""
-    from django.contrib.auth.models import Group, Permission
-
     # The data migration creates the groups; recreate any that a flush (tests) or an admin removed.
+    # Apps whose models operators manage in the back office (view/add/change); supervisors view everything.
+    managed_apps = {c.label for c in apps.get_app_configs() if getattr(c, "operator_managed", False)}
+    extra = set(OPERATOR_EXTRA_PERMISSIONS) | {
+        f"{c.label}.{codename}"
+        for c in apps.get_app_configs()
+        for codename in getattr(c, "operator_permissions", ())
+    }
     groups = {name: Group.objects.using(using).get_or_create(name=name)[0] for name in SiteRole.values}
     permissions = Permission.objects.using(using).select_related("content_type")
     supervisor, operator = [], []
@@ -78,12 +90,10 @@ def sync_role_permissions(using: str = "default") -> None:
             supervisor.append(perm)
         verb = perm.codename.split("_", 1)[0]
         # Operators read people but never edit accounts: that would let them grant themselves roles.
-        managed = app in OPERATOR_MANAGED_APPS and perm.content_type.model != "user"
-        if (managed and verb in {"view", "add", "change"}) or (
-            app in OPERATOR_MANAGED_APPS and verb == "view"
-        ):
+        managed = app in managed_apps and perm.content_type.model != "user"
+        if (managed and verb in {"view", "add", "change"}) or (app in managed_apps and verb == "view"):
             operator.append(perm)
-        if f"{app}.{perm.codename}" in OPERATOR_EXTRA_PERMISSIONS:
+        if f"{app}.{perm.codename}" in extra:
             operator.append(perm)
     if SiteRole.SUPERVISOR in groups:
         groups[SiteRole.SUPERVISOR].permissions.set(supervisor)

@@ -5,8 +5,9 @@ from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
-from accounts.roles import is_operator, is_supervisor, requires_mfa
+from core.roles import is_read_only, requires_mfa
 
 # What staff without MFA may still open: setting MFA up (allauth), signing out, public assets and notices.
 # The API authenticates inside DRF (tokens), where StaffMFAPermission-style checks belong, not here.
@@ -74,7 +75,7 @@ class SupervisorReadOnlyMiddleware:
             SUPERVISOR_WRITABLE_PREFIXES
         ):
             user = self._user(request)
-            if user is not None and is_supervisor(user) and not is_operator(user):
+            if user is not None and is_read_only(user):
                 message = _("Supervisors have read-only access: nothing can be changed with this account.")
                 if request.path_info.startswith("/api/"):
                     return JsonResponse({"detail": message}, status=403)
@@ -88,8 +89,6 @@ class SupervisorReadOnlyMiddleware:
             return user
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if request.path_info.startswith("/api/") and header.startswith("Token "):
-            from rest_framework.authtoken.models import Token
-
             token = Token.objects.select_related("user").filter(key=header[6:].strip()[:40]).first()
             if token is not None and token.user.is_active:
                 return token.user

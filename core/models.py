@@ -3,12 +3,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.roles import can_read_audit_trail
+
 
 class AuditEventQuerySet(models.QuerySet):
     def for_user(self, user) -> "AuditEventQuerySet":
         """Supervisors and operators read the whole trail; everybody else sees nothing here."""
-        from accounts.roles import can_read_audit_trail
-
         if can_read_audit_trail(user):
             return self
         return self.none()
@@ -20,7 +20,8 @@ class AuditEventQuerySet(models.QuerySet):
 class AuditEvent(models.Model):
     """One state change anywhere in the portal: who, when, what, from what to what.
 
-    Written only by services through ``portal.audit.record``; never changed afterwards.
+    Written only by services through ``core.audit.record``; never changed afterwards. The table keeps the name
+    it had when the model lived in ``portal`` (moved without touching a row: see core/migrations/0001).
     """
 
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
@@ -48,7 +49,7 @@ class AuditEvent(models.Model):
     )
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     reason = models.TextField(_("reason"), blank=True)
-    # The tamper-evident chain (see portal/audit.py): entries are sealed in commit order, each with the
+    # The tamper-evident chain (see core/audit.py): entries are sealed in commit order, each with the
     # hash of the one before it. ``seq`` is the place in the chain; unsealed entries have none yet.
     seq = models.PositiveBigIntegerField(_("chain position"), null=True, blank=True, unique=True)
     prev_hash = models.CharField(_("previous entry's hash"), max_length=64, blank=True)
@@ -57,6 +58,7 @@ class AuditEvent(models.Model):
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
+        db_table = "portal_auditevent"
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         ordering = ["-id"]
@@ -86,9 +88,9 @@ class AuditEvent(models.Model):
 
     @property
     def action_label(self) -> str:
-        from portal.audit import ACTION_LABELS
+        from core.audit import action_label  # core.audit imports this module
 
-        return str(ACTION_LABELS.get(self.action, self.action))
+        return action_label(self.action)
 
     @property
     def readable_changes(self) -> list[tuple[str, object, object]]:

@@ -1,0 +1,166 @@
+"""Demo data of the compute service, loaded by `manage.py seed_demo` (idempotent, made through the services):
+partitions, an active allocation with usage on the fake cluster, a request to decide, voucher schemes and a
+settled month."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from accounts.models import Organisation, User
+from compute import services as compute
+from compute import usage, vouchers
+from compute.backends import get_backend
+from compute.backends.base import JobRecord
+from compute.models import Issuer, Partition, QuotaRequest, VoucherScheme
+
+
+def seed(people: dict[str, User]) -> None:
+    _compute(people)
+    _vouchers(people)
+
+
+def _compute(people):
+    """Partitions, an active allocation with some usage on the fake cluster, a request to decide."""
+
+    npu, _ = Partition.objects.get_or_create(
+        slug="npu",
+        defaults=dict(
+            name_en="AI accelerator partition",
+            name_zh="AI 加速卡分区",
+            description="Nodes with 8 AI accelerator cards each, for training and inference.",
+            cluster="aicc",
+            slurm_partition="npu",
+            tres="gres/npu",
+            unit="card_hour",
+            capacity_per_month=Decimal("500000"),
+            price_per_unit=Decimal("8.50"),
+            overcommit_ratio=Decimal("1.20"),
+            min_request=Decimal("10"),
+            max_request=Decimal("50000"),
+        ),
+    )
+    Partition.objects.get_or_create(
+        slug="cpu",
+        defaults=dict(
+            name_en="HPC CPU partition",
+            name_zh="高性能计算 CPU 分区",
+            description="General-purpose CPU nodes for simulation and data processing.",
+            cluster="aicc",
+            slurm_partition="cpu",
+            tres="cpu",
+            unit="core_hour",
+            capacity_per_month=Decimal("2000000"),
+            price_per_unit=Decimal("0.12"),
+            min_request=Decimal("100"),
+            max_request=Decimal("500000"),
+        ),
+    )
+    if QuotaRequest.objects.exists():
+        return
+    owner, operator = people["owner@demo.aicc.cn"], people["operator@demo.aicc.cn"]
+    xinghe = Organisation.objects.get(name_zh="星河智能科技有限公司")
+    today = timezone.localdate()
+    request = compute.create_quota_request(
+        xinghe,
+        by=owner,
+        partition=npu,
+        amount=Decimal("2000"),
+        start_date=today,
+        end_date=today + timedelta(days=90),
+        purpose="Train a lung-nodule detection model",
+        justification="3D CT segmentation model, 8 cards for about ten days.",
+        members=[compute.MemberAccess(owner, "zhangwei")],
+    )
+    compute.submit_quota_request(request, by=owner)
+    compute.approve_quota_request(request, by=operator, granted_amount=Decimal("1500"))
+    backend = get_backend()
+    allocation = compute.sync_allocation(request.created_allocation.pk, backend=backend)
+    now = timezone.now()
+    # Twelve jobs over the last days, and six a month earlier (last month is settled below).
+    for i, days_ago in enumerate([*range(11, -1, -1), *range(40, 34, -1)]):
+        start = now - timedelta(days=days_ago, hours=3)
+        backend.add_job(
+            JobRecord(
+                job_id=str(1000 + i),
+                cluster=backend.cluster_name,
+                account=allocation.account_name,
+                user="zhangwei",
+                partition="npu",
+                state="COMPLETED",
+                submit=start,
+                start=start,
+                end=start + timedelta(hours=2 + i % 4),
+                elapsed_seconds=(2 + i % 4) * 3600,
+                tres={"cpu": 32, "gres/npu": 8},
+            )
+        )
+    usage.ingest_usage(backend=backend, since=now - timedelta(days=45))
+    university = Organisation.objects.get(name_zh="滨海大学")
+    researcher = people["researcher@demo.aicc.cn"]
+    pending = compute.create_quota_request(
+        university,
+        by=researcher,
+        partition=npu,
+        amount=Decimal("800"),
+        start_date=today + timedelta(days=1),
+        end_date=today + timedelta(days=60),
+        purpose="Course projects on large-model fine-tuning",
+        justification="40 students, one card each for 20 hours.",
+        members=[compute.MemberAccess(researcher, "chenjing")],
+    )
+    compute.submit_quota_request(pending, by=researcher)
+
+
+def _vouchers(people):
+    """A city scheme for small enterprises, a district one, the incubation one; a voucher for Xinghe with
+    last month settled against it, and an application waiting for the operators."""
+    if VoucherScheme.objects.exists():
+        return
+    operator, owner = people["operator@demo.aicc.cn"], people["owner@demo.aicc.cn"]
+    today = timezone.localdate()
+    year_start, year_end = date(today.year, 1, 1), date(today.year + 1, 12, 31)
+    common = dict(valid_from=year_start, valid_until=year_end, total_budget=Decimal("5000000"))
+    city = VoucherScheme.objects.create(
+        name_zh="滨海市小微企业算力券",
+        name_en="Binhai city compute vouchers for small enterprises",
+        issuer=Issuer.CITY,
+        issuer_name="滨海市数据管理局",
+        subsidy_ratio=Decimal("0.300"),
+        cap_per_organisation=Decimal("200000"),
+        small_enterprises_only=True,
+        **common,
+    )
+    district = VoucherScheme.objects.create(
+        name_zh="滨海新区算力券",
+        name_en="Binhai New Area compute vouchers",
+        issuer=Issuer.DISTRICT,
+        issuer_name="滨海新区经济发展局",
+        subsidy_ratio=Decimal("0.200"),
+        cap_per_organisation=Decimal("100000"),
+        **common,
+    )
+    VoucherScheme.objects.create(
+        name_zh="孵化项目算力券",
+        name_en="Compute vouchers for incubated projects",
+        issuer=Issuer.CITY,
+        issuer_name="滨海市人工智能计算中心",
+        subsidy_ratio=Decimal("1.000"),
+        cap_per_organisation=Decimal("300000"),
+        for_incubated_projects=True,
+        **common,
+    )
+    xinghe = Organisation.objects.get(name_zh="星河智能科技有限公司")
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    vouchers.grant_voucher(
+        city, xinghe, amount=Decimal("50000"), by=operator, today=max(last_month, year_start)
+    )
+    if last_month >= year_start:
+        vouchers.settle_month(last_month, today=today)
+    vouchers.apply_for_voucher(
+        district,
+        xinghe,
+        by=owner,
+        amount=Decimal("30000"),
+        statement="Fine-tuning the lung-nodule model on new hospital data: about 3,000 card-hours.",
+    )

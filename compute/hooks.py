@@ -1,0 +1,59 @@
+"""What the compute service offers the rest of the portal (see core/hooks.py for what each hook means)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from compute import demo, privacy, vouchers
+from core import hooks, signals
+
+hooks.register(
+    hooks.AUDIT_LABELS,
+    {
+        "quota_request.create": _("Quota request drafted"),
+        "quota_request.update": _("Quota request edited"),
+        "quota_request.submit": _("Quota request submitted"),
+        "quota_request.withdraw": _("Quota request withdrawn"),
+        "quota_request.approve": _("Quota request approved"),
+        "quota_request.reject": _("Quota request rejected"),
+        "quota_request.request_changes": _("Changes requested"),
+        "allocation.create": _("Allocation created"),
+        "allocation.change": _("Allocation changed"),
+        "allocation.provisioning": _("Provisioning started"),
+        "allocation.activate": _("Allocation active on the cluster"),
+        "allocation.cluster_sync": _("Cluster updated"),
+        "allocation.active": _("Allocation resumed"),
+        "allocation.suspended": _("Allocation suspended"),
+        "allocation.expired": _("Allocation expired"),
+        "allocation.closed": _("Allocation closed"),
+        "allocation.exhausted": _("Quota used up"),
+        "allocation.reconcile_repair": _("Drift repaired"),
+        "allocation.retry_sync": _("Cluster update retried"),
+        "allocation.remove_cluster_user": _("Cluster user removed"),
+        "partition.update": _("Partition changed"),
+        "reconcile.run": _("Cluster reconciled"),
+        "partition.create": _("Partition created"),
+        "voucher.grant": _("Compute voucher granted"),
+        "voucher.redeem": _("Compute voucher redeemed"),
+        "voucher.expire": _("Compute voucher expired"),
+        "voucher.reverse": _("Compute voucher taken back"),
+        "settlement.create": _("Monthly usage settled"),
+        "voucher_scheme.create": _("Voucher scheme created"),
+        "voucher_scheme.update": _("Voucher scheme changed"),
+        "voucher_application.submit": _("Voucher application submitted"),
+        "voucher_application.approve": _("Voucher application approved"),
+        "voucher_application.reject": _("Voucher application rejected"),
+        "voucher_application.withdraw": _("Voucher application withdrawn"),
+    },
+)
+
+hooks.register(hooks.PERSONAL_DATA, privacy.personal_data, name="compute")
+
+# A deleted person keeps no cluster access.
+signals.account_deleting.connect(privacy.remove_cluster_access, dispatch_uid="compute.remove_cluster_access")
+# An accepted incubation application brings its programme's compute voucher.
+signals.project_accepted.connect(
+    vouchers.grant_incubation_voucher, dispatch_uid="compute.grant_incubation_voucher"
+)
+
+hooks.register(hooks.STAFF_MENU, "compute/partials/staff_menu.html")
+hooks.register(hooks.API_URLS, "compute.api_urls")
+hooks.register(hooks.DEMO_DATA, demo.seed, order=10)

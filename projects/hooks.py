@@ -1,0 +1,60 @@
+"""What the incubation platform offers the rest of the portal (see core/hooks.py for what each hook means)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from core import hooks
+from projects import demo, privacy
+
+hooks.register(
+    hooks.AUDIT_LABELS,
+    {
+        "application.create": _("Application drafted"),
+        "application.update": _("Application edited"),
+        "application.submit": _("Application submitted"),
+        "application.resubmit": _("Application resubmitted"),
+        "application.withdraw": _("Application withdrawn"),
+        "application.invite_co_applicant": _("Co-applicant invited"),
+        "application.add_attachment": _("Attachment added"),
+        "application.remove_attachment": _("Attachment removed"),
+        "application.start_screening": _("Screening started"),
+        "application.request_information": _("More information requested"),
+        "application.start_review": _("Review started"),
+        "application.close_review": _("Review closed"),
+        "application.accept": _("Application accepted"),
+        "application.waitlist": _("Application waitlisted"),
+        "application.reject": _("Application rejected"),
+        "review.assign": _("Reviewer assigned"),
+        "review.decline": _("Review declined (conflict of interest)"),
+        "review.save_draft": _("Review draft saved"),
+        "review.submit": _("Review submitted"),
+        "project.create": _("Incubated project started"),
+        "project.add_mentor": _("Mentor added"),
+        "project.remove_mentor": _("Mentor removed"),
+        "project.active": _("Project active"),
+        "project.at_risk": _("Project at risk"),
+        "project.graduated": _("Project graduated"),
+        "project.terminated": _("Project terminated"),
+        "project.onboarding": _("Project onboarding"),
+        "project.showcase_consent": _("Showcase consent changed"),
+        "project.progress_report": _("Progress report filed"),
+        "milestone.create": _("Milestone planned"),
+        "milestone.submit": _("Milestone submitted"),
+        "milestone.accept": _("Milestone accepted"),
+        "milestone.request_changes": _("Milestone changes requested"),
+        "programme.create": _("Programme created"),
+        "programme.update": _("Programme changed"),
+        "criterion.create": _("Review criterion created"),
+        "criterion.update": _("Review criterion changed"),
+        "call.create": _("Call created"),
+        "call.update": _("Call changed"),
+    },
+)
+
+hooks.register(hooks.PERSONAL_DATA, privacy.personal_data, name="projects")
+
+hooks.register(hooks.STAFF_MENU, "projects/partials/staff_menu.html")
+hooks.register(hooks.USER_MENU, "projects/partials/user_menu.html")
+hooks.register(hooks.API_URLS, "projects.api_urls")
+
+hooks.register(hooks.DASHBOARD_PANELS, "projects/partials/dashboard_panel.html", order=20)
+hooks.register(hooks.DEMO_DATA, demo.seed, order=30)

@@ -1,0 +1,55 @@
+"""What the training platform offers the rest of the portal (see core/hooks.py for what each hook means)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from core import hooks, signals
+from talent import demo, privacy
+
+hooks.register(
+    hooks.AUDIT_LABELS,
+    {
+        "need.training_offered": _("Told that a course answering the need opened"),
+        "talent_pool.contact": _("Contacted through the talent pool"),
+        "enrolment.request": _("Enrolment requested"),
+        "enrolment.enrol": _("Enrolled"),
+        "enrolment.waitlist": _("Put on the waitlist"),
+        "enrolment.offer": _("Seat offered"),
+        "enrolment.accept_offer": _("Seat offer accepted"),
+        "enrolment.offer_expire": _("Seat offer expired"),
+        "enrolment.withdraw": _("Withdrawn from a cohort"),
+        "enrolment.approve": _("Enrolment request approved"),
+        "enrolment.decline": _("Enrolment request declined"),
+        "enrolment.assign_pool_seat": _("Organisation seat assigned"),
+        "enrolment.score": _("Score recorded"),
+        "enrolment.finish": _("Cohort outcome recorded"),
+        "seat_pool.reserve": _("Organisation seats reserved"),
+        "attendance.mark": _("Attendance marked"),
+        "attendance.check_in": _("Checked in"),
+        "session.new_checkin_code": _("New check-in code"),
+        "session.create": _("Session added"),
+        "session.update": _("Session changed"),
+        "certificate.issue": _("Certificate issued"),
+        "certificate.revoke": _("Certificate revoked"),
+        "cohort.create": _("Cohort created"),
+        "cohort.update": _("Cohort changed"),
+        "cohort.status": _("Cohort status changed"),
+        "cohort.finish": _("Cohort completed"),
+        "cohort.bulk_enrol": _("Bulk enrolment from a file"),
+        "course.create": _("Course created"),
+        "course.update": _("Course changed"),
+        "training_programme.create": _("Training programme created"),
+        "training_programme.update": _("Training programme changed"),
+    },
+)
+
+hooks.register(hooks.PERSONAL_DATA, privacy.personal_data, name="talent")
+
+# A deleted person leaves open cohorts (seats go to the waitlist); certificates keep a pseudonym.
+signals.account_deleting.connect(privacy.forget_learner, dispatch_uid="talent.forget_learner")
+
+hooks.register(hooks.STAFF_MENU, "talent/partials/staff_menu.html")
+hooks.register(hooks.USER_MENU, "talent/partials/user_menu.html")
+hooks.register(hooks.API_URLS, "talent.api_urls")
+
+hooks.register(hooks.DASHBOARD_PANELS, "talent/partials/dashboard_panel.html", order=10)
+hooks.register(hooks.DEMO_DATA, demo.seed, order=40)
