@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 # Ids larger than a bigint are not ids: refuse them as input instead of asking the database.
 MAX_ID = 2**63 - 1
-_ID_RE = re.compile(r"^[0-9]{1,19}$")
+_ID_RE = re.compile(r"[0-9]{1,19}")
 
 
 def parse_id(value) -> int | None:
@@ -19,7 +19,7 @@ def parse_id(value) -> int | None:
         return None
     if isinstance(value, int):
         return value if 0 < value <= MAX_ID else None
-    if isinstance(value, str) and _ID_RE.match(value) and 0 < int(value) <= MAX_ID:
+    if isinstance(value, str) and _ID_RE.fullmatch(value) and 0 < int(value) <= MAX_ID:
         return int(value)
     return None
 

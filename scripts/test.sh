@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# One command runs every test: lint, migrations check, translations, unit and integration tests on
-# PostgreSQL with a real Celery worker on Redis and a real Slurm cluster, and browser tests (with
-# axe-core accessibility checks) in Debian's Chromium.
+# One command runs every test: ruff, the dependency contract (import-linter), the migrations check,
+# translations, unit and integration tests on PostgreSQL with a real Celery worker on Redis and a real Slurm
+# cluster, and browser tests (with axe-core accessibility checks) in Debian's Chromium.
 #   scripts/test.sh               everything
 #   scripts/test.sh tests/accounts -k uscc     extra arguments go to pytest
 set -euo pipefail
@@ -25,6 +25,9 @@ export CELERY_BROKER_URL=${CELERY_BROKER_URL:-memory://localhost/}
 echo "==> ruff check and ruff format --check"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+
+echo "==> import-linter: the layers of docs/architecture.md hold"
+.venv/bin/lint-imports --no-cache
 
 echo "==> makemigrations --check"
 .venv/bin/python manage.py makemigrations --check --dry-run
