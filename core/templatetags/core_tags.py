@@ -1,7 +1,10 @@
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.template.loader_tags import BLOCK_CONTEXT_KEY
+from django.urls import reverse
 from django.utils import formats, translation
+from django.utils.html import format_html, format_html_join
 
 register = template.Library()
 
@@ -57,3 +60,41 @@ def percent(ratio):
         return ""
     places = max(0, -value.as_tuple().exponent)
     return f"{formats.number_format(value, decimal_pos=min(places, 1), use_l10n=True)} %"
+
+
+@register.simple_tag
+def breadcrumb(*trail):
+    """The breadcrumb trail: pairs of (URL name or path, label), then the current page's label.
+
+    A pair whose label is empty is left out (an optional level). A link that starts with "/" is a path
+    (``obj.get_absolute_url``); anything else is a URL name without arguments.
+    """
+    *pairs, current = trail
+    links = format_html_join(
+        "",
+        '<li class="breadcrumb-item"><a href="{}">{}</a></li>',
+        (
+            (link if str(link).startswith("/") else reverse(link), label)
+            for link, label in zip(pairs[::2], pairs[1::2], strict=True)
+            if label not in (None, "")
+        ),
+    )
+    return format_html(
+        '<nav aria-label="{}"><ol class="breadcrumb">{}'
+        '<li class="breadcrumb-item active" aria-current="page">{}</li></ol></nav>',
+        translation.gettext("Breadcrumb"),
+        links,
+        current,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def block_text(context, name):
+    """Render the block `name` of the page being rendered again, so that one block (the heading) also
+    serves as another (the window title) without writing the text twice."""
+    block_context = context.render_context.get(BLOCK_CONTEXT_KEY)
+    block = block_context.get_block(name) if block_context else None
+    if block is None:
+        return ""
+    with context.push():
+        return block.nodelist.render(context)
