@@ -14,13 +14,13 @@ What it looks like at scale 1:
 """
 
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from psycopg.types.json import Jsonb
 
 from bench.bulk import copy_rows, reset_sequences
+from bench.data_compute import organisation_facts
 
-THEMES = ["smart_medical", "smart_transport", "urban_brain", "network_security"]
 STATUS_WEIGHTS = [
     ("draft", 10),
     ("submitted", 12),
@@ -35,16 +35,15 @@ STATUS_WEIGHTS = [
 ]
 REVIEWED = {"in_review", "review_closed", "accepted", "waitlisted", "rejected"}
 DECIDED = {"accepted", "waitlisted", "rejected"}
-WEIGHTS = [Decimal("3"), Decimal("2"), Decimal("2"), Decimal("1")]
 
 
 def load_projects(ctx) -> dict[str, int]:
     """Programmes, criteria, calls, applications with revisions, reviewers' assignments and scores, projects."""
-    from django.contrib.auth.models import Group
+    from django.contrib.auth.models import Group  # bench modules are imported before django.setup()
 
-    from accounts.models import User
-    from bench.data_compute import organisation_facts
-    from projects.models import (
+    from accounts.models import User  # bench modules are imported before django.setup()
+    from projects.models import (  # bench modules are imported before django.setup()
+        REVIEW_CRITERIA,
         Application,
         ApplicationRevision,
         Call,
@@ -55,8 +54,11 @@ def load_projects(ctx) -> dict[str, int]:
         Project,
         ProjectBenefit,
         ReviewAssignment,
+        Theme,
+        weighted_score,
     )
 
+    themes = [theme.value for theme in Theme if theme != Theme.OTHER]
     rng, now = ctx.rng, ctx.now
     today = now.date()
     organisations, members_by_org, _emails = organisation_facts()
@@ -65,7 +67,7 @@ def load_projects(ctx) -> dict[str, int]:
 
     programmes, criteria = [], []
     for i in range(8):
-        theme = THEMES[i % 4]
+        theme = themes[i % len(themes)]
         programmes.append(
             {
                 "id": i + 1,
@@ -83,14 +85,7 @@ def load_projects(ctx) -> dict[str, int]:
                 "created_at": now - timedelta(days=1100),
             }
         )
-        for position, (name_zh, name_en) in enumerate(
-            [
-                ("创新性", "Innovation"),
-                ("可行性", "Feasibility"),
-                ("价值", "Impact"),
-                ("算力计划", "Compute plan"),
-            ]
-        ):
+        for position, (name_zh, name_en, weight, _guidance) in enumerate(REVIEW_CRITERIA):
             criteria.append(
                 {
                     "id": len(criteria) + 1,
@@ -98,7 +93,7 @@ def load_projects(ctx) -> dict[str, int]:
                     "name_zh": name_zh,
                     "name_en": name_en,
                     "guidance": "",
-                    "weight": WEIGHTS[position],
+                    "weight": weight,
                     "position": position,
                 }
             )
@@ -187,18 +182,8 @@ def load_projects(ctx) -> dict[str, int]:
                 values = [
                     rng.choice([None, 1, 2, 3, 3, 4, 4, 5, 5]) for _ in criteria_of[call["programme_id"]]
                 ]
-                applicable = [
-                    (c["weight"], v)
-                    for c, v in zip(criteria_of[call["programme_id"]], values, strict=True)
-                    if v is not None
-                ]
-                total = sum(w for w, _v in applicable)
-                weighted = (
-                    (sum(w * v for w, v in applicable) / total).quantize(
-                        Decimal("0.01"), rounding=ROUND_HALF_UP
-                    )
-                    if total
-                    else None
+                weighted = weighted_score(
+                    [(c["weight"], v) for c, v in zip(criteria_of[call["programme_id"]], values, strict=True)]
                 )
                 assignments.append(
                     {

@@ -1,13 +1,13 @@
 """The incubation platform's pages and API endpoints for the benchmark (merged into bench/endpoints.py)."""
 
+from django.db.models import Count
+
 from bench.endpoints import LIST_GOAL, Url
 
 
 def big_call() -> int:
     """The open call with the most applications (its ranking is page 1 of many)."""
-    from django.db.models import Count
-
-    from projects.models import Call
+    from projects.models import Call  # bench modules are imported before django.setup()
 
     found = (
         Call.objects.open()

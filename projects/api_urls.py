@@ -2,12 +2,15 @@
 
 from rest_framework.routers import SimpleRouter
 
-from projects import api
+from projects.api.applications import ApplicationViewSet
+from projects.api.calls import CallViewSet
+from projects.api.incubation import ProjectViewSet
+from projects.api.review import ReviewAssignmentViewSet
 
 router = SimpleRouter()
-router.register("incubation/calls", api.CallViewSet, basename="incubation-call")
-router.register("incubation/applications", api.ApplicationViewSet, basename="incubation-application")
+router.register("incubation/calls", CallViewSet, basename="incubation-call")
+router.register("incubation/applications", ApplicationViewSet, basename="incubation-application")
 router.register(
-    "incubation/review-assignments", api.ReviewAssignmentViewSet, basename="incubation-review-assignment"
+    "incubation/review-assignments", ReviewAssignmentViewSet, basename="incubation-review-assignment"
 )
-router.register("incubation/projects", api.ProjectViewSet, basename="incubation-project")
+router.register("incubation/projects", ProjectViewSet, basename="incubation-project")

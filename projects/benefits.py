@@ -1,12 +1,13 @@
-"""The service boundary between incubation and the compute platform's voucher ledger.
+"""What acceptance into a programme brings, and the news of it to the other platforms.
 
-When an application is accepted, ``on_project_accepted(project)`` records the programme's benefits on the
-project (``ProjectBenefit`` rows) and then sends ``core.signals.project_accepted``. The compute service
-receives it and issues the programme's voucher (this platform issues no vouchers itself)::
+When an application is accepted, ``projects.services.screening`` calls ``on_project_accepted(project, by=...)``:
+it records the programme's benefits on the project (``ProjectBenefit`` rows) and then sends
+``core.signals.project_accepted``. This platform issues no vouchers itself: the compute platform connects its
+receiver in ``compute/hooks.py`` and issues the programme's voucher::
 
-    signals.project_accepted.connect(grant_incubation_voucher)
+    signals.project_accepted.connect(vouchers.grant_incubation_voucher, dispatch_uid=...)
 
-    def grant_incubation_voucher(sender, *, project, voucher_amount, by, **kwargs): ...
+    def grant_incubation_voucher(sender, project, voucher_amount, by=None, **kwargs): ...
 
 Receivers run inside the acceptance's database transaction: what they write commits with the
 acceptance, and an exception they raise undoes it. ``voucher_amount`` is a ``Decimal`` in CNY (``None``

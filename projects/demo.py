@@ -7,10 +7,11 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from accounts.models import Organisation
-from projects import services
-from projects.models import Application, Call, Criterion, Programme, ProjectStatus
+from projects.models import REVIEW_CRITERIA, Application, Call, Criterion, Programme, Project, ProjectStatus
+from projects.services import applications, incubation, review, screening
 
-DEMO_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+# A valid one-page PDF (the uploads check its first bytes): the demo's attachments and the tests' uploads.
+SAMPLE_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 PROGRAMMES = [
     (
@@ -56,13 +57,6 @@ PROGRAMMES = [
     ),
 ]
 
-CRITERIA = [
-    ("创新性", "Innovation", Decimal("3"), "新颖程度与技术难度。"),
-    ("可行性", "Feasibility", Decimal("2"), "团队、数据与计划是否可行。"),
-    ("社会与产业价值", "Impact", Decimal("2"), "对城市和产业的价值。"),
-    ("算力需求合理性", "Compute plan", Decimal("1"), "申请的卡时是否合理。"),
-]
-
 
 def _content(title: str, **extra) -> dict:
     values = {
@@ -96,7 +90,7 @@ def _programmes() -> dict[str, Programme]:
             },
         )
         if created:
-            for position, (name_zh, name_en, weight, guidance) in enumerate(CRITERIA, start=1):
+            for position, (name_zh, name_en, weight, guidance) in enumerate(REVIEW_CRITERIA, start=1):
                 Criterion.objects.create(
                     programme=programme,
                     name_zh=name_zh,
@@ -128,20 +122,20 @@ def _apply(call, owner, organisation, title, *, submit=True, **extra) -> tuple[A
     existing = Application.objects.filter(call=call, title=title).first()
     if existing is not None:
         return existing, False
-    application = services.create_application(
+    application = applications.create_application(
         call, by=owner, organisation=organisation, **_content(title, **extra)
     )
-    services.add_attachment(application, by=owner, upload=ContentFile(DEMO_PDF, name="商业计划书.pdf"))
+    applications.add_attachment(application, by=owner, upload=ContentFile(SAMPLE_PDF, name="商业计划书.pdf"))
     if submit:
-        application = services.submit_application(application, by=owner)
+        application = applications.submit_application(application, by=owner)
     return application, True
 
 
 def _review(application, reviewer, operator, *, scores, recommendation, submit=True):
-    services.start_screening(application, by=operator)
-    assignment = services.assign_reviewer(application, reviewer, by=operator)
+    screening.start_screening(application, by=operator)
+    assignment = review.assign_reviewer(application, reviewer, by=operator)
     criteria = list(application.call.programme.criteria.all())
-    services.save_review(
+    review.save_review(
         assignment,
         by=reviewer,
         scores={str(c.pk): s for c, s in zip(criteria, scores, strict=False)},
@@ -150,6 +144,17 @@ def _review(application, reviewer, operator, *, scores, recommendation, submit=T
         submit=submit,
     )
     return assignment
+
+
+def _accept(application, reviewer, operator, *, scores) -> Project:
+    """Review, accept and start the project, mentored by the reviewer."""
+    _review(application, reviewer, operator, scores=scores, recommendation="yes")
+    screening.close_review(application, by=operator)
+    screening.decide_application(application, by=operator, decision="accepted")
+    project = application.project
+    incubation.add_mentor(project, reviewer, by=operator)
+    incubation.set_project_status(project, ProjectStatus.ACTIVE, by=operator)
+    return project
 
 
 def seed(people: dict) -> None:
@@ -174,14 +179,9 @@ def seed(people: dict) -> None:
     # A project of an earlier call that graduated and agreed to be shown in the showcase.
     application, created = _apply(earlier, owner, xinghe, "肺结节智能筛查系统")
     if created:
-        _review(application, reviewer, operator, scores=(5, 4, 5, 4), recommendation="yes")
-        services.close_review(application, by=operator)
-        services.decide_application(application, by=operator, decision="accepted")
-        project = application.project
-        services.add_mentor(project, reviewer, by=operator)
-        services.set_project_status(project, ProjectStatus.ACTIVE, by=operator)
-        services.set_showcase(project, by=owner, consent=True, summary="肺结节筛查系统已在三家医院上线。")
-        services.set_project_status(project, ProjectStatus.GRADUATED, by=operator)
+        project = _accept(application, reviewer, operator, scores=(5, 4, 5, 4))
+        incubation.set_showcase(project, by=owner, consent=True, summary="肺结节筛查系统已在三家医院上线。")
+        incubation.set_project_status(project, ProjectStatus.GRADUATED, by=operator)
     now = timezone.now()
     if earlier.closes_at > now:
         Call.objects.filter(pk=earlier.pk).update(
@@ -191,31 +191,25 @@ def seed(people: dict) -> None:
     # Accepted this year: an active project with a mentor, milestones and a progress report.
     application, created = _apply(medical, owner, xinghe, "眼底影像糖网病辅助诊断")
     if created:
-        _review(application, reviewer, operator, scores=(4, 4, 3, 5), recommendation="yes")
-        services.close_review(application, by=operator)
-        services.decide_application(application, by=operator, decision="accepted")
-        project = application.project
-        services.add_mentor(project, reviewer, by=operator)
-        services.set_project_status(project, ProjectStatus.ACTIVE, by=operator)
+        project = _accept(application, reviewer, operator, scores=(4, 4, 3, 5))
         today = timezone.localdate()
-        first = services.add_milestone(
-            project,
-            by=reviewer,
-            title="数据集构建",
-            due_date=today + timedelta(days=20),
-            deliverable="一万张标注影像",
+        first, _pilot = [
+            incubation.add_milestone(
+                project,
+                by=reviewer,
+                title=title,
+                due_date=today + timedelta(days=days),
+                deliverable=deliverable,
+            )
+            for title, days, deliverable in (
+                ("数据集构建", 20, "一万张标注影像"),
+                ("医院试点", 90, "试点报告"),
+            )
+        ]
+        incubation.submit_milestone(
+            first, by=owner, evidence=ContentFile(SAMPLE_PDF, name="数据集报告.pdf"), note="见附件"
         )
-        services.submit_milestone(
-            first, by=owner, evidence=ContentFile(DEMO_PDF, name="数据集报告.pdf"), note="见附件"
-        )
-        services.add_milestone(
-            project,
-            by=reviewer,
-            title="医院试点",
-            due_date=today + timedelta(days=90),
-            deliverable="试点报告",
-        )
-        services.submit_progress_report(
+        incubation.submit_progress_report(
             project, by=owner, period_end=today, progress="完成数据清洗与基线模型。", risks="标注人力不足。"
         )
 
@@ -227,8 +221,8 @@ def seed(people: dict) -> None:
     # Sent back for more information.
     application, created = _apply(urban, researcher, university, "城市内涝智能预警")
     if created:
-        services.start_screening(application, by=operator)
-        services.request_information(application, by=operator, message="请补充数据来源与隐私保护方案。")
+        screening.start_screening(application, by=operator)
+        screening.request_information(application, by=operator, message="请补充数据来源与隐私保护方案。")
 
     # Submitted, waiting for screening; and a student's draft.
     _apply(urban, owner, xinghe, "路口信号灯自适应控制")

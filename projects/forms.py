@@ -90,17 +90,32 @@ class MessageForm(forms.Form):
     )
 
 
-class AssignForm(forms.Form):
-    reviewer = PersonChoiceField(label=_("Reviewer"), queryset=None, empty_label=_("— choose a reviewer —"))
+class ChoosePersonForm(forms.Form):
+    """A form with one field, a person chosen from ``people`` (a queryset of users)."""
 
-    def __init__(self, *args, reviewers, **kwargs):
+    def __init__(self, *args, people, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reviewer"].queryset = reviewers
+        next(iter(self.fields.values())).queryset = people
+
+
+class AssignForm(ChoosePersonForm):
+    reviewer = PersonChoiceField(label=_("Reviewer"), queryset=None, empty_label=_("— choose a reviewer —"))
 
 
 class AutoAssignForm(forms.Form):
     per_application = forms.IntegerField(
         label=_("Reviewers per application"), min_value=1, max_value=10, initial=2
+    )
+
+
+def letter_field(label, help_text) -> forms.CharField:
+    """A long optional text (a message, comments) in a tall box."""
+    return forms.CharField(
+        label=label,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=10000,
+        required=False,
+        help_text=help_text,
     )
 
 
@@ -110,12 +125,9 @@ class DecisionForm(forms.Form):
         choices=[(s.value, s.label) for s in ApplicationStatus if s in DECISIONS],
         widget=forms.RadioSelect,
     )
-    message = forms.CharField(
-        label=_("Message to the applicant"),
-        widget=forms.Textarea(attrs={"rows": 6}),
-        max_length=10000,
-        required=False,
-        help_text=_("Sent by email and shown on the application. Leave empty to send the standard text."),
+    message = letter_field(
+        _("Message to the applicant"),
+        _("Sent by email and shown on the application. Leave empty to send the standard text."),
     )
 
 
@@ -132,12 +144,8 @@ class ReviewForm(forms.Form):
         choices=[("", _("— not decided yet —"))] + list(Recommendation.choices),
         required=False,
     )
-    comments = forms.CharField(
-        label=_("Comments"),
-        widget=forms.Textarea(attrs={"rows": 6}),
-        max_length=10000,
-        required=False,
-        help_text=_("The operators read your comments; the applicants never learn who reviewed."),
+    comments = letter_field(
+        _("Comments"), _("The operators read your comments; the applicants never learn who reviewed.")
     )
 
     def __init__(self, *args, criteria, **kwargs):
@@ -181,12 +189,8 @@ class ProjectStatusForm(forms.Form):
     )
 
 
-class MentorForm(forms.Form):
+class MentorForm(ChoosePersonForm):
     mentor = PersonChoiceField(label=_("Mentor"), queryset=None, empty_label=_("— choose a mentor —"))
-
-    def __init__(self, *args, mentors, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["mentor"].queryset = mentors
 
 
 class MilestoneForm(forms.Form):

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from core import hooks
-from projects import demo, privacy
+from projects import demo, privacy, reports
 
 hooks.register(
     hooks.AUDIT_LABELS,
@@ -58,3 +58,5 @@ hooks.register(hooks.API_URLS, "projects.api_urls")
 
 hooks.register(hooks.DASHBOARD_PANELS, "projects/partials/dashboard_panel.html", order=20)
 hooks.register(hooks.DEMO_DATA, demo.seed, order=30)
+hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=20)
+hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)

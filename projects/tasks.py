@@ -2,10 +2,10 @@
 
 from celery import shared_task
 
-from projects import services
+from projects.services import review
 
 
 @shared_task(acks_late=True)
 def send_review_reminders_task() -> int:
     """Daily (beat): remind reviewers of reviews due soon or overdue, at most once a day per assignment."""
-    return services.send_review_reminders()
+    return review.send_review_reminders()

@@ -7,12 +7,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts import services as account_services
-from accounts.models import User
-from projects import services
+from accounts.models import Membership, MembershipRole, User
+from projects.demo import SAMPLE_PDF
 from projects.models import Application, Call, Criterion, Programme, ReviewAssignment
-from tests.factories import UserFactory, make_operator, make_verified_organisation
-
-PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+from projects.services import applications, review, screening
+from tests.accounts.factories import UserFactory, make_operator, make_verified_organisation
 
 FIELDS = {
     "title": "智慧医疗影像辅助诊断",
@@ -26,7 +25,7 @@ FIELDS = {
 }
 
 
-def pdf(name="plan.pdf", content=PDF_BYTES):
+def pdf(name="plan.pdf", content=SAMPLE_PDF):
     return SimpleUploadedFile(name, content, content_type="application/pdf")
 
 
@@ -76,6 +75,13 @@ def make_reviewer(**kwargs) -> User:
     return account_services.set_site_roles(user, by=None, roles={"reviewer"})
 
 
+def make_reviewer_in(organisation, **kwargs) -> User:
+    """A reviewer who is a member of ``organisation`` (so may not review its applications)."""
+    reviewer = make_reviewer(**kwargs)
+    Membership.objects.create(user=reviewer, organisation=organisation, role=MembershipRole.MEMBER)
+    return reviewer
+
+
 def make_mentor(**kwargs) -> User:
     user = UserFactory(**kwargs)
     return account_services.set_site_roles(user, by=None, roles={"mentor"})
@@ -92,9 +98,9 @@ def make_application(
     organisation = organisation or make_verified_organisation(owner)
     call = call or make_call()
     values = {**FIELDS, **fields}
-    application = services.create_application(call, by=owner, organisation=organisation, **values)
+    application = applications.create_application(call, by=owner, organisation=organisation, **values)
     if submit:
-        application = services.submit_application(application, by=owner)
+        application = applications.submit_application(application, by=owner)
     return application
 
 
@@ -102,9 +108,9 @@ def in_review(owner=None, *, reviewer=None, **kwargs) -> tuple[Application, Revi
     """A submitted application, screened and with one reviewer assigned (so in review)."""
     application = make_application(owner, **kwargs)
     op = operator()
-    services.start_screening(application, by=op)
+    screening.start_screening(application, by=op)
     reviewer = reviewer or make_reviewer()
-    assignment = services.assign_reviewer(application, reviewer, by=op)
+    assignment = review.assign_reviewer(application, reviewer, by=op)
     application.refresh_from_db()
     return application, assignment
 
@@ -114,7 +120,7 @@ def reviewed(
 ) -> tuple[Application, ReviewAssignment]:
     application, assignment = in_review(owner, **kwargs)
     criteria = list(application.call.programme.criteria.all())
-    services.save_review(
+    review.save_review(
         assignment,
         by=assignment.reviewer,
         scores={str(c.pk): s for c, s in zip(criteria, scores, strict=False)},
@@ -129,7 +135,7 @@ def reviewed(
 def accepted(owner=None, **kwargs):
     application, assignment = reviewed(owner, **kwargs)
     op = operator()
-    services.close_review(application, by=op)
-    services.decide_application(application, by=op, decision="accepted")
+    screening.close_review(application, by=op)
+    screening.decide_application(application, by=op, decision="accepted")
     application.refresh_from_db()
     return application

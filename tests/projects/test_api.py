@@ -2,9 +2,9 @@
 
 import pytest
 
-from accounts.models import Membership, MembershipRole
 from projects.models import Application, ApplicationStatus, AssignmentStatus, ReviewAssignment
-from tests.factories import UserFactory, make_supervisor, make_verified_organisation
+from projects.services import screening
+from tests.accounts.factories import UserFactory, make_supervisor, make_verified_organisation
 from tests.projects.factories import (
     FIELDS,
     accepted,
@@ -12,6 +12,7 @@ from tests.projects.factories import (
     make_application,
     make_call,
     make_reviewer,
+    make_reviewer_in,
     operator,
     reviewed,
 )
@@ -170,13 +171,8 @@ def test_operator_actions_refused_for_applicants_and_supervisors(api_client):
 
 def test_assign_own_organisation_is_409_with_message(api_client):
     application = make_application()
-    from projects import services
-
-    services.start_screening(application, by=operator())
-    reviewer = make_reviewer()
-    Membership.objects.create(
-        user=reviewer, organisation=application.organisation, role=MembershipRole.MEMBER
-    )
+    screening.start_screening(application, by=operator())
+    reviewer = make_reviewer_in(application.organisation)
     response = as_user(api_client, operator()).post(
         f"{APPS}{application.pk}/assign/", {"reviewer": reviewer.pk}, format="json"
     )

@@ -9,12 +9,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, MembershipRole
+from core import audit
 from core.exceptions import Conflict, DomainError, InvalidTransition, NotAllowed
 from core.models import AuditEvent
 from core.signals import project_accepted
-from projects import services
 from projects.models import (
-    TRANSITIONS,
+    APPLICANT,
+    APPLICANT_STEPS,
+    MOVES,
+    OPERATOR,
     Application,
     ApplicationRevision,
     ApplicationStatus,
@@ -26,7 +29,14 @@ from projects.models import (
     ReviewAssignment,
     weighted_score,
 )
-from tests.factories import UserFactory, make_organisation, make_supervisor, make_verified_organisation
+from projects.services import applications, incubation, ranking, review, screening
+from projects.tasks import send_review_reminders_task
+from tests.accounts.factories import (
+    UserFactory,
+    make_organisation,
+    make_supervisor,
+    make_verified_organisation,
+)
 from tests.projects.factories import (
     accepted,
     in_review,
@@ -35,6 +45,7 @@ from tests.projects.factories import (
     make_mentor,
     make_programme,
     make_reviewer,
+    make_reviewer_in,
     operator,
     pdf,
     reviewed,
@@ -58,8 +69,8 @@ def test_draft_submit_keeps_revision_and_audits():
     owner = UserFactory()
     application = make_application(owner, submit=False)
     assert application.status == ApplicationStatus.DRAFT
-    services.update_application(application, by=owner, summary="Better summary")
-    application = services.submit_application(application, by=owner)
+    applications.update_application(application, by=owner, summary="Better summary")
+    application = applications.submit_application(application, by=owner)
     assert application.status == ApplicationStatus.SUBMITTED and application.submitted_at
     revision = ApplicationRevision.objects.get(application=application)
     assert revision.number == 1 and revision.content["summary"] == "Better summary"
@@ -97,7 +108,7 @@ def test_submission_needs_the_standard_fields():
     owner = UserFactory()
     application = make_application(owner, submit=False, scenario="", compute_card_hours=0)
     with pytest.raises(ValidationError) as error:
-        services.submit_application(application, by=owner)
+        applications.submit_application(application, by=owner)
     assert "scenario" in str(error.value).lower() or "场景" in str(error.value)
     application.refresh_from_db()
     assert application.status == ApplicationStatus.DRAFT
@@ -116,9 +127,9 @@ def test_cannot_edit_after_submission():
     owner = UserFactory()
     application = make_application(owner)
     with pytest.raises(Conflict):
-        services.update_application(application, by=owner, title="Changed")
+        applications.update_application(application, by=owner, title="Changed")
     with pytest.raises(Conflict):
-        services.add_attachment(application, by=owner, upload=pdf())
+        applications.add_attachment(application, by=owner, upload=pdf())
 
 
 def test_more_information_then_resubmission_keeps_earlier_revision(
@@ -127,14 +138,14 @@ def test_more_information_then_resubmission_keeps_earlier_revision(
     owner = UserFactory()
     application = make_application(owner, summary="First summary")
     op = operator()
-    services.start_screening(application, by=op)
+    screening.start_screening(application, by=op)
     with django_capture_on_commit_callbacks(execute=True):
-        services.request_information(application, by=op, message="Add the data protection plan.")
+        screening.request_information(application, by=op, message="Add the data protection plan.")
     application.refresh_from_db()
     assert application.status == ApplicationStatus.MORE_INFO
     assert any("data protection plan" in m.body for m in mailoutbox)
-    services.update_application(application, by=owner, summary="Second summary")
-    services.submit_application(application, by=owner)
+    applications.update_application(application, by=owner, summary="Second summary")
+    applications.submit_application(application, by=owner)
     application.refresh_from_db()
     assert application.status == ApplicationStatus.SCREENING
     revisions = {r.number: r.content["summary"] for r in application.revisions.all()}
@@ -145,9 +156,9 @@ def test_more_information_then_resubmission_keeps_earlier_revision(
 def test_request_information_needs_a_message():
     application = make_application()
     op = operator()
-    services.start_screening(application, by=op)
+    screening.start_screening(application, by=op)
     with pytest.raises(InvalidTransition):
-        services.request_information(application, by=op, message="  ")
+        screening.request_information(application, by=op, message="  ")
     application.refresh_from_db()
     assert application.status == ApplicationStatus.SCREENING
 
@@ -173,48 +184,52 @@ def test_withdraw_from_any_open_state(status):
         ApplicationStatus.IN_REVIEW,
         ApplicationStatus.REVIEW_CLOSED,
     ):
-        services.start_screening(application, by=op)
+        screening.start_screening(application, by=op)
     if status == ApplicationStatus.MORE_INFO:
-        services.request_information(application, by=op, message="More please")
+        screening.request_information(application, by=op, message="More please")
     if status in (ApplicationStatus.IN_REVIEW, ApplicationStatus.REVIEW_CLOSED):
-        services.start_review(application, by=op)
+        screening.start_review(application, by=op)
     if status == ApplicationStatus.REVIEW_CLOSED:
-        services.close_review(application, by=op)
+        screening.close_review(application, by=op)
     application.refresh_from_db()
     assert application.status == status
-    services.withdraw_application(application, by=owner)
+    applications.withdraw_application(application, by=owner)
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITHDRAWN
     with pytest.raises(InvalidTransition):
-        services.withdraw_application(application, by=owner)
+        applications.withdraw_application(application, by=owner)
 
 
 def test_every_transition_is_refused_from_a_wrong_state():
-    """Each transition from every state it does not start from raises InvalidTransition and changes nothing."""
+    """Each role's move from every state it does not start from raises InvalidTransition and changes nothing."""
     application = make_application(submit=False)
-    for name, transition in TRANSITIONS.items():
-        for status in ApplicationStatus.values:
-            if status in transition.sources:
-                continue
-            application.status = status
-            role = next(iter(transition.roles))
-            with pytest.raises(InvalidTransition):
-                application.apply_transition(name, role=role)
-            assert application.status == status
+    for role, moves in MOVES.items():
+        for target in ApplicationStatus.values:
+            for status in ApplicationStatus.values:
+                if target in moves.get(status, ()):
+                    continue
+                application.status = status
+                with pytest.raises(InvalidTransition):
+                    application.move_as(target, role=role)
+                assert application.status == status
 
 
 def test_transitions_refuse_roles_not_allowed():
     application = make_application()
-    with pytest.raises(NotAllowed):
-        application.apply_transition("start_screening", role="applicant")
-    with pytest.raises(NotAllowed):
-        application.apply_transition("submit", role="operator")
+    with pytest.raises(InvalidTransition):
+        application.move_as(ApplicationStatus.SCREENING, role=APPLICANT)
+    application.status = ApplicationStatus.DRAFT
+    with pytest.raises(InvalidTransition):
+        application.move_as(ApplicationStatus.SUBMITTED, role=OPERATOR)
+    application.status = ApplicationStatus.MORE_INFO
+    with pytest.raises(InvalidTransition):
+        application.move_as(ApplicationStatus.SCREENING, role=OPERATOR)
 
 
 def test_every_transition_has_both_labels():
-    for transition in TRANSITIONS.values():
-        assert str(transition.staff_label) and str(transition.applicant_label)
-        assert transition.roles
+    for action, applicant_label in APPLICANT_STEPS.items():
+        assert str(applicant_label) and audit.action_label(action) != action
+    assert set(Application.TRANSITIONS) == {*MOVES[APPLICANT], *MOVES[OPERATOR]}
 
 
 def test_operator_only_actions_refuse_applicants_and_supervisors():
@@ -222,7 +237,7 @@ def test_operator_only_actions_refuse_applicants_and_supervisors():
     application = make_application(owner)
     for person in (owner, make_supervisor(), make_reviewer()):
         with pytest.raises(NotAllowed):
-            services.start_screening(application, by=person)
+            screening.start_screening(application, by=person)
     application.refresh_from_db()
     assert application.status == ApplicationStatus.SUBMITTED
 
@@ -232,25 +247,31 @@ def test_supervisor_and_strangers_cannot_change_applications():
     application = make_application(owner, submit=False)
     for person in (make_supervisor(), UserFactory()):
         with pytest.raises(NotAllowed):
-            services.update_application(application, by=person, title="x")
+            applications.update_application(application, by=person, title="x")
         with pytest.raises(NotAllowed):
-            services.submit_application(application, by=person)
+            applications.submit_application(application, by=person)
         with pytest.raises(NotAllowed):
-            services.withdraw_application(application, by=person)
+            applications.withdraw_application(application, by=person)
 
 
 def test_co_applicant_invited_can_edit_and_sees_it(mailoutbox, django_capture_on_commit_callbacks):
     owner, partner = UserFactory(), UserFactory()
     application = make_application(owner, submit=False)
     with django_capture_on_commit_callbacks(execute=True):
-        services.invite_co_applicant(application, by=owner, email=partner.email.upper())
+        applications.invite_co_applicant(application, by=owner, email=partner.email.upper())
     assert Application.objects.for_user(partner).filter(pk=application.pk).exists()
-    services.update_application(application, by=partner, team="Bigger team")
+    applications.update_application(application, by=partner, team="Bigger team")
     assert any(partner.email in m.to for m in mailoutbox)
     with pytest.raises(ValidationError):
-        services.invite_co_applicant(application, by=owner, email="nobody@example.cn")
+        applications.invite_co_applicant(application, by=owner, email="nobody@example.cn")
     with pytest.raises(ValidationError):
-        services.invite_co_applicant(application, by=owner, email=partner.email)
+        applications.invite_co_applicant(application, by=owner, email=partner.email)
+
+
+def test_of_applicant_has_no_staff_shortcut():
+    application = make_application()
+    assert not Application.objects.of_applicant(make_supervisor()).filter(pk=application.pk).exists()
+    assert not Application.objects.of_applicant(operator()).filter(pk=application.pk).exists()
 
 
 def test_for_user_hides_other_organisations():
@@ -265,7 +286,7 @@ def test_for_user_hides_other_organisations():
 def test_attachment_pdf_accepted_and_stored_under_random_path():
     owner = UserFactory()
     application = make_application(owner, submit=False)
-    attachment = services.add_attachment(application, by=owner, upload=pdf("商业计划书.pdf"))
+    attachment = applications.add_attachment(application, by=owner, upload=pdf("商业计划书.pdf"))
     assert attachment.original_name == "商业计划书.pdf"
     assert attachment.file.name.startswith("projects/private/") and "商业" not in attachment.file.name
     assert attachment.file.read().startswith(b"%PDF-")
@@ -284,7 +305,7 @@ def test_attachment_bad_type_refused(name, content):
     owner = UserFactory()
     application = make_application(owner, submit=False)
     with pytest.raises(ValidationError):
-        services.add_attachment(application, by=owner, upload=pdf(name, content))
+        applications.add_attachment(application, by=owner, upload=pdf(name, content))
     assert not application.attachments.exists()
 
 
@@ -293,15 +314,15 @@ def test_attachment_too_large_refused(settings):
     owner = UserFactory()
     application = make_application(owner, submit=False)
     with pytest.raises(ValidationError):
-        services.add_attachment(application, by=owner, upload=pdf(content=b"%PDF-" + b"x" * 200))
+        applications.add_attachment(application, by=owner, upload=pdf(content=b"%PDF-" + b"x" * 200))
     assert not application.attachments.exists()
 
 
 def test_revision_lists_attachments():
     owner = UserFactory()
     application = make_application(owner, submit=False)
-    services.add_attachment(application, by=owner, upload=pdf("a.pdf"))
-    services.submit_application(application, by=owner)
+    applications.add_attachment(application, by=owner, upload=pdf("a.pdf"))
+    applications.submit_application(application, by=owner)
     assert application.revisions.get().content["attachments"][0]["name"] == "a.pdf"
 
 
@@ -319,50 +340,47 @@ def test_assigning_first_reviewer_starts_review(mailoutbox, django_capture_on_co
 def test_reviewer_never_assigned_own_organisation():
     owner = UserFactory()
     application = make_application(owner)
-    services.start_screening(application, by=operator())
-    reviewer = make_reviewer()
-    Membership.objects.create(
-        user=reviewer, organisation=application.organisation, role=MembershipRole.MEMBER
-    )
+    screening.start_screening(application, by=operator())
+    reviewer = make_reviewer_in(application.organisation)
     with pytest.raises(Conflict) as error:
-        services.assign_reviewer(application, reviewer, by=operator())
+        review.assign_reviewer(application, reviewer, by=operator())
     assert "applying organisation" in str(error.value)
     assert not ReviewAssignment.objects.exists()
 
 
 def test_non_reviewer_cannot_be_assigned():
     application = make_application()
-    services.start_screening(application, by=operator())
+    screening.start_screening(application, by=operator())
     with pytest.raises(Conflict):
-        services.assign_reviewer(application, UserFactory(), by=operator())
+        review.assign_reviewer(application, UserFactory(), by=operator())
 
 
 def test_assign_twice_refused_and_not_in_draft():
     application, assignment = in_review()
     with pytest.raises(Conflict):
-        services.assign_reviewer(application, assignment.reviewer, by=operator())
+        review.assign_reviewer(application, assignment.reviewer, by=operator())
     draft = make_application(submit=False)
     with pytest.raises(Conflict):
-        services.assign_reviewer(draft, make_reviewer(), by=operator())
+        review.assign_reviewer(draft, make_reviewer(), by=operator())
 
 
 def test_declined_for_coi_cannot_be_reassigned():
     application, assignment = in_review()
-    services.decline_assignment(assignment, by=assignment.reviewer, conflict="I advise the team.")
+    review.decline_assignment(assignment, by=assignment.reviewer, conflict="I advise the team.")
     assignment.refresh_from_db()
     assert assignment.status == AssignmentStatus.DECLINED
     with pytest.raises(Conflict):
-        services.assign_reviewer(application, assignment.reviewer, by=operator())
+        review.assign_reviewer(application, assignment.reviewer, by=operator())
     with pytest.raises(InvalidTransition):
-        services.decline_assignment(assignment, by=assignment.reviewer, conflict="again")
+        review.decline_assignment(assignment, by=assignment.reviewer, conflict="again")
 
 
 def test_decline_needs_a_declaration_and_the_reviewer():
     application, assignment = in_review()
     with pytest.raises(InvalidTransition):
-        services.decline_assignment(assignment, by=assignment.reviewer, conflict=" ")
+        review.decline_assignment(assignment, by=assignment.reviewer, conflict=" ")
     with pytest.raises(NotAllowed):
-        services.decline_assignment(assignment, by=make_reviewer(), conflict="not mine")
+        review.decline_assignment(assignment, by=make_reviewer(), conflict="not mine")
 
 
 def test_auto_assign_balances_load_and_skips_conflicts():
@@ -373,22 +391,22 @@ def test_auto_assign_balances_load_and_skips_conflicts():
     Membership.objects.create(user=conflicted, organisation=apps[0].organisation, role=MembershipRole.MEMBER)
     op = operator()
     for application in apps:
-        services.start_screening(application, by=op)
-    made = services.auto_assign_reviewers(call, by=op, per_application=2)
+        screening.start_screening(application, by=op)
+    made = review.auto_assign_reviewers(call, by=op, per_application=2)
     assert made == 6
     loads = [ReviewAssignment.objects.filter(reviewer=r).count() for r in reviewers]
     assert sorted(loads) == [2, 2, 2]
     assert not ReviewAssignment.objects.filter(application=apps[0], reviewer=conflicted).exists()
     assert all(a.status == ApplicationStatus.IN_REVIEW for a in Application.objects.filter(call=call))
     # Running again adds nobody: everyone already has two.
-    assert services.auto_assign_reviewers(call, by=op, per_application=2) == 0
+    assert review.auto_assign_reviewers(call, by=op, per_application=2) == 0
 
 
 def test_auto_assign_bad_input():
     with pytest.raises(DomainError):
-        services.auto_assign_reviewers(make_call(), by=operator(), per_application=0)
+        review.auto_assign_reviewers(make_call(), by=operator(), per_application=0)
     with pytest.raises(NotAllowed):
-        services.auto_assign_reviewers(make_call(), by=make_reviewer())
+        review.auto_assign_reviewers(make_call(), by=make_reviewer())
 
 
 # --- review: scores -------------------------------------------------------------------------------
@@ -403,12 +421,12 @@ def test_weighted_score_function():
 def test_review_draft_then_submit_computes_weighted_score():
     application, assignment = in_review()
     criteria = list(application.call.programme.criteria.all())
-    services.save_review(assignment, by=assignment.reviewer, scores={str(criteria[0].pk): 4})
+    review.save_review(assignment, by=assignment.reviewer, scores={str(criteria[0].pk): 4})
     assignment.refresh_from_db()
     assert assignment.status == AssignmentStatus.DRAFT and assignment.weighted_score == Decimal("4.00")
     with pytest.raises(ValidationError):
-        services.save_review(assignment, by=assignment.reviewer, scores={}, recommendation="yes", submit=True)
-    services.save_review(
+        review.save_review(assignment, by=assignment.reviewer, scores={}, recommendation="yes", submit=True)
+    review.save_review(
         assignment,
         by=assignment.reviewer,
         scores={str(criteria[1].pk): 3, str(criteria[2].pk): "na"},
@@ -419,7 +437,7 @@ def test_review_draft_then_submit_computes_weighted_score():
     # (3*4 + 2*3) / 5, the N/A criterion left out
     assert assignment.status == AssignmentStatus.SUBMITTED and assignment.weighted_score == Decimal("3.60")
     with pytest.raises(Conflict):
-        services.save_review(assignment, by=assignment.reviewer, scores={})
+        review.save_review(assignment, by=assignment.reviewer, scores={})
 
 
 @pytest.mark.parametrize("bad", [6, -1, "3.5", "x", True, 2.5])
@@ -427,36 +445,36 @@ def test_review_bad_scores_refused(bad):
     application, assignment = in_review()
     criterion = application.call.programme.criteria.first()
     with pytest.raises(ValidationError):
-        services.save_review(assignment, by=assignment.reviewer, scores={str(criterion.pk): bad})
+        review.save_review(assignment, by=assignment.reviewer, scores={str(criterion.pk): bad})
     assert not assignment.scores.exists()
 
 
 def test_review_unknown_criterion_and_recommendation_refused():
     application, assignment = in_review()
     with pytest.raises(ValidationError):
-        services.save_review(assignment, by=assignment.reviewer, scores={"999999": 3})
+        review.save_review(assignment, by=assignment.reviewer, scores={"999999": 3})
     with pytest.raises(ValidationError):
-        services.save_review(assignment, by=assignment.reviewer, scores={}, recommendation="perhaps")
+        review.save_review(assignment, by=assignment.reviewer, scores={}, recommendation="perhaps")
 
 
 def test_review_submit_needs_recommendation():
     application, assignment = in_review()
     scores = {str(c.pk): 3 for c in application.call.programme.criteria.all()}
     with pytest.raises(ValidationError):
-        services.save_review(assignment, by=assignment.reviewer, scores=scores, submit=True)
+        review.save_review(assignment, by=assignment.reviewer, scores=scores, submit=True)
 
 
 def test_only_the_assigned_reviewer_reviews():
     application, assignment = in_review()
     with pytest.raises(NotAllowed):
-        services.save_review(assignment, by=make_reviewer(), scores={})
+        review.save_review(assignment, by=make_reviewer(), scores={})
 
 
 def test_review_closed_cannot_be_scored():
     application, assignment = in_review()
-    services.close_review(application, by=operator())
+    screening.close_review(application, by=operator())
     with pytest.raises(Conflict):
-        services.save_review(assignment, by=assignment.reviewer, scores={})
+        review.save_review(assignment, by=assignment.reviewer, scores={})
 
 
 def test_score_constraint_in_database():
@@ -471,9 +489,9 @@ def test_ranking_average_spread_and_counts():
     call = make_call()
     a1, r1 = reviewed(call=call, scores=(5, 5, 5))
     second = make_reviewer()
-    services.assign_reviewer(a1, second, by=operator())
+    review.assign_reviewer(a1, second, by=operator())
     s2 = ReviewAssignment.objects.get(application=a1, reviewer=second)
-    services.save_review(
+    review.save_review(
         s2,
         by=second,
         scores={str(c.pk): 3 for c in a1.call.programme.criteria.all()},
@@ -482,7 +500,7 @@ def test_ranking_average_spread_and_counts():
     )
     a2, _r2 = reviewed(call=call, scores=(2, 2, 2))
     make_application(call=call, submit=False)  # drafts are not ranked
-    rows = services.ranking(call)
+    rows = ranking.ranking(call)
     assert [r.application.pk for r in rows] == [a1.pk, a2.pk]
     assert (
         rows[0].average == Decimal("4.00") and rows[0].reviews == 2 and rows[0].yes == 1 and rows[0].no == 1
@@ -522,17 +540,17 @@ def test_decision_message_editable_and_required_state():
     application, _ = reviewed()
     op = operator()
     with pytest.raises(InvalidTransition):
-        services.decide_application(application, by=op, decision="rejected", message="No")
-    services.close_review(application, by=op)
+        screening.decide_application(application, by=op, decision="rejected", message="No")
+    screening.close_review(application, by=op)
     with pytest.raises(DomainError):
-        services.decide_application(application, by=op, decision="maybe")
-    services.decide_application(application, by=op, decision="waitlisted", message="Wait, please.")
+        screening.decide_application(application, by=op, decision="maybe")
+    screening.decide_application(application, by=op, decision="waitlisted", message="Wait, please.")
     application.refresh_from_db()
     assert (
         application.status == ApplicationStatus.WAITLISTED
         and application.determination_message == "Wait, please."
     )
-    services.decide_application(application, by=op, decision="rejected", message="Sorry.")
+    screening.decide_application(application, by=op, decision="rejected", message="Sorry.")
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED
     assert not Project.objects.filter(application=application).exists()
@@ -555,16 +573,14 @@ def test_reminders_once_a_day_for_due_reviews(mailoutbox, django_capture_on_comm
     done_app, _done = reviewed(call=call)
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.send_review_reminders(today=today, days_before=3) == 1
+        assert review.send_review_reminders(today=today, days_before=3) == 1
     assert [m.to for m in mailoutbox] == [[assignment.reviewer.email]]
-    assert services.send_review_reminders(today=today, days_before=3) == 0
+    assert review.send_review_reminders(today=today, days_before=3) == 0
     ReviewAssignment.objects.filter(pk=assignment.pk).update(reminded_at=timezone.now() - timedelta(days=1))
-    assert services.send_review_reminders(today=today, days_before=3) == 1
+    assert review.send_review_reminders(today=today, days_before=3) == 1
 
 
 def test_reminder_task_runs(mailoutbox, django_capture_on_commit_callbacks):
-    from projects.tasks import send_review_reminders_task
-
     call = make_call(review_deadline=timezone.localdate() - timedelta(days=1))
     in_review(call=call)
     mailoutbox.clear()
@@ -575,7 +591,7 @@ def test_reminder_task_runs(mailoutbox, django_capture_on_commit_callbacks):
 
 def test_reminder_bad_window():
     with pytest.raises(DomainError):
-        services.send_review_reminders(days_before=-1)
+        review.send_review_reminders(days_before=-1)
 
 
 def test_project_for_user_team_mentor_and_staff():
@@ -583,40 +599,40 @@ def test_project_for_user_team_mentor_and_staff():
     application = accepted(owner)
     project = application.project
     mentor = make_mentor()
-    services.add_mentor(project, mentor, by=operator())
+    incubation.add_mentor(project, mentor, by=operator())
     assert Project.objects.for_user(owner).filter(pk=project.pk).exists()
     assert Project.objects.for_user(mentor).filter(pk=project.pk).exists()
     assert Project.objects.for_user(make_supervisor()).filter(pk=project.pk).exists()
     assert not Project.objects.for_user(UserFactory()).filter(pk=project.pk).exists()
     with pytest.raises(DomainError):
-        services.add_mentor(project, UserFactory(), by=operator())
+        incubation.add_mentor(project, UserFactory(), by=operator())
     with pytest.raises(Conflict):
-        services.add_mentor(project, mentor, by=operator())
+        incubation.add_mentor(project, mentor, by=operator())
 
 
 def test_project_status_transitions():
     project = accepted().project
     op = operator()
     with pytest.raises(InvalidTransition):
-        services.set_project_status(project, ProjectStatus.GRADUATED, by=op)
-    services.set_project_status(project, ProjectStatus.ACTIVE, by=op)
+        incubation.set_project_status(project, ProjectStatus.GRADUATED, by=op)
+    incubation.set_project_status(project, ProjectStatus.ACTIVE, by=op)
     with pytest.raises(InvalidTransition):
-        services.set_project_status(project, ProjectStatus.AT_RISK, by=op, reason="")
-    services.set_project_status(project, ProjectStatus.AT_RISK, by=op, reason="Milestone late")
-    services.set_project_status(project, ProjectStatus.ACTIVE, by=op)
-    services.set_project_status(project, ProjectStatus.GRADUATED, by=op)
+        incubation.set_project_status(project, ProjectStatus.AT_RISK, by=op, reason="")
+    incubation.set_project_status(project, ProjectStatus.AT_RISK, by=op, reason="Milestone late")
+    incubation.set_project_status(project, ProjectStatus.ACTIVE, by=op)
+    incubation.set_project_status(project, ProjectStatus.GRADUATED, by=op)
     project.refresh_from_db()
     assert project.status == ProjectStatus.GRADUATED and project.ended_at
     with pytest.raises(DomainError):
-        services.set_project_status(project, "nonsense", by=op)
+        incubation.set_project_status(project, "nonsense", by=op)
 
 
 def test_milestone_flow_with_evidence(mailoutbox, django_capture_on_commit_callbacks):
     owner = UserFactory()
     project = accepted(owner).project
     mentor = make_mentor()
-    services.add_mentor(project, mentor, by=operator())
-    milestone = services.add_milestone(
+    incubation.add_mentor(project, mentor, by=operator())
+    milestone = incubation.add_milestone(
         project,
         by=mentor,
         title="Prototype",
@@ -624,39 +640,39 @@ def test_milestone_flow_with_evidence(mailoutbox, django_capture_on_commit_callb
         deliverable="Demo",
     )
     with pytest.raises(NotAllowed):
-        services.add_milestone(project, by=owner, title="x", due_date=timezone.localdate(), deliverable="y")
+        incubation.add_milestone(project, by=owner, title="x", due_date=timezone.localdate(), deliverable="y")
     with pytest.raises(ValidationError):
-        services.submit_milestone(milestone, by=owner)
+        incubation.submit_milestone(milestone, by=owner)
     with pytest.raises(ValidationError):
-        services.submit_milestone(milestone, by=owner, evidence=pdf("x.pdf", b"not a pdf"))
-    services.submit_milestone(milestone, by=owner, evidence=pdf("demo.pdf"), note="See page 2")
+        incubation.submit_milestone(milestone, by=owner, evidence=pdf("x.pdf", b"not a pdf"))
+    incubation.submit_milestone(milestone, by=owner, evidence=pdf("demo.pdf"), note="See page 2")
     milestone.refresh_from_db()
     assert milestone.status == MilestoneStatus.SUBMITTED and milestone.evidence_name == "demo.pdf"
     with pytest.raises(ValidationError):
-        services.review_milestone(milestone, by=mentor, accept=False, feedback="")
+        incubation.review_milestone(milestone, by=mentor, accept=False, feedback="")
     with django_capture_on_commit_callbacks(execute=True):
-        services.review_milestone(milestone, by=mentor, accept=False, feedback="Add metrics")
-    services.submit_milestone(milestone, by=owner)
-    services.review_milestone(milestone, by=mentor, accept=True)
+        incubation.review_milestone(milestone, by=mentor, accept=False, feedback="Add metrics")
+    incubation.submit_milestone(milestone, by=owner)
+    incubation.review_milestone(milestone, by=mentor, accept=True)
     milestone.refresh_from_db()
     assert milestone.status == MilestoneStatus.ACCEPTED
     assert any("Prototype" in m.subject for m in mailoutbox), [m.subject for m in mailoutbox]
     with pytest.raises(NotAllowed):
-        services.review_milestone(milestone, by=make_mentor(), accept=True)
+        incubation.review_milestone(milestone, by=make_mentor(), accept=True)
 
 
 def test_progress_report_and_showcase():
     owner = UserFactory()
     project = accepted(owner).project
     today = timezone.localdate()
-    services.submit_progress_report(project, by=owner, period_end=today, progress="Trained v1")
+    incubation.submit_progress_report(project, by=owner, period_end=today, progress="Trained v1")
     with pytest.raises(ValidationError):
-        services.submit_progress_report(project, by=owner, period_end=today, progress="Again")
+        incubation.submit_progress_report(project, by=owner, period_end=today, progress="Again")
     with pytest.raises(NotAllowed):
-        services.submit_progress_report(project, by=UserFactory(), period_end=today, progress="x")
-    services.set_showcase(project, by=owner, consent=True, summary="Nodule detection")
+        incubation.submit_progress_report(project, by=UserFactory(), period_end=today, progress="x")
+    incubation.set_showcase(project, by=owner, consent=True, summary="Nodule detection")
     assert not Project.objects.showcase().exists()
     op = operator()
-    services.set_project_status(project, ProjectStatus.ACTIVE, by=op)
-    services.set_project_status(project, ProjectStatus.GRADUATED, by=op)
+    incubation.set_project_status(project, ProjectStatus.ACTIVE, by=op)
+    incubation.set_project_status(project, ProjectStatus.GRADUATED, by=op)
     assert list(Project.objects.showcase()) == [project]

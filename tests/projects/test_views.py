@@ -6,8 +6,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Membership, MembershipRole
-from projects import services
 from projects.models import (
     Application,
     ApplicationStatus,
@@ -18,7 +16,8 @@ from projects.models import (
     ProjectStatus,
     ReviewAssignment,
 )
-from tests.factories import UserFactory, make_supervisor, make_verified_organisation
+from projects.services import applications, incubation, review, screening
+from tests.accounts.factories import UserFactory, make_supervisor, make_verified_organisation
 from tests.projects.factories import (
     FIELDS,
     accepted,
@@ -27,6 +26,7 @@ from tests.projects.factories import (
     make_call,
     make_mentor,
     make_reviewer,
+    make_reviewer_in,
     operator,
     pdf,
     reviewed,
@@ -67,10 +67,10 @@ def test_showcase_lists_only_consenting_graduates(client):
     owner = UserFactory()
     project = accepted(owner).project
     op = operator()
-    services.set_project_status(project, ProjectStatus.ACTIVE, by=op)
-    services.set_project_status(project, ProjectStatus.GRADUATED, by=op)
+    incubation.set_project_status(project, ProjectStatus.ACTIVE, by=op)
+    incubation.set_project_status(project, ProjectStatus.GRADUATED, by=op)
     assert project.title not in client.get(reverse("projects:showcase")).content.decode()
-    services.set_showcase(project, by=owner, consent=True, summary="公开摘要")
+    incubation.set_showcase(project, by=owner, consent=True, summary="公开摘要")
     assert "公开摘要" in client.get(reverse("projects:showcase")).content.decode()
 
 
@@ -160,8 +160,8 @@ def test_other_organisations_applications_are_404(client):
 def test_attachment_download_permissions(client, staff):
     owner = UserFactory()
     application = make_application(owner, submit=False)
-    attachment = services.add_attachment(application, by=owner, upload=pdf("计划.pdf"))
-    services.submit_application(application, by=owner)
+    attachment = applications.add_attachment(application, by=owner, upload=pdf("计划.pdf"))
+    applications.submit_application(application, by=owner)
     url = attachment.get_absolute_url()
     login(client, owner)
     response = client.get(url)
@@ -172,8 +172,8 @@ def test_attachment_download_permissions(client, staff):
     reviewer = make_reviewer()
     login(client, reviewer)
     assert client.get(url).status_code == 404
-    services.start_screening(application, by=operator())
-    services.assign_reviewer(application, reviewer, by=operator())
+    screening.start_screening(application, by=operator())
+    review.assign_reviewer(application, reviewer, by=operator())
     assert client.get(url).status_code == 200
     login(client, staff())
     assert client.get(url).status_code == 200
@@ -188,8 +188,8 @@ def test_applicant_pages_never_name_the_reviewer(client):
     reviewer = make_reviewer(name="Professor Zhang Wei", email="zhang.wei@review.cn")
     application, _ = reviewed(owner, reviewer=reviewer)
     op = operator()
-    services.close_review(application, by=op)
-    services.decide_application(application, by=op, decision="accepted")
+    screening.close_review(application, by=op)
+    screening.decide_application(application, by=op, decision="accepted")
     login(client, owner)
     for url in (
         application.get_absolute_url(),
@@ -221,7 +221,7 @@ def test_operator_screens_assigns_ranks_and_decides(
     assert application.status == ApplicationStatus.IN_REVIEW
     assignment = ReviewAssignment.objects.get()
     criteria = application.call.programme.criteria.all()
-    services.save_review(
+    review.save_review(
         assignment, by=reviewer, scores={str(c.pk): 4 for c in criteria}, recommendation="yes", submit=True
     )
     ranking = client.get(reverse("projects:call_ranking", args=[application.call_id]))
@@ -262,11 +262,8 @@ def test_csv_formula_injection_is_neutralised(client, staff):
 def test_operator_assign_refuses_own_organisation_with_message(client, staff):
     owner = UserFactory()
     application = make_application(owner)
-    services.start_screening(application, by=operator())
-    reviewer = make_reviewer()
-    Membership.objects.create(
-        user=reviewer, organisation=application.organisation, role=MembershipRole.MEMBER
-    )
+    screening.start_screening(application, by=operator())
+    reviewer = make_reviewer_in(application.organisation)
     login(client, staff())
     response = client.post(
         reverse("projects:application_assign", args=[application.pk]), {"reviewer": reviewer.pk}, follow=True
@@ -460,9 +457,9 @@ def test_list_pages_constant_queries(client, django_assert_max_num_queries, staf
     op = operator()
     for i in range(size):
         application = make_application(owner, organisation=organisation, call=call, title=f"P{i}")
-        services.start_screening(application, by=op)
-        assignment = services.assign_reviewer(application, reviewer, by=op)
-        services.save_review(
+        screening.start_screening(application, by=op)
+        assignment = review.assign_reviewer(application, reviewer, by=op)
+        review.save_review(
             assignment,
             by=reviewer,
             scores={str(c.pk): 3 for c in call.programme.criteria.all()},
@@ -490,7 +487,7 @@ def test_list_pages_constant_queries(client, django_assert_max_num_queries, staf
 
 def test_decision_form_prefills_the_standard_text_of_each_decision(client, staff):
     application, _ = reviewed()
-    services.close_review(application, by=operator())
+    screening.close_review(application, by=operator())
     login(client, staff())
     url = reverse("projects:application_decide", args=[application.pk])
     assert "not accepted this time" in client.get(url + "?decision=rejected").content.decode()

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import UserFactory, make_operator, make_supervisor, make_verified_organisation
+from tests.accounts.factories import UserFactory, make_operator, make_supervisor, make_verified_organisation
 from tests.projects import world as projects_world
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,50 @@
+"""The incubation platform's public pages: its front page, open calls and the showcase of graduates."""
+
+from django.shortcuts import get_object_or_404, render
+
+from accounts.models import Organisation
+from core.pagination import paginate
+from core.roles import SiteRole, has_site_role, sees_all_organisations
+from projects.models import Application, Call, Project
+
+
+def index(request):
+    calls = list(Call.objects.open().select_related("programme").order_by("closes_at")[:6])
+    showcase = list(
+        Project.objects.showcase().select_related("organisation", "programme").order_by("-ended_at")[:3]
+    )
+    context = {"calls": calls, "showcase": showcase, "is_staff": sees_all_organisations(request.user)}
+    if request.user.is_authenticated:
+        context["my_applications"] = list(
+            Application.objects.of_applicant(request.user).select_related("call").order_by("-id")[:5]
+        )
+        context["is_reviewer"] = has_site_role(request.user, SiteRole.REVIEWER)
+    return render(request, "projects/index.html", context)
+
+
+def call_list(request):
+    calls = Call.objects.open().select_related("programme").order_by("closes_at", "id")
+    return render(request, "projects/call_list.html", {"page": paginate(request, calls, per_page=20)})
+
+
+def call_detail(request, pk: int):
+    call = get_object_or_404(Call.objects.published().select_related("programme"), pk=pk)
+    criteria = list(call.programme.criteria.all())
+    organisations = []
+    if request.user.is_authenticated:
+        organisations = list(
+            Organisation.objects.filter(memberships__user=request.user).verified().order_by("name_zh")
+        )
+    eligible = [o for o in organisations if call.programme.is_eligible(o)]
+    return render(
+        request,
+        "projects/call_detail.html",
+        {"call": call, "programme": call.programme, "criteria": criteria, "eligible": eligible},
+    )
+
+
+def showcase(request):
+    projects = (
+        Project.objects.showcase().select_related("organisation", "programme").order_by("-ended_at", "-id")
+    )
+    return render(request, "projects/showcase.html", {"page": paginate(request, projects, per_page=24)})
