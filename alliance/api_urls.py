@@ -2,10 +2,10 @@
 
 from rest_framework.routers import SimpleRouter
 
-from alliance import api
+from alliance.api import directory, matching, membership
 
 router = SimpleRouter()
-router.register("alliance/directory", api.DirectoryViewSet, basename="alliance-directory")
-router.register("alliance/memberships", api.MembershipViewSet, basename="alliance-membership")
-router.register("alliance/solutions", api.SolutionViewSet, basename="alliance-solution")
-router.register("alliance/needs", api.NeedViewSet, basename="alliance-need")
+router.register("alliance/directory", directory.DirectoryViewSet, basename="alliance-directory")
+router.register("alliance/memberships", membership.MembershipViewSet, basename="alliance-membership")
+router.register("alliance/solutions", matching.SolutionViewSet, basename="alliance-solution")
+router.register("alliance/needs", matching.NeedViewSet, basename="alliance-need")

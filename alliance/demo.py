@@ -4,21 +4,10 @@ from django.db import transaction
 
 from accounts import services as accounts_services
 from accounts.models import Organisation, OrganisationKind, Sector, User
-from alliance import matching, profiles, services
-from alliance.models import AllianceMembership, CapabilityTag, NeedKind, Scenario, Tier, Visibility
-
-CAPABILITIES = [
-    ("computer-vision", "计算机视觉", "Computer vision"),
-    ("medical-imaging", "医学影像", "Medical imaging"),
-    ("nlp", "自然语言处理", "Natural language processing"),
-    ("large-models", "大模型", "Large models"),
-    ("speech", "语音识别", "Speech recognition"),
-    ("knowledge-graph", "知识图谱", "Knowledge graphs"),
-    ("edge-ai", "边缘智能", "Edge AI"),
-    ("data-annotation", "数据标注", "Data annotation"),
-    ("cybersecurity", "网络安全", "Cybersecurity"),
-    ("hpc", "高性能计算", "High-performance computing"),
-]
+from alliance.capabilities import CAPABILITIES, DEMO_COUNT
+from alliance.models import AllianceMembership, CapabilityTag, NeedKind, Scenario, Solution, Tier, Visibility
+from alliance.services import membership as membership_services
+from alliance.services import needs, profiles, solutions
 
 # Extra members so the directory's facets and statistics have something to count.
 EXTRA_OWNER = "alliance-members@demo.aicc.cn"
@@ -54,7 +43,7 @@ EXTRA_MEMBERS = [
 
 def _capabilities():
     tags = {}
-    for slug, zh, en in CAPABILITIES:
+    for slug, zh, en in CAPABILITIES[:DEMO_COUNT]:
         tags[slug], _created = CapabilityTag.objects.get_or_create(
             slug=slug, defaults={"name_zh": zh, "name_en": en}
         )
@@ -64,8 +53,10 @@ def _capabilities():
 def _member(organisation, owner, operator, tier, statement):
     membership = AllianceMembership.objects.filter(organisation=organisation).order_by("-id").first()
     if membership is None:
-        membership = services.apply_for_membership(organisation, by=owner, tier=tier, statement=statement)
-        membership = services.approve_membership(membership, by=operator)
+        membership = membership_services.apply_for_membership(
+            organisation, by=owner, tier=tier, statement=statement
+        )
+        membership = membership_services.approve_membership(membership, by=operator)
     return membership
 
 
@@ -146,10 +137,10 @@ def seed(people: dict) -> None:
         _profile(organisation, extra_owner, operator, tags=[tags[s] for s in slugs], description=description)
         extra.append(organisation)
 
-    if matching.Solution.objects.filter(organisation=xinghe).exists():
+    if Solution.objects.filter(organisation=xinghe).exists():
         return
-    matching.publish_solution(
-        matching.create_solution(
+    solutions.publish_solution(
+        solutions.create_solution(
             xinghe,
             by=owner,
             title="肺结节 CT 智能筛查 Lung nodule CT screening",
@@ -160,7 +151,7 @@ def seed(people: dict) -> None:
         ),
         by=operator,
     )
-    matching.create_solution(
+    solutions.create_solution(
         xinghe,
         by=owner,
         title="眼底病变识别 Retinal disease detection",
@@ -168,8 +159,8 @@ def seed(people: dict) -> None:
         description="从眼底照片识别糖尿病视网膜病变。",
         capabilities=[tags["computer-vision"], tags["medical-imaging"]],
     )  # waits for moderation
-    matching.publish_solution(
-        matching.create_solution(
+    solutions.publish_solution(
+        solutions.create_solution(
             extra[0],
             by=extra_owner,
             title="城市大脑交通信号优化 Urban brain signal timing",
@@ -180,7 +171,7 @@ def seed(people: dict) -> None:
         ),
         by=operator,
     )
-    need = matching.post_need(
+    need = needs.post_need(
         university,
         by=researcher,
         kind=NeedKind.TECHNOLOGY,
@@ -189,7 +180,7 @@ def seed(people: dict) -> None:
         scenario=Scenario.SMART_MEDICAL,
         capabilities=[tags["medical-imaging"], tags["data-annotation"]],
     )
-    matching.post_need(
+    needs.post_need(
         xinghe,
         by=owner,
         kind=NeedKind.TALENT,
@@ -200,7 +191,7 @@ def seed(people: dict) -> None:
         skills="医学影像标注, DICOM",
         people=8,
     )
-    matching.express_interest(
+    needs.express_interest(
         need, by=owner, organisation=xinghe, message="我们的肺结节筛查系统可以提供标注工具与数据。"
     )
     # A pending profile change for the operators' queue.

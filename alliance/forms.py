@@ -18,6 +18,17 @@ from alliance.models import (
 IMAGE_ACCEPT = {"accept": "image/png,image/jpeg,image/webp"}
 
 
+def text_area(label, *, rows: int, max_length: int, required: bool = True, help_text="") -> forms.CharField:
+    """A text of a few lines."""
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        required=required,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        help_text=help_text,
+    )
+
+
 class OrganisationChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return obj.display_name
@@ -44,10 +55,10 @@ class ApplyForm(forms.Form):
         initial=Tier.MEMBER,
         help_text=_("Council members take part in the alliance's council; observers follow its work."),
     )
-    statement = forms.CharField(
-        label=_("Statement"),
+    statement = text_area(
+        _("Statement"),
+        rows=5,
         max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("Why the organisation joins and what it brings to the alliance."),
     )
 
@@ -59,9 +70,7 @@ class ApplyForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
+    reason = text_area(_("Reason"), rows=2, max_length=2000, required=False)
 
 
 class DecisionForm(forms.Form):
@@ -71,28 +80,21 @@ class DecisionForm(forms.Form):
         choices=[(APPROVE, _("Approve")), (REJECT, _("Reject"))],
         widget=forms.RadioSelect,
     )
-    reason = forms.CharField(
-        label=_("Reason"),
+    reason = text_area(
+        _("Reason"),
+        rows=2,
         max_length=2000,
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required for a rejection: the organisation reads it."),
     )
 
 
 class RenewalForm(forms.Form):
-    note = forms.CharField(
-        label=_("Note for the operators"),
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    note = text_area(_("Note for the operators"), rows=2, max_length=2000, required=False)
 
 
 class ProfileForm(forms.Form):
-    description = forms.CharField(
-        label=_("Description"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 5})
-    )
+    description = text_area(_("Description"), rows=5, max_length=5000, required=False)
     logo = forms.ImageField(
         label=_("Logo"),
         required=False,
@@ -125,14 +127,12 @@ class ProfileForm(forms.Form):
 class SolutionForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     scenario = forms.ChoiceField(label=_("Scenario"), choices=Scenario.choices)
-    description = forms.CharField(
-        label=_("Description"), max_length=10000, widget=forms.Textarea(attrs={"rows": 5})
-    )
-    outcome = forms.CharField(
-        label=_("Outcome"),
+    description = text_area(_("Description"), rows=5, max_length=10000)
+    outcome = text_area(
+        _("Outcome"),
+        rows=3,
         max_length=5000,
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("What it achieved, with numbers where you can."),
     )
     capabilities = CapabilityField(label=_("Capabilities"))
@@ -152,9 +152,7 @@ class NeedForm(forms.Form):
         initial=NeedKind.TECHNOLOGY,
     )
     title = forms.CharField(label=_("Title"), max_length=200)
-    description = forms.CharField(
-        label=_("Description"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
-    )
+    description = text_area(_("Description"), rows=4, max_length=5000)
     scenario = forms.ChoiceField(label=_("Scenario"), choices=Scenario.choices)
     capabilities = CapabilityField(label=_("Capabilities wanted"))
     skills = forms.CharField(
@@ -193,9 +191,7 @@ class InterestForm(forms.Form):
     solution = SolutionChoiceField(
         label=_("Solution offered"), queryset=Solution.objects.none(), required=False, empty_label=_("(none)")
     )
-    message = forms.CharField(
-        label=_("Message"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
+    message = text_area(_("Message"), rows=2, max_length=2000, required=False)
 
     def __init__(self, *args, organisations=None, solutions=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,7 +2,8 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from alliance import demo, directory, privacy
+from alliance import demo, privacy, reports
+from alliance.services import directory
 from core import hooks, signals
 
 hooks.register(
@@ -54,3 +55,5 @@ hooks.register(hooks.API_URLS, "alliance.api_urls")
 
 hooks.register(hooks.DASHBOARD_PANELS, "alliance/partials/dashboard_panel.html", order=30)
 hooks.register(hooks.DEMO_DATA, demo.seed, order=20)
+hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=40)
+hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)

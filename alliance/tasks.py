@@ -2,10 +2,10 @@
 
 from celery import shared_task
 
-from alliance import services
+from alliance.services import membership
 
 
 @shared_task(acks_late=True)
 def recheck_memberships_task() -> dict:
     """Daily (Celery beat): recompute membership statuses from their dates and send renewal reminders."""
-    return services.recheck_memberships()
+    return membership.recheck_memberships()

@@ -10,7 +10,7 @@ What it looks like at scale 1:
   observer; plus ~2,000 pending applications of other verified organisations;
 - an alliance profile per member (description, website, contacts; contacts members-only or private as the
   defaults say, ~10 % hide their description) with 1 to 4 capabilities of a taxonomy of 30;
-- the directory entries, built from those rows as ``alliance.directory.sync_entry`` does (public values only);
+- the directory entries, built from those rows as ``alliance.services.directory.sync_entry`` does (public values only);
 - ~20,000 solutions (80 % published) and ~5,000 needs (a quarter of them talent needs).
 
 The member persona's verified enterprise is an active council member with a published profile, a solution and
@@ -21,40 +21,10 @@ from datetime import timedelta
 
 from psycopg.types.json import Jsonb
 
+from accounts.uscc import ALPHABET, check_character
+from alliance.capabilities import CAPABILITIES
 from bench.bulk import copy_rows, reset_sequences
 
-CAPABILITIES = [
-    ("computer-vision", "计算机视觉", "Computer vision"),
-    ("medical-imaging", "医学影像", "Medical imaging"),
-    ("nlp", "自然语言处理", "Natural language processing"),
-    ("large-models", "大模型", "Large models"),
-    ("speech", "语音识别", "Speech recognition"),
-    ("knowledge-graph", "知识图谱", "Knowledge graphs"),
-    ("edge-ai", "边缘智能", "Edge AI"),
-    ("data-annotation", "数据标注", "Data annotation"),
-    ("cybersecurity", "网络安全", "Cybersecurity"),
-    ("hpc", "高性能计算", "High-performance computing"),
-    ("robotics", "机器人", "Robotics"),
-    ("autonomous-driving", "自动驾驶", "Autonomous driving"),
-    ("recommendation", "推荐系统", "Recommender systems"),
-    ("ocr", "文字识别", "OCR"),
-    ("digital-twin", "数字孪生", "Digital twins"),
-    ("remote-sensing", "遥感分析", "Remote sensing"),
-    ("drug-discovery", "药物发现", "Drug discovery"),
-    ("quant-finance", "量化金融", "Quantitative finance"),
-    ("smart-grid", "智能电网", "Smart grid"),
-    ("agri-ai", "农业智能", "Agricultural AI"),
-    ("video-analytics", "视频分析", "Video analytics"),
-    ("chips", "AI芯片", "AI chips"),
-    ("mlops", "模型运维", "MLOps"),
-    ("privacy-computing", "隐私计算", "Privacy computing"),
-    ("gis", "地理信息", "GIS"),
-    ("iot", "物联网", "IoT"),
-    ("ar-vr", "增强现实", "AR/VR"),
-    ("education-ai", "智慧教育", "Education AI"),
-    ("legal-ai", "智慧法务", "Legal AI"),
-    ("manufacturing-qc", "工业质检", "Industrial inspection"),
-]
 SCENARIOS = (
     ["smart_medical", "smart_transport", "urban_brain", "network_security", "smart_manufacturing",
      "smart_education", "smart_finance", "other"],
@@ -74,8 +44,8 @@ DIVISIONS = ["440304", "440305", "440306", "440307", "440308", "440309"]  # not 
 
 
 def load_alliance(ctx) -> dict[str, int]:
-    from accounts.models import Organisation
-    from alliance.models import (
+    from accounts.models import Organisation  # bench modules are imported before django.setup()
+    from alliance.models import (  # bench modules are imported before django.setup()
         AllianceMembership,
         AllianceProfile,
         CapabilityTag,
@@ -83,7 +53,7 @@ def load_alliance(ctx) -> dict[str, int]:
         Need,
         Solution,
     )
-    from bench.data import (
+    from bench.data import (  # bench.data imports this module: a cycle at import time
         CITIES,
         DESCRIPTIONS,
         ENTERPRISE_SECTORS,
@@ -113,7 +83,6 @@ def load_alliance(ctx) -> dict[str, int]:
     )
     existing = list(existing)
     first_id = max(row[0] for row in existing) + 1
-    from accounts.uscc import ALPHABET, check_character
 
     seen_codes: set[str] = set()
 

@@ -5,13 +5,13 @@ of the directory, so the measured load shows the warm page; the first request of
 computes them: see ``solo ms`` of a run with ``--repeat`` and docs/alliance.md for the cold cost.
 """
 
+from bench.data import PERSONAS
 from bench.endpoints import LIST_GOAL, Url
 
 
 def member_organisation() -> int:
     """The member persona's verified enterprise, an active council member of the alliance."""
-    from alliance.models import DirectoryEntry
-    from bench.data import PERSONAS
+    from alliance.models import DirectoryEntry  # bench modules are imported before django.setup()
 
     found = (
         DirectoryEntry.objects.listed()
@@ -27,8 +27,7 @@ def member_organisation() -> int:
 
 
 def member_need() -> int:
-    from alliance.models import Need
-    from bench.data import PERSONAS
+    from alliance.models import Need  # bench modules are imported before django.setup()
 
     found = (
         Need.objects.filter(organisation__memberships__user__email=PERSONAS["member"].email, status="open")

@@ -3,32 +3,27 @@
 import pytest
 
 from alliance.models import AllianceMembership, MembershipStatus, Need, Solution
+from tests.accounts.factories import UserFactory, make_supervisor, make_verified_organisation
 from tests.alliance.factories import (
     apply_for,
     make_alliance_member,
     make_capability,
+    make_member_organisation,
     make_need,
     make_solution,
     manager_of,
     publish_profile,
 )
-from tests.factories import UserFactory, make_supervisor, make_verified_organisation
 
 pytestmark = pytest.mark.django_db
 
 DIRECTORY = "/api/v1/alliance/directory/"
 
 
-def member(operator, **fields):
-    org = make_verified_organisation(UserFactory(), **fields)
-    make_alliance_member(org, operator=operator)
-    return org
-
-
 def test_directory_is_public_with_filters_search_and_facets(api_client, operator):
     tag = make_capability("computer-vision", "计算机视觉", "Computer vision")
-    a = member(operator, name_zh="星河智能科技有限公司", name_en="Xinghe AI", city="滨海")
-    member(operator, name_zh="临江数据", city="临江")
+    a = make_member_organisation(operator, name_zh="星河智能科技有限公司", name_en="Xinghe AI", city="滨海")
+    make_member_organisation(operator, name_zh="临江数据", city="临江")
     publish_profile(a, operator=operator, capabilities=[tag])
     body = api_client.get(DIRECTORY).json()
     assert len(body["results"]) == 2
@@ -52,11 +47,11 @@ def test_directory_is_public_with_filters_search_and_facets(api_client, operator
 
 def test_directory_api_query_count_is_constant(api_client, operator, django_assert_max_num_queries):
     for _ in range(2):
-        member(operator)
+        make_member_organisation(operator)
     with django_assert_max_num_queries(4):
         api_client.get(DIRECTORY, {"q": "测试"})
     for _ in range(8):
-        member(operator)
+        make_member_organisation(operator)
     with django_assert_max_num_queries(4):
         assert len(api_client.get(DIRECTORY).json()["results"]) == 10
 
@@ -141,7 +136,7 @@ def test_api_bad_inputs(api_client, operator):
 
 
 def test_memberships_solutions_needs_are_private_to_the_organisation(api_client, operator):
-    org = member(operator)
+    org = make_member_organisation(operator)
     solution = make_solution(org, operator=operator, publish=False)
     need = make_need(org)
     pending = apply_for(make_verified_organisation(UserFactory()))
@@ -154,7 +149,7 @@ def test_memberships_solutions_needs_are_private_to_the_organisation(api_client,
     api_client.force_authenticate(None)
     assert api_client.get("/api/v1/alliance/memberships/").status_code == 401
     # Another member sees the open need, not the unpublished solution.
-    api_client.force_authenticate(manager_of(member(operator)))
+    api_client.force_authenticate(manager_of(make_member_organisation(operator)))
     assert api_client.get(f"/api/v1/alliance/needs/{need.pk}/").status_code == 200
     assert api_client.get(f"/api/v1/alliance/solutions/{solution.pk}/").status_code == 404
     # Supervisors read all, change nothing.
@@ -165,8 +160,8 @@ def test_memberships_solutions_needs_are_private_to_the_organisation(api_client,
 
 def test_matches_and_interest_through_the_api(api_client, operator):
     tag = make_capability("medical-imaging")
-    seeker = member(operator)
-    helper = member(operator)
+    seeker = make_member_organisation(operator)
+    helper = make_member_organisation(operator)
     solution = make_solution(helper, operator=operator, capabilities=[tag])
     api_client.force_authenticate(manager_of(seeker))
     response = api_client.post(

@@ -1,13 +1,15 @@
 """The public directory: listing follows membership, facets, search in both languages, privacy, moderation."""
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
-from accounts.models import OrganisationKind, Sector
-from alliance import directory, profiles, services
+from accounts.models import Organisation, OrganisationKind, Sector
 from alliance.models import (
     AllianceMembership,
     DirectoryEntry,
@@ -16,15 +18,18 @@ from alliance.models import (
     Tier,
     Visibility,
 )
+from alliance.services import directory, profiles
+from alliance.services import membership as membership_services
 from core.exceptions import NotAllowed
+from tests.accounts.factories import UserFactory, make_verified_organisation
 from tests.alliance.factories import (
-    make_alliance_member,
+    apply_for,
     make_capability,
+    make_member_organisation,
     make_solution,
     manager_of,
     publish_profile,
 )
-from tests.factories import UserFactory, make_verified_organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -34,36 +39,30 @@ INDEX = reverse("alliance:index")
 MAX_DIRECTORY_QUERIES = 16
 
 
-def member(operator, **fields):
-    tier = fields.pop("tier", None)
-    org = make_verified_organisation(UserFactory(), **fields)
-    make_alliance_member(org, operator=operator, tier=tier)
-    return org
-
-
 def test_approved_member_appears_and_suspended_or_expired_disappear(client, operator):
-    org = member(operator, name_zh="星河智能科技有限公司", name_en="Xinghe Intelligent Technology")
+    org = make_member_organisation(
+        operator, name_zh="星河智能科技有限公司", name_en="Xinghe Intelligent Technology"
+    )
     response = client.get(INDEX)
     assert "星河智能科技有限公司" in response.content.decode()
     membership = AllianceMembership.objects.get(organisation=org)
-    services.suspend_membership(membership, by=operator, reason="Unpaid fee")
+    membership_services.suspend_membership(membership, by=operator, reason="Unpaid fee")
     assert "星河智能科技有限公司" not in client.get(INDEX).content.decode()
     assert client.get(reverse("alliance:member_profile", args=[org.pk])).status_code == 404
-    services.reinstate_membership(membership, by=operator)
+    membership_services.reinstate_membership(membership, by=operator)
     assert "星河智能科技有限公司" in client.get(INDEX).content.decode()
     # Lapsed by the dates (past the grace period): gone today, before the daily recheck runs.
     today = timezone.localdate()
     AllianceMembership.objects.filter(pk=membership.pk).update(
         start_date=today - timedelta(days=500), end_date=today - timedelta(days=100)
     )
-    services.change_tier(membership, by=operator, tier=Tier.COUNCIL)  # re-syncs the entry
+    membership_services.change_tier(membership, by=operator, tier=Tier.COUNCIL)  # re-syncs the entry
     assert "星河智能科技有限公司" not in client.get(INDEX).content.decode()
-    services.recheck_memberships()
+    membership_services.recheck_memberships()
     assert not DirectoryEntry.objects.get(pk=org.pk).is_listed
 
 
 def test_pending_application_is_not_listed(client, operator):
-    from tests.alliance.factories import apply_for
 
     org = make_verified_organisation(UserFactory(), name_zh="待审机构")
     apply_for(org)
@@ -73,11 +72,15 @@ def test_pending_application_is_not_listed(client, operator):
 
 def test_facet_counts_and_filters(client, operator):
     ai = make_capability("computer-vision", "计算机视觉", "Computer vision")
-    member(
+    make_member_organisation(
         operator, kind=OrganisationKind.ENTERPRISE, sector=Sector.HEALTHCARE, city="滨海", tier=Tier.COUNCIL
     )
-    uni = member(operator, kind=OrganisationKind.UNIVERSITY, sector=Sector.EDUCATION, city="滨海", uscc="")
-    member(operator, kind=OrganisationKind.ENTERPRISE, sector=Sector.HEALTHCARE, city="临江")
+    uni = make_member_organisation(
+        operator, kind=OrganisationKind.UNIVERSITY, sector=Sector.EDUCATION, city="滨海", uscc=""
+    )
+    make_member_organisation(
+        operator, kind=OrganisationKind.ENTERPRISE, sector=Sector.HEALTHCARE, city="临江"
+    )
     publish_profile(uni, operator=operator, capabilities=[ai], description="大学")
     query = directory.DirectoryQuery.from_params({})
     facets = directory.facets(query)
@@ -97,7 +100,7 @@ def test_facet_counts_and_filters(client, operator):
 
 
 def test_bad_filter_values_are_ignored_not_500(client, operator):
-    member(operator)
+    make_member_organisation(operator)
     for params in (
         {"kind": "spaceship"},
         {"tier": "x" * 500},
@@ -111,8 +114,10 @@ def test_bad_filter_values_are_ignored_not_500(client, operator):
 
 def test_search_finds_chinese_and_english_names_capabilities_and_solutions(operator):
     vision = make_capability("computer-vision", "计算机视觉", "Computer vision")
-    org = member(operator, name_zh="星河智能科技有限公司", name_en="Xinghe Intelligent Technology")
-    member(operator, name_zh="临江数据有限公司", name_en="Linjiang Data")
+    org = make_member_organisation(
+        operator, name_zh="星河智能科技有限公司", name_en="Xinghe Intelligent Technology"
+    )
+    make_member_organisation(operator, name_zh="临江数据有限公司", name_en="Linjiang Data")
     publish_profile(org, operator=operator, capabilities=[vision], description="城市大脑")
     make_solution(org, operator=operator, title="肺结节筛查 Lung nodule screening")
 
@@ -131,7 +136,7 @@ def test_search_finds_chinese_and_english_names_capabilities_and_solutions(opera
 
 
 def test_private_fields_never_leak(client, operator, api_client):
-    org = member(operator, name_zh="隐私测试公司")
+    org = make_member_organisation(operator, name_zh="隐私测试公司")
     publish_profile(
         org,
         operator=operator,
@@ -160,7 +165,7 @@ def test_private_fields_never_leak(client, operator, api_client):
     assert not list(directory.entries(directory.DirectoryQuery.from_params({"q": "secret-description"})))
     assert api_client.get("/api/v1/alliance/directory/", {"q": "secret-description"}).json()["results"] == []
     # Another alliance member sees members-only values, not private ones.
-    other = member(operator)
+    other = make_member_organisation(operator)
     client.force_login(manager_of(other))
     page = client.get(profile_url).content.decode()
     assert "hidden@example.cn" in page
@@ -180,7 +185,7 @@ def test_private_fields_never_leak(client, operator, api_client):
 def test_profile_edit_is_moderated_and_privacy_is_immediate(
     client, operator, django_capture_on_commit_callbacks, mailoutbox
 ):
-    org = member(operator, name_zh="编辑测试公司")
+    org = make_member_organisation(operator, name_zh="编辑测试公司")
     owner = manager_of(org)
     publish_profile(org, operator=operator, description="Old words", contact_email="a@example.cn")
     client.force_login(owner)
@@ -214,7 +219,7 @@ def test_profile_edit_is_moderated_and_privacy_is_immediate(
 
 
 def test_profile_rejection_needs_reason_and_only_operators_decide(operator):
-    org = member(operator)
+    org = make_member_organisation(operator)
     owner = manager_of(org)
     revision = profiles.propose_profile_change(org, by=owner, values={"description": "Hello"})
     with pytest.raises(NotAllowed):
@@ -226,15 +231,14 @@ def test_profile_rejection_needs_reason_and_only_operators_decide(operator):
 
 
 def test_profile_edit_by_a_stranger_is_404(client, operator):
-    org = member(operator)
+    org = make_member_organisation(operator)
     client.force_login(UserFactory())
     assert client.get(reverse("alliance:profile_edit", args=[org.pk])).status_code == 404
 
 
 def test_bad_logo_upload_is_refused(client, operator):
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
-    org = member(operator)
+    org = make_member_organisation(operator)
     client.force_login(manager_of(org))
     form = {
         f"visibility_{n}": "public"
@@ -256,12 +260,8 @@ def test_bad_logo_upload_is_refused(client, operator):
 
 
 def test_good_logo_is_moderated_then_shown(client, operator):
-    import io
 
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from PIL import Image
-
-    org = member(operator)
+    org = make_member_organisation(operator)
     buffer = io.BytesIO()
     Image.new("RGB", (32, 32), "blue").save(buffer, "PNG")
     logo = SimpleUploadedFile("logo.png", buffer.getvalue(), content_type="image/png")
@@ -275,12 +275,12 @@ def test_good_logo_is_moderated_then_shown(client, operator):
 def test_directory_page_query_count_is_constant(client, operator, django_assert_max_num_queries):
     tag = make_capability("nlp", "自然语言处理", "NLP")
     for _ in range(3):
-        org = member(operator)
+        org = make_member_organisation(operator)
         publish_profile(org, operator=operator, capabilities=[tag])
     with django_assert_max_num_queries(MAX_DIRECTORY_QUERIES):
         assert client.get(INDEX, {"q": "测试"}).status_code == 200
     for _ in range(12):
-        org = member(operator)
+        org = make_member_organisation(operator)
         publish_profile(org, operator=operator, capabilities=[tag])
     with django_assert_max_num_queries(MAX_DIRECTORY_QUERIES):
         assert client.get(INDEX, {"q": "测试"}).status_code == 200
@@ -291,13 +291,13 @@ def test_directory_page_query_count_is_constant(client, operator, django_assert_
     with django_assert_max_num_queries(3):
         client.get(INDEX)
     # A change shows at once: the cached counts belong to the previous state.
-    member(operator)
+    make_member_organisation(operator)
     assert sum(f.count for f in client.get(INDEX).context["facets"]["kind"]) == 16
 
 
 def test_statistics(operator):
-    member(operator, kind=OrganisationKind.ENTERPRISE, sector=Sector.HEALTHCARE)
-    member(operator, kind=OrganisationKind.UNIVERSITY, sector=Sector.EDUCATION, uscc="")
+    make_member_organisation(operator, kind=OrganisationKind.ENTERPRISE, sector=Sector.HEALTHCARE)
+    make_member_organisation(operator, kind=OrganisationKind.UNIVERSITY, sector=Sector.EDUCATION, uscc="")
     stats = directory.statistics()
     assert stats["total"] == 2
     assert sum(n for _l, n in stats["by_kind"]) == 2
@@ -305,11 +305,10 @@ def test_statistics(operator):
 
 
 def test_renamed_organisation_is_resynced_by_the_daily_task(operator):
-    from accounts.models import Organisation
 
-    org = member(operator, name_zh="旧名称公司")
+    org = make_member_organisation(operator, name_zh="旧名称公司")
     Organisation.objects.filter(pk=org.pk).update(
         name_zh="新名称公司", updated_at=timezone.now() + timedelta(seconds=5)
     )
-    services.recheck_memberships()
+    membership_services.recheck_memberships()
     assert DirectoryEntry.objects.get(pk=org.pk).name_zh == "新名称公司"

@@ -1,36 +1,31 @@
 """Solutions with moderation, needs, matchmaking with reasons, interest with notifications, talent needs."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from alliance import matching
 from alliance.models import Interest, NeedKind, Scenario, Solution, SolutionStatus
+from alliance.services import matching, needs, solutions
 from core.exceptions import Conflict, DomainError, NotAllowed
 from core.models import AuditEvent
+from tests.accounts.factories import UserFactory, make_verified_organisation
 from tests.alliance.factories import (
     apply_for,
-    make_alliance_member,
     make_capability,
+    make_member_organisation,
     make_need,
     make_solution,
     manager_of,
     publish_profile,
 )
-from tests.factories import UserFactory, make_verified_organisation
 
 pytestmark = pytest.mark.django_db
-
-
-def member(operator, **fields):
-    org = make_verified_organisation(UserFactory(), **fields)
-    make_alliance_member(org, operator=operator)
-    return org
 
 
 def test_solution_is_moderated_before_publication(
     client, operator, django_capture_on_commit_callbacks, mailoutbox
 ):
-    org = member(operator)
+    org = make_member_organisation(operator)
     solution = make_solution(org, operator=operator, publish=False, title="交通信号优化")
     assert solution.status == SolutionStatus.PENDING
     assert client.get(reverse("alliance:solution_detail", args=[solution.pk])).status_code == 404
@@ -38,18 +33,18 @@ def test_solution_is_moderated_before_publication(
         "交通信号优化" not in client.get(reverse("alliance:member_profile", args=[org.pk])).content.decode()
     )
     with pytest.raises(NotAllowed):
-        matching.publish_solution(solution, by=manager_of(org))
+        solutions.publish_solution(solution, by=manager_of(org))
     with django_capture_on_commit_callbacks(execute=True):
-        matching.publish_solution(solution, by=operator)
+        solutions.publish_solution(solution, by=operator)
     assert len(mailoutbox) == 1
     assert client.get(reverse("alliance:solution_detail", args=[solution.pk])).status_code == 200
     assert "交通信号优化" in client.get(reverse("alliance:member_profile", args=[org.pk])).content.decode()
     # Editing a published solution sends it back to moderation.
-    matching.update_solution(solution, by=manager_of(org), title="交通信号优化 2.0")
+    solutions.update_solution(solution, by=manager_of(org), title="交通信号优化 2.0")
     solution.refresh_from_db()
     assert solution.status == SolutionStatus.PENDING
     assert client.get(reverse("alliance:solution_detail", args=[solution.pk])).status_code == 404
-    matching.reject_solution(solution, by=operator, reason="Add the outcome")
+    solutions.reject_solution(solution, by=operator, reason="Add the outcome")
     assert AuditEvent.objects.filter(action="solution.reject", target_id=str(solution.pk)).exists()
 
 
@@ -63,40 +58,29 @@ def test_only_current_members_publish(operator):
 
 
 def test_bad_solution_and_need_input(operator):
-    from django.core.exceptions import ValidationError
 
-    org = member(operator)
+    org = make_member_organisation(operator)
     owner = manager_of(org)
     with pytest.raises(ValidationError):
-        matching.create_solution(org, by=owner, title="", scenario=Scenario.OTHER, description="x")
+        solutions.create_solution(org, by=owner, title="", scenario=Scenario.OTHER, description="x")
     with pytest.raises(ValidationError):
-        matching.create_solution(org, by=owner, title="t", scenario="mars", description="x")
+        solutions.create_solution(org, by=owner, title="t", scenario="mars", description="x")
+    for people in (0, "many"):
+        with pytest.raises(ValidationError):
+            needs.post_need(
+                org,
+                by=owner,
+                kind=NeedKind.TALENT,
+                title="t",
+                description="d",
+                scenario="other",
+                people=people,
+                skills="py",
+            )
     with pytest.raises(ValidationError):
-        matching.post_need(
-            org,
-            by=owner,
-            kind=NeedKind.TALENT,
-            title="t",
-            description="d",
-            scenario="other",
-            people=0,
-            skills="py",
-        )
+        needs.post_need(org, by=owner, kind="money", title="t", description="d", scenario="other")
     with pytest.raises(ValidationError):
-        matching.post_need(
-            org,
-            by=owner,
-            kind=NeedKind.TALENT,
-            title="t",
-            description="d",
-            scenario="other",
-            people="many",
-            skills="py",
-        )
-    with pytest.raises(ValidationError):
-        matching.post_need(org, by=owner, kind="money", title="t", description="d", scenario="other")
-    with pytest.raises(ValidationError):
-        matching.create_solution(
+        solutions.create_solution(
             org, by=owner, title="t", scenario="other", description="d", capabilities=[999999]
         )
     assert not Solution.objects.exists()
@@ -106,10 +90,10 @@ def test_matchmaking_ranks_the_obvious_solution_first(operator):
     vision = make_capability("computer-vision", "计算机视觉", "Computer vision")
     medical = make_capability("medical-imaging", "医学影像", "Medical imaging")
     nlp = make_capability("nlp", "自然语言处理", "NLP")
-    seeker = member(operator, name_zh="滨海人民医院")
-    good = member(operator, name_zh="影像智能公司")
-    meh = member(operator, name_zh="通用科技公司")
-    other = member(operator, name_zh="语言公司")
+    seeker = make_member_organisation(operator, name_zh="滨海人民医院")
+    good = make_member_organisation(operator, name_zh="影像智能公司")
+    meh = make_member_organisation(operator, name_zh="通用科技公司")
+    other = make_member_organisation(operator, name_zh="语言公司")
     publish_profile(other, operator=operator, capabilities=[nlp])
     make_solution(
         meh,
@@ -143,25 +127,25 @@ def test_matchmaking_ranks_the_obvious_solution_first(operator):
 def test_express_interest_notifies_the_other_side_and_lists_on_both(
     client, operator, django_capture_on_commit_callbacks, mailoutbox
 ):
-    seeker = member(operator, name_zh="需求方", name_en="")
-    helper = member(operator, name_zh="供给方", name_en="")
+    seeker = make_member_organisation(operator, name_zh="需求方", name_en="")
+    helper = make_member_organisation(operator, name_zh="供给方", name_en="")
     solution = make_solution(helper, operator=operator, scenario=Scenario.SMART_MEDICAL)
     need = make_need(seeker)
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        interest = matching.express_interest(
+        interest = needs.express_interest(
             need, by=manager_of(helper), organisation=helper, solution=solution, message="我们可以帮忙"
         )
     assert interest.direction == Interest.Direction.OFFER
     assert [m.to for m in mailoutbox] == [[manager_of(seeker).email]]
     with pytest.raises(Conflict):
-        matching.express_interest(need, by=manager_of(helper), organisation=helper)
+        needs.express_interest(need, by=manager_of(helper), organisation=helper)
     with pytest.raises(DomainError):
-        matching.express_interest(need, by=manager_of(seeker), organisation=seeker)
+        needs.express_interest(need, by=manager_of(seeker), organisation=seeker)
     # The need's owner invites the helper: the helper's managers are told.
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        invite = matching.express_interest(need, by=manager_of(seeker), organisation=helper)
+        invite = needs.express_interest(need, by=manager_of(seeker), organisation=helper)
     assert invite.direction == Interest.Direction.INVITE
     assert [m.to for m in mailoutbox] == [[manager_of(helper).email]]
     # Both sides see it.
@@ -171,23 +155,23 @@ def test_express_interest_notifies_the_other_side_and_lists_on_both(
     assert "需求方" in client.get(reverse("alliance:mine")).content.decode()
     # A stranger cannot act for an organisation.
     with pytest.raises(NotAllowed):
-        matching.express_interest(need, by=UserFactory(), organisation=member(operator))
+        needs.express_interest(need, by=UserFactory(), organisation=make_member_organisation(operator))
 
 
 def test_needs_are_for_members_and_staff(client, operator):
-    seeker = member(operator)
+    seeker = make_member_organisation(operator)
     need = make_need(seeker)
     url = reverse("alliance:need_detail", args=[need.pk])
     assert client.get(url).status_code == 302  # sign in first
     client.force_login(UserFactory())
     assert client.get(url).status_code == 404
-    client.force_login(manager_of(member(operator)))
+    client.force_login(manager_of(make_member_organisation(operator)))
     response = client.get(url)
     assert response.status_code == 200
 
 
 def test_talent_needs_page_for_operators(client, operator, mfa):
-    org = member(operator, name_zh="人才需求公司", name_en="")
+    org = make_member_organisation(operator, name_zh="人才需求公司", name_en="")
     make_need(org, kind=NeedKind.TALENT, title="Train annotators", skills="数据标注, Python", people=12)
     url = reverse("alliance:talent_needs")
     client.force_login(manager_of(org))
@@ -199,18 +183,18 @@ def test_talent_needs_page_for_operators(client, operator, mfa):
 
 def test_need_page_query_count_is_constant(client, operator, django_assert_max_num_queries):
     vision = make_capability("computer-vision")
-    seeker = member(operator)
+    seeker = make_member_organisation(operator)
     need = make_need(seeker, capabilities=[vision])
     client.force_login(manager_of(seeker))
     for _ in range(2):
-        org = member(operator)
+        org = make_member_organisation(operator)
         publish_profile(org, operator=operator, capabilities=[vision])
         make_solution(org, operator=operator, capabilities=[vision])
     url = reverse("alliance:need_detail", args=[need.pk])
     with django_assert_max_num_queries(20):
         client.get(url)
     for _ in range(6):
-        org = member(operator)
+        org = make_member_organisation(operator)
         publish_profile(org, operator=operator, capabilities=[vision])
         make_solution(org, operator=operator, capabilities=[vision])
     with django_assert_max_num_queries(20):

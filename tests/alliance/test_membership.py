@@ -3,12 +3,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from alliance import services
 from alliance.models import AllianceMembership, MembershipStatus, Tier
+from alliance.services import membership as membership_services
+from alliance.tasks import recheck_memberships_task
 from core.exceptions import Conflict, DomainError, InvalidTransition, NotAllowed
 from core.models import AuditEvent
+from tests.accounts.factories import UserFactory, make_organisation, make_verified_organisation
 from tests.alliance.factories import apply_for, make_alliance_member
-from tests.factories import UserFactory, make_organisation, make_verified_organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +26,16 @@ def test_apply_needs_verified_organisation_and_manager(operator):
     owner = UserFactory()
     org = make_organisation(owner)
     with pytest.raises(NotAllowed):
-        services.apply_for_membership(org, by=owner, tier=Tier.MEMBER, statement="Hello")
+        membership_services.apply_for_membership(org, by=owner, tier=Tier.MEMBER, statement="Hello")
     verified = make_verified_organisation(owner)
     with pytest.raises(NotAllowed):
-        services.apply_for_membership(verified, by=UserFactory(), tier=Tier.MEMBER, statement="Hello")
+        membership_services.apply_for_membership(
+            verified, by=UserFactory(), tier=Tier.MEMBER, statement="Hello"
+        )
     with pytest.raises(DomainError):
-        services.apply_for_membership(verified, by=owner, tier="gold", statement="Hello")
+        membership_services.apply_for_membership(verified, by=owner, tier="gold", statement="Hello")
     with pytest.raises(DomainError):
-        services.apply_for_membership(verified, by=owner, tier=Tier.MEMBER, statement="  ")
+        membership_services.apply_for_membership(verified, by=owner, tier=Tier.MEMBER, statement="  ")
     assert not AllianceMembership.objects.exists()
     apply_for(verified, by=owner)
     with pytest.raises(Conflict):
@@ -44,8 +47,8 @@ def test_pending_and_rejected_are_not_current(operator):
     membership = apply_for(org)
     assert not AllianceMembership.objects.current().exists()
     with pytest.raises(InvalidTransition):
-        services.reject_membership(membership, by=operator, reason=" ")
-    services.reject_membership(membership, by=operator, reason="Not an AI organisation")
+        membership_services.reject_membership(membership, by=operator, reason=" ")
+    membership_services.reject_membership(membership, by=operator, reason="Not an AI organisation")
     assert not AllianceMembership.objects.current().exists()
     assert AuditEvent.objects.filter(action="alliance_membership.reject").count() == 1
 
@@ -72,7 +75,6 @@ def test_status_is_computed_from_dates_before_the_recheck(operator, settings):
 def test_daily_recheck_moves_status_and_audits_once(
     operator, settings, mailoutbox, django_capture_on_commit_callbacks
 ):
-    from alliance.tasks import recheck_memberships_task
 
     settings.ALLIANCE_GRACE_DAYS = 30
     today = timezone.localdate()
@@ -102,7 +104,7 @@ def test_daily_recheck_moves_status_and_audits_once(
     )
     assert len(mailoutbox) == 2
     # Running it again changes nothing.
-    assert services.recheck_memberships()["changed"] == 0
+    assert membership_services.recheck_memberships()["changed"] == 0
     # Grace → active again after a renewal.
     assert AllianceMembership.objects.current().count() == 2
 
@@ -112,34 +114,34 @@ def test_renewal_reminder_once_per_term(operator, settings, mailoutbox, django_c
     today = timezone.localdate()
     org = make_verified_organisation(UserFactory())
     membership = make_alliance_member(org, operator=operator)
-    assert services.recheck_memberships()["reminded"] == 0
+    assert membership_services.recheck_memberships()["reminded"] == 0
     AllianceMembership.objects.filter(pk=membership.pk).update(end_date=today + timedelta(days=20))
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.recheck_memberships()["reminded"] == 1
-        assert services.recheck_memberships()["reminded"] == 0
+        assert membership_services.recheck_memberships()["reminded"] == 1
+        assert membership_services.recheck_memberships()["reminded"] == 0
     assert len(mailoutbox) == 1
     assert "20" in mailoutbox[0].body
     # After a renewal, the next term is reminded again.
     owner = org.memberships.get().user
-    renewal = services.request_renewal(membership, by=owner, note="Another year")
-    services.approve_renewal(renewal, by=operator)
+    renewal = membership_services.request_renewal(membership, by=owner, note="Another year")
+    membership_services.approve_renewal(renewal, by=operator)
     membership.refresh_from_db()
     assert membership.end_date > today + timedelta(days=360)
     AllianceMembership.objects.filter(pk=membership.pk).update(end_date=today + timedelta(days=5))
-    assert services.recheck_memberships()["reminded"] == 1
+    assert membership_services.recheck_memberships()["reminded"] == 1
 
 
 def test_suspend_reinstate_withdraw(operator):
     org = make_verified_organisation(UserFactory())
     membership = make_alliance_member(org, operator=operator)
     with pytest.raises(NotAllowed):
-        services.suspend_membership(membership, by=org.memberships.get().user, reason="x")
-    services.suspend_membership(membership, by=operator, reason="Unpaid fee")
+        membership_services.suspend_membership(membership, by=org.memberships.get().user, reason="x")
+    membership_services.suspend_membership(membership, by=operator, reason="Unpaid fee")
     assert not AllianceMembership.objects.current().exists()
-    services.reinstate_membership(membership, by=operator)
+    membership_services.reinstate_membership(membership, by=operator)
     assert AllianceMembership.objects.current().exists()
-    services.withdraw_membership(membership, by=org.memberships.get().user)
+    membership_services.withdraw_membership(membership, by=org.memberships.get().user)
     assert not AllianceMembership.objects.current().exists()
     actions = set(AuditEvent.objects.filter(target_id=str(membership.pk)).values_list("action", flat=True))
     assert {

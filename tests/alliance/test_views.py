@@ -5,8 +5,13 @@ from django.urls import reverse
 
 from alliance.models import AllianceMembership, MembershipRenewal, MembershipStatus, ProfileRevision, Solution
 from core.models import AuditEvent
+from tests.accounts.factories import (
+    UserFactory,
+    make_organisation,
+    make_supervisor,
+    make_verified_organisation,
+)
 from tests.alliance.factories import apply_for, make_alliance_member, make_solution, manager_of
-from tests.factories import UserFactory, make_organisation, make_supervisor, make_verified_organisation
 
 pytestmark = pytest.mark.django_db
 

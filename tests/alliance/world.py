@@ -1,10 +1,12 @@
 """The alliance platform's part of the accessibility crawl's world (tests/e2e/test_accessibility.py)."""
 
 from accounts.models import Membership, MembershipRole, OrganisationKind, Sector
-from alliance import matching, profiles, services
+from alliance.capabilities import NAMES
 from alliance.models import NeedKind, Scenario, Tier, Visibility
+from alliance.services import membership as membership_services
+from alliance.services import needs, profiles, solutions
+from tests.accounts.factories import UserFactory, make_verified_organisation
 from tests.alliance.factories import apply_for, make_alliance_member, make_capability
-from tests.factories import UserFactory, make_verified_organisation
 
 
 def build(world: dict, *, organisation) -> None:
@@ -18,9 +20,9 @@ def build(world: dict, *, organisation) -> None:
     member's verified organisation.
     """
     operator, member = world["operator"], world["member"]
-    vision = make_capability("computer-vision", "计算机视觉", "Computer vision")
-    medical = make_capability("medical-imaging", "医学影像", "Medical imaging")
-    annotation = make_capability("data-annotation", "数据标注", "Data annotation")
+    vision = make_capability("computer-vision", *NAMES["computer-vision"])
+    medical = make_capability("medical-imaging", *NAMES["medical-imaging"])
+    annotation = make_capability("data-annotation", *NAMES["data-annotation"])
 
     # The member's organisation is a council member with a published profile, solutions and needs.
     if not Membership.objects.filter(
@@ -40,9 +42,9 @@ def build(world: dict, *, organisation) -> None:
     )
     profiles.approve_revision(revision, by=operator)
     profiles.propose_profile_change(organisation, by=member, values={"description": "待审核的新描述"})
-    renewal = services.request_renewal(membership, by=member, note="续约一年")
-    published = matching.publish_solution(
-        matching.create_solution(
+    renewal = membership_services.request_renewal(membership, by=member, note="续约一年")
+    published = solutions.publish_solution(
+        solutions.create_solution(
             organisation,
             by=member,
             title="肺结节筛查 Lung nodule screening",
@@ -53,17 +55,17 @@ def build(world: dict, *, organisation) -> None:
         ),
         by=operator,
     )
-    pending_solution = matching.create_solution(
+    pending_solution = solutions.create_solution(
         organisation, by=member, title="眼底筛查", scenario=Scenario.SMART_MEDICAL, description="眼底照片。"
     )
-    rejected_solution = matching.reject_solution(
-        matching.create_solution(
+    rejected_solution = solutions.reject_solution(
+        solutions.create_solution(
             organisation, by=member, title="草稿方案", scenario=Scenario.OTHER, description="描述不足。"
         ),
         by=operator,
         reason="请补充应用成效。",
     )
-    talent_need = matching.post_need(
+    talent_need = needs.post_need(
         organisation,
         by=member,
         kind=NeedKind.TALENT,
@@ -86,7 +88,7 @@ def build(world: dict, *, organisation) -> None:
         uscc="",
     )
     make_alliance_member(hospital, operator=operator)
-    need = matching.post_need(
+    need = needs.post_need(
         hospital,
         by=other_owner,
         kind=NeedKind.TECHNOLOGY,
@@ -95,12 +97,10 @@ def build(world: dict, *, organisation) -> None:
         scenario=Scenario.SMART_MEDICAL,
         capabilities=[vision, medical],
     )
-    matching.express_interest(
-        need, by=member, organisation=organisation, solution=published, message="可以合作"
-    )
+    needs.express_interest(need, by=member, organisation=organisation, solution=published, message="可以合作")
     # Applications waiting for the operators: one pending, one rejected, one suspended member.
     waiting = apply_for(make_verified_organisation(UserFactory(), name_zh="待审核研究院"))
-    rejected = services.reject_membership(
+    rejected = membership_services.reject_membership(
         apply_for(make_verified_organisation(UserFactory(), name_zh="被拒绝公司")),
         by=operator,
         reason="材料不全",
@@ -108,7 +108,7 @@ def build(world: dict, *, organisation) -> None:
     suspended = make_alliance_member(
         make_verified_organisation(UserFactory(), name_zh="暂停公司"), operator=operator
     )
-    services.suspend_membership(suspended, by=operator, reason="未缴会费")
+    membership_services.suspend_membership(suspended, by=operator, reason="未缴会费")
 
     values = world["values"]
     values.setdefault("organisation_id", []).extend([organisation.pk, hospital.pk])

@@ -1,15 +1,12 @@
 """Alliance profiles: edits of published fields go through a moderated revision; privacy applies at once."""
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from accounts.models import Organisation, User
-from alliance import directory
+from accounts.models import Membership, Organisation, User
 from alliance.models import (
     DEFAULT_VISIBILITY,
     PROFILE_FIELDS,
@@ -18,12 +15,16 @@ from alliance.models import (
     ProfileRevision,
     RevisionStatus,
     Visibility,
+    is_alliance_member,
 )
-from alliance.services import managers_emails, require_manager, require_operator
+from alliance.services import directory
+from alliance.services.inputs import clean_capabilities, clean_image
+from alliance.services.mail import notify_managers
+from alliance.services.membership import operator_move, require_alliance_manager, require_alliance_operator
 from core import audit
 from core.exceptions import DomainError
-from core.mail import send_templated_mail
-from core.roles import is_operator
+from core.roles import is_operator, sees_all_organisations
+from core.states import save_transition
 
 TEXT_FIELDS = ("description", "website", "contact_name", "contact_email", "contact_phone")
 MAX_LENGTHS = {
@@ -33,40 +34,6 @@ MAX_LENGTHS = {
     "contact_email": 254,
     "contact_phone": 40,
 }
-IMAGE_FORMATS = {"PNG", "JPEG", "WEBP"}
-MAX_IMAGE_PIXELS = 4096
-MAX_CAPABILITIES = 12
-
-
-def validate_image(file, *, max_bytes: int | None = None) -> None:
-    """An upload must be a PNG, JPEG or WebP image that Pillow can read, within the size limits."""
-    from PIL import Image, UnidentifiedImageError
-
-    if file is None:
-        return
-    max_bytes = max_bytes or settings.MAX_LOGO_BYTES
-    if file.size > max_bytes:
-        raise ValidationError(
-            _("The image is %(size)s; the largest allowed is %(max)s.")
-            % {"size": filesizeformat(file.size), "max": filesizeformat(max_bytes)}
-        )
-    try:
-        file.seek(0)
-        with Image.open(file) as image:
-            image_format, size = image.format, image.size
-            image.verify()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise ValidationError(
-            _("This file is not an image the portal can read: use PNG, JPEG or WebP.")
-        ) from None
-    finally:
-        file.seek(0)
-    if image_format not in IMAGE_FORMATS:
-        raise ValidationError(_("Use a PNG, JPEG or WebP image."))
-    if max(size) > MAX_IMAGE_PIXELS:
-        raise ValidationError(
-            _("The image may be at most %(px)d pixels wide or high.") % {"px": MAX_IMAGE_PIXELS}
-        )
 
 
 def get_profile(organisation: Organisation) -> AllianceProfile:
@@ -103,22 +70,10 @@ def _clean_values(values: dict) -> dict:
     return cleaned
 
 
-def _clean_capabilities(capabilities) -> list[int]:
-    ids = sorted({int(getattr(c, "pk", c)) for c in capabilities})
-    if len(ids) > MAX_CAPABILITIES:
-        raise ValidationError(
-            {"capabilities": [_("Choose at most %(n)d capabilities.") % {"n": MAX_CAPABILITIES}]}
-        )
-    found = set(CapabilityTag.objects.filter(pk__in=ids, is_active=True).values_list("pk", flat=True))
-    if found != set(ids):
-        raise ValidationError({"capabilities": [_("Choose capabilities from the list.")]})
-    return ids
-
-
 @transaction.atomic
 def set_visibility(organisation: Organisation, *, by: User, visibility: dict) -> AllianceProfile:
     """Who sees each field: applies at once (hiding something never waits for moderation)."""
-    require_manager(organisation, by)
+    require_alliance_manager(organisation, by)
     profile = AllianceProfile.objects.select_for_update().filter(organisation=organisation).first()
     profile = profile or get_profile(organisation)
     new = dict(profile.visibility or {})
@@ -144,18 +99,15 @@ def propose_profile_change(
 ) -> ProfileRevision | None:
     """Propose new values for the published fields; they show once an operator approves. A newer proposal
     replaces a pending one. Returns None when nothing differs from what is published."""
-    require_manager(organisation, by)
+    require_alliance_manager(organisation, by)
     Organisation.objects.select_for_update().get(pk=organisation.pk)
     profile = get_profile(organisation)
     cleaned = _clean_values(values)
     if logo is not None:
-        try:
-            validate_image(logo)
-        except ValidationError as error:
-            raise ValidationError({"logo": error.messages}) from None
+        clean_image(logo, "logo")
     data = {name: value for name, value in cleaned.items() if getattr(profile, name) != value}
     if capabilities is not None:
-        ids = _clean_capabilities(capabilities)
+        ids = sorted(tag.pk for tag in clean_capabilities(capabilities))
         if ids != sorted(profile.capabilities.values_list("pk", flat=True)):
             data["capabilities"] = ids
     if not data and logo is None:
@@ -165,7 +117,7 @@ def propose_profile_change(
     )
     for old in pending:
         old.supersede()
-        old.save(update_fields=["status", "decided_at", "decided_by"])
+        old.save(update_fields=["status", "decided_at", "decided_by", "decision_reason"])
     revision = ProfileRevision(organisation=organisation, data=data, submitted_by=by)
     if logo is not None:
         revision.logo.save(logo.name, logo, save=False)
@@ -181,22 +133,24 @@ def propose_profile_change(
 
 
 def _notify_revision(revision: ProfileRevision) -> None:
-    send_templated_mail(
-        "alliance/email/revision_decision",
-        to=managers_emails(revision.organisation_id),
-        context={
-            "revision": revision,
-            "organisation": revision.organisation,
-            "url": settings.SITE_URL + reverse("alliance:member_profile", args=[revision.organisation_id]),
-        },
+    notify_managers(
+        revision.organisation_id,
+        "revision_decision",
+        path=reverse("alliance:member_profile", args=[revision.organisation_id]),
+        revision=revision,
+        organisation=revision.organisation,
     )
+
+
+def _locked(revision: ProfileRevision) -> ProfileRevision:
+    return ProfileRevision.objects.select_for_update().select_related("organisation").get(pk=revision.pk)
 
 
 @transaction.atomic
 def approve_revision(revision: ProfileRevision, *, by: User) -> ProfileRevision:
-    require_operator(by)
-    revision = ProfileRevision.objects.select_for_update().select_related("organisation").get(pk=revision.pk)
-    revision.approve(by=by)
+    require_alliance_operator(by)
+    revision = _locked(revision)
+    old = revision.approve(by=by)
     profile = get_profile(revision.organisation)
     changes = {}
     for name in TEXT_FIELDS:
@@ -211,14 +165,7 @@ def approve_revision(revision: ProfileRevision, *, by: User) -> ProfileRevision:
         before = sorted(profile.capabilities.values_list("slug", flat=True))
         profile.capabilities.set(CapabilityTag.objects.filter(pk__in=revision.data["capabilities"]))
         changes["capabilities"] = (before, sorted(profile.capabilities.values_list("slug", flat=True)))
-    revision.save(update_fields=["status", "decided_by", "decided_at"])
-    audit.record(
-        "alliance_profile.approve",
-        revision,
-        actor=by,
-        organisation=revision.organisation,
-        changes={"status": (RevisionStatus.PENDING, revision.status), **changes},
-    )
+    save_transition(revision, old, by=by, action="alliance_profile.approve", changes=changes)
     directory.sync_entry(revision.organisation_id)
     _notify_revision(revision)
     return revision
@@ -226,17 +173,13 @@ def approve_revision(revision: ProfileRevision, *, by: User) -> ProfileRevision:
 
 @transaction.atomic
 def reject_revision(revision: ProfileRevision, *, by: User, reason: str) -> ProfileRevision:
-    require_operator(by)
-    revision = ProfileRevision.objects.select_for_update().select_related("organisation").get(pk=revision.pk)
-    revision.reject(by=by, reason=reason)
-    revision.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
-    audit.record(
-        "alliance_profile.reject",
+    revision = operator_move(
         revision,
-        actor=by,
-        organisation=revision.organisation,
-        changes={"status": (RevisionStatus.PENDING, revision.status)},
-        reason=revision.decision_reason,
+        lambda r: r.reject(by=by, reason=reason),
+        lock=_locked,
+        by=by,
+        action="alliance_profile.reject",
+        reason=reason,
     )
     _notify_revision(revision)
     return revision
@@ -244,10 +187,6 @@ def reject_revision(revision: ProfileRevision, *, by: User, reason: str) -> Prof
 
 def audience(user, organisation_id: int) -> str:
     """Which values of an organisation's profile a person sees: "own", "members" or "public"."""
-    from accounts.models import Membership
-    from alliance.models import is_alliance_member
-    from core.roles import sees_all_organisations
-
     if not getattr(user, "is_authenticated", False):
         return "public"
     if sees_all_organisations(user) or is_operator(user):

@@ -1,70 +1,72 @@
-"""Use cases of the alliance membership: apply, decide, suspend, withdraw, renew, and the daily recheck.
+"""Use cases of the alliance membership: apply, decide, suspend, reinstate, withdraw, change tier, renew, and the
+daily recheck.
 
-Profiles and the directory are in ``alliance.directory``; solutions, needs and matches in ``alliance.matching``.
+Profiles are in ``alliance.services.profiles``, the directory in ``alliance.services.directory``; solutions,
+needs and matches in ``alliance.services.solutions``, ``needs`` and ``matching``.
 """
 
 from datetime import date
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from accounts.models import Membership, MembershipRole, Organisation, User
-from alliance import directory
+from accounts.access import require_manager, require_operator
+from accounts.models import Organisation, User
 from alliance.models import AllianceMembership, MembershipRenewal, MembershipStatus, RenewalStatus, Tier
+from alliance.services import directory
+from alliance.services.mail import notify_managers
 from core import audit
 from core.exceptions import Conflict, DomainError, NotAllowed
-from core.mail import send_templated_mail
-from core.roles import is_operator, is_supervisor
+from core.roles import is_operator
+from core.states import save_transition
 
-# --- checks ------------------------------------------------------------------------------------------
-
-
-def require_manager(organisation: Organisation, user: User) -> None:
-    if is_supervisor(user) and not is_operator(user):
-        raise NotAllowed(_("Supervisors read everything and change nothing."))
-    if (
-        not getattr(user, "is_authenticated", False)
-        or not Membership.objects.filter(
-            organisation=organisation, user=user, role__in=MembershipRole.managing()
-        ).exists()
-    ):
-        raise NotAllowed(_("Only the organisation's owners and administrators act for it in the alliance."))
+# What the checks say to someone who may not do it (the alliance's own wording).
+NOT_A_MANAGER = gettext_lazy("Only the organisation's owners and administrators act for it in the alliance.")
+NOT_AN_OPERATOR = gettext_lazy("Only the center's operators decide this.")
 
 
-def require_operator(user: User) -> None:
-    if not is_operator(user):
-        raise NotAllowed(_("Only the center's operators decide this."))
+def require_alliance_manager(organisation: Organisation | int, user: User) -> None:
+    require_manager(organisation, user, NOT_A_MANAGER)
 
 
-def managers_emails(organisation_id: int) -> list[str]:
-    return list(
-        Membership.objects.filter(
-            organisation_id=organisation_id, role__in=MembershipRole.managing(), user__is_active=True
-        ).values_list("user__email", flat=True)
-    )
+def require_alliance_operator(user: User) -> None:
+    require_operator(user, NOT_AN_OPERATOR)
+
+
+def operator_move(obj, move, *, lock, by: User, action: str, reason: str = ""):
+    """An operator's move of ``obj``: refused to others, made on the row ``lock`` locks, saved and audited."""
+    require_alliance_operator(by)
+    obj = lock(obj)
+    old = move(obj)
+    save_transition(obj, old, by=by, action=action, reason=(reason or "").strip())
+    return obj
 
 
 def _notify(membership: AllianceMembership, template: str, **context) -> None:
-    send_templated_mail(
-        f"alliance/email/{template}",
-        to=managers_emails(membership.organisation_id),
-        context={
-            "membership": membership,
-            "organisation": membership.organisation,
-            "url": settings.SITE_URL + membership.get_absolute_url(),
-            **context,
-        },
+    notify_managers(
+        membership.organisation_id,
+        template,
+        path=membership.get_absolute_url(),
+        membership=membership,
+        organisation=membership.organisation,
+        **context,
     )
 
 
-def _locked(membership: AllianceMembership) -> AllianceMembership:
+def _locked(membership: AllianceMembership | int) -> AllianceMembership | None:
+    pk = getattr(membership, "pk", membership)
     return (
         AllianceMembership.objects.select_for_update(of=("self",))
         .select_related("organisation")
-        .get(pk=membership.pk)
+        .filter(pk=pk)
+        .first()
     )
+
+
+def _reason(reason: str) -> str:
+    return (reason or "").strip()
 
 
 # --- membership --------------------------------------------------------------------------------------
@@ -75,7 +77,7 @@ def apply_for_membership(
     organisation: Organisation, *, by: User, tier: str = Tier.MEMBER, statement: str
 ) -> AllianceMembership:
     """A verified organisation's owner or administrator applies to join with a tier and a statement."""
-    require_manager(organisation, by)
+    require_alliance_manager(organisation, by)
     organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
     if not organisation.is_verified:
         raise NotAllowed(
@@ -93,12 +95,8 @@ def apply_for_membership(
     membership = AllianceMembership.objects.create(
         organisation=organisation, tier=tier, statement=statement, applied_by=by
     )
-    audit.record(
-        "alliance_membership.apply",
-        membership,
-        actor=by,
-        organisation=organisation,
-        changes={"status": (None, membership.status), "tier": (None, tier)},
+    save_transition(
+        membership, None, by=by, action="alliance_membership.apply", changes={"tier": (None, tier)}
     )
     return membership
 
@@ -107,19 +105,17 @@ def apply_for_membership(
 def approve_membership(
     membership: AllianceMembership, *, by: User, start: date | None = None
 ) -> AllianceMembership:
-    require_operator(by)
+    require_alliance_operator(by)
     membership = _locked(membership)
     if not membership.organisation.is_verified:
         raise Conflict(_("The organisation is no longer verified; it cannot become a member."))
     old = membership.approve(by=by, start=start or timezone.localdate())
-    membership.save()
-    audit.record(
-        "alliance_membership.approve",
+    save_transition(
         membership,
-        actor=by,
-        organisation=membership.organisation,
+        old,
+        by=by,
+        action="alliance_membership.approve",
         changes={
-            "status": (old, membership.status),
             "start_date": (None, str(membership.start_date)),
             "end_date": (None, str(membership.end_date)),
         },
@@ -131,58 +127,47 @@ def approve_membership(
 
 @transaction.atomic
 def reject_membership(membership: AllianceMembership, *, by: User, reason: str) -> AllianceMembership:
-    require_operator(by)
-    membership = _locked(membership)
-    old = membership.reject(by=by, reason=reason)
-    membership.save()
-    audit.record(
-        "alliance_membership.reject",
+    membership = operator_move(
         membership,
-        actor=by,
-        organisation=membership.organisation,
-        changes={"status": (old, membership.status)},
-        reason=membership.decision_reason,
+        lambda m: m.reject(by=by, reason=reason),
+        lock=_locked,
+        by=by,
+        action="alliance_membership.reject",
+        reason=reason,
     )
     _notify(membership, "membership_decision")
     return membership
 
 
-@transaction.atomic
-def suspend_membership(membership: AllianceMembership, *, by: User, reason: str) -> AllianceMembership:
-    require_operator(by)
-    membership = _locked(membership)
-    old = membership.suspend(reason=reason)
-    membership.save()
-    audit.record(
-        "alliance_membership.suspend",
-        membership,
-        actor=by,
-        organisation=membership.organisation,
-        changes={"status": (old, membership.status)},
-        reason=membership.decision_reason,
-    )
+def _change_status(membership: AllianceMembership, move, *, by: User, action: str, reason: str):
+    """An operator suspends or reinstates a membership: the directory and the organisation follow."""
+    membership = operator_move(membership, move, lock=_locked, by=by, action=action, reason=reason)
     directory.sync_entry(membership.organisation_id)
     _notify(membership, "membership_status")
     return membership
+
+
+@transaction.atomic
+def suspend_membership(membership: AllianceMembership, *, by: User, reason: str) -> AllianceMembership:
+    return _change_status(
+        membership,
+        lambda m: m.suspend(reason=reason),
+        by=by,
+        action="alliance_membership.suspend",
+        reason=reason,
+    )
 
 
 @transaction.atomic
 def reinstate_membership(membership: AllianceMembership, *, by: User, reason: str = "") -> AllianceMembership:
-    require_operator(by)
-    membership = _locked(membership)
-    old = membership.reinstate(today=timezone.localdate())
-    membership.save()
-    audit.record(
-        "alliance_membership.reinstate",
+    today = timezone.localdate()
+    return _change_status(
         membership,
-        actor=by,
-        organisation=membership.organisation,
-        changes={"status": (old, membership.status)},
-        reason=(reason or "").strip(),
+        lambda m: m.reinstate(today=today),
+        by=by,
+        action="alliance_membership.reinstate",
+        reason=reason,
     )
-    directory.sync_entry(membership.organisation_id)
-    _notify(membership, "membership_status")
-    return membership
 
 
 @transaction.atomic
@@ -190,17 +175,9 @@ def withdraw_membership(membership: AllianceMembership, *, by: User, reason: str
     """The organisation leaves (or takes back its application); operators may record it too."""
     membership = _locked(membership)
     if not is_operator(by):
-        require_manager(membership.organisation, by)
+        require_alliance_manager(membership.organisation, by)
     old = membership.withdraw()
-    membership.save()
-    audit.record(
-        "alliance_membership.withdraw",
-        membership,
-        actor=by,
-        organisation=membership.organisation,
-        changes={"status": (old, membership.status)},
-        reason=(reason or "").strip(),
-    )
+    save_transition(membership, old, by=by, action="alliance_membership.withdraw", reason=_reason(reason))
     directory.sync_entry(membership.organisation_id)
     return membership
 
@@ -209,7 +186,7 @@ def withdraw_membership(membership: AllianceMembership, *, by: User, reason: str
 def change_tier(
     membership: AllianceMembership, *, by: User, tier: str, reason: str = ""
 ) -> AllianceMembership:
-    require_operator(by)
+    require_alliance_operator(by)
     membership = _locked(membership)
     if tier not in Tier.values:
         raise DomainError(_("Choose one of the alliance's tiers."))
@@ -224,19 +201,19 @@ def change_tier(
         actor=by,
         organisation=membership.organisation,
         changes={"tier": (old, tier)},
-        reason=(reason or "").strip(),
+        reason=_reason(reason),
     )
     directory.sync_entry(membership.organisation_id)
     return membership
 
 
-# --- renewal -----------------------------------------------------------------------------------------
+# --- renewal (audited on the membership it renews) ---------------------------------------------------
 
 
 @transaction.atomic
 def request_renewal(membership: AllianceMembership, *, by: User, note: str = "") -> MembershipRenewal:
     membership = _locked(membership)
-    require_manager(membership.organisation, by)
+    require_alliance_manager(membership.organisation, by)
     if membership.computed_status() not in MembershipStatus.current():
         raise Conflict(_("Only an active membership or one in its grace period can be renewed; apply again."))
     if membership.renewals.filter(status=RenewalStatus.PENDING).exists():
@@ -255,22 +232,25 @@ def request_renewal(membership: AllianceMembership, *, by: User, note: str = "")
     return renewal
 
 
+def _locked_renewal(renewal: MembershipRenewal) -> MembershipRenewal:
+    return MembershipRenewal.objects.select_for_update(of=("self",)).get(pk=renewal.pk)
+
+
 @transaction.atomic
 def approve_renewal(renewal: MembershipRenewal, *, by: User) -> MembershipRenewal:
-    require_operator(by)
-    renewal = MembershipRenewal.objects.select_for_update(of=("self",)).get(pk=renewal.pk)
-    membership = _locked(renewal.membership)
+    require_alliance_operator(by)
+    renewal = _locked_renewal(renewal)
+    membership = _locked(renewal.membership_id)
     old_status = membership.status
     old_end, new_end = membership.extend(today=timezone.localdate())
     renewal.approve(by=by, new_end_date=new_end)
     renewal.save()
-    membership.save()
-    audit.record(
-        "alliance_membership.renew",
+    save_transition(
         membership,
-        actor=by,
-        organisation=membership.organisation,
-        changes={"end_date": (str(old_end), str(new_end)), "status": (old_status, membership.status)},
+        old_status,
+        by=by,
+        action="alliance_membership.renew",
+        changes={"end_date": (str(old_end), str(new_end))},
     )
     directory.sync_entry(membership.organisation_id)
     _notify(membership, "renewal_decision", renewal=renewal)
@@ -279,9 +259,9 @@ def approve_renewal(renewal: MembershipRenewal, *, by: User) -> MembershipRenewa
 
 @transaction.atomic
 def reject_renewal(renewal: MembershipRenewal, *, by: User, reason: str) -> MembershipRenewal:
-    require_operator(by)
-    renewal = MembershipRenewal.objects.select_for_update(of=("self",)).get(pk=renewal.pk)
-    renewal.reject(by=by, reason=reason)
+    require_alliance_operator(by)
+    renewal = _locked_renewal(renewal)
+    old = renewal.reject(by=by, reason=reason)
     renewal.save()
     membership = renewal.membership
     audit.record(
@@ -289,7 +269,7 @@ def reject_renewal(renewal: MembershipRenewal, *, by: User, reason: str) -> Memb
         membership,
         actor=by,
         organisation=membership.organisation,
-        changes={"renewal": (RenewalStatus.PENDING, renewal.status)},
+        changes={"renewal": (old, renewal.status)},
         reason=renewal.decision_reason,
     )
     _notify(membership, "renewal_decision", renewal=renewal)
@@ -315,20 +295,17 @@ def recheck_memberships(today: date | None = None) -> dict[str, int]:
 
 @transaction.atomic
 def _recheck_one(pk: int, today: date) -> int:
-    membership = AllianceMembership.objects.select_for_update(of=("self",)).select_related("organisation")
-    membership = membership.filter(pk=pk).first()
+    membership = _locked(pk)
     if membership is None:
         return 0
-    old = membership.status
-    membership.recompute(today=today)
+    old = membership.recompute(today=today)
     if membership.status == old:
         return 0
-    membership.save(update_fields=["status", "status_changed_at"])
-    audit.record(
-        f"alliance_membership.{membership.status}",
+    save_transition(
         membership,
-        organisation=membership.organisation,
-        changes={"status": (old, membership.status)},
+        old,
+        by=None,
+        action=f"alliance_membership.{membership.status}",
         reason=_("Recomputed from the membership's dates."),
     )
     directory.sync_entry(membership.organisation_id)
@@ -339,12 +316,7 @@ def _recheck_one(pk: int, today: date) -> int:
 
 @transaction.atomic
 def _remind_one(pk: int, today: date) -> int:
-    membership = (
-        AllianceMembership.objects.select_for_update(of=("self",))
-        .select_related("organisation")
-        .filter(pk=pk)
-        .first()
-    )
+    membership = _locked(pk)
     if membership is None or membership.reminder_sent_for == membership.end_date:
         return 0
     membership.reminder_sent_for = membership.end_date

@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from accounts.models import Organisation, OrganisationKind, Sector
 from alliance.models import (
@@ -238,8 +239,6 @@ def facets(
 ) -> dict[str, list[FacetValue]]:
     """Counts per value of each facet, given the other facets' filters (one GROUP BY per facet), cached until
     the directory changes."""
-    from django.utils.translation import get_language
-
     key = f"{query.cache_key()} {max_cities} {get_language()}"
     return cached_for_state("facets", key, lambda: _facets(query, max_cities=max_cities), state)
 
@@ -279,8 +278,6 @@ def _facets(query: DirectoryQuery, *, max_cities: int) -> dict[str, list[FacetVa
 def statistics(state: str | None = None) -> dict:
     """Members by type, by sector and joins per year, for the directory page (three GROUP BYs, cached until the
     directory changes)."""
-    from django.utils.translation import get_language
-
     state = state or generation()
     return cached_for_state("statistics", get_language() or "", lambda: _statistics(state), state)
 
@@ -327,10 +324,6 @@ def bar_chart(rows: list[tuple[str, int]], *, width: int = 320, bar: int = 18, g
             for i, (label, n) in enumerate(rows)
         ],
     }
-
-
-def today_listed_count() -> int:
-    return DirectoryEntry.objects.listed(timezone.localdate()).count()
 
 
 def refresh_organisation(sender, *, organisation, **kwargs) -> None:

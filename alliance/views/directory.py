@@ -1,0 +1,68 @@
+"""The public directory and members' profiles."""
+
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+
+from accounts.access import manages
+from alliance.models import AllianceProfile, CapabilityTag, DirectoryEntry, Solution, SolutionStatus
+from alliance.services import directory, profiles
+from core.pagination import paginate
+
+DIRECTORY_PAGE_SIZE = 24
+
+
+def index(request):
+    """The public directory: facets with counts, keyword search, statistics and the member list."""
+    query = directory.DirectoryQuery.from_params(request.GET)
+    page = paginate(request, directory.entries(query), per_page=DIRECTORY_PAGE_SIZE)
+    state = directory.generation()
+    stats = directory.statistics(state)
+    charts = [
+        (_("Members by type"), directory.bar_chart(stats["by_kind"])),
+        (_("Members by sector"), directory.bar_chart(stats["by_sector"][:8])),
+        (_("Joins per year"), directory.bar_chart(stats["joins_per_year"][-8:])),
+    ]
+    return render(
+        request,
+        "alliance/directory.html",
+        {
+            "query": query,
+            "page": page,
+            "facets": directory.facets(query, state=state),
+            "stats": stats,
+            "charts": charts,
+            "params": request.GET,
+        },
+    )
+
+
+def member_profile(request, organisation_id):
+    """A member's public profile: what the viewer may see of it, with its published solutions."""
+    entry = get_object_or_404(DirectoryEntry.objects.select_related("organisation"), pk=organisation_id)
+    audience = profiles.audience(request.user, organisation_id)
+    if not entry.is_listed and audience != "own":
+        raise Http404
+    profile = (
+        AllianceProfile.objects.filter(organisation_id=organisation_id)
+        .prefetch_related(Prefetch("capabilities", queryset=CapabilityTag.objects.order_by("slug")))
+        .first()
+    )
+    solutions = (
+        Solution.objects.filter(organisation_id=organisation_id, status=SolutionStatus.PUBLISHED)
+        .prefetch_related("capabilities")
+        .order_by("-id")[:20]
+    )
+    can_edit = manages(request.user, organisation_id)
+    return render(
+        request,
+        "alliance/member_profile.html",
+        {
+            "entry": entry,
+            "shown": profiles.visible_profile(profile, audience),
+            "audience": audience,
+            "solutions": solutions,
+            "can_edit": can_edit,
+        },
+    )
