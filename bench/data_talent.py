@@ -15,18 +15,10 @@ What it looks like at scale 1:
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
+from django.utils import timezone
+
 from bench.bulk import copy_rows, reset_sequences
 
-CATEGORIES = [
-    "foundations",
-    "machine_learning",
-    "large_models",
-    "computer_vision",
-    "hpc",
-    "applications",
-    "other",
-]
-LEVELS = ["beginner", "intermediate", "advanced"]
 AUDIENCES = [("open", 70), ("students", 12), ("member_employees", 12), ("allowlist", 6)]
 ACCESS = [("open", 70), ("approval", 20), ("code", 10)]
 TOPICS = [
@@ -48,14 +40,14 @@ def _weighted(rng, choices):
 
 def load_talent(ctx) -> dict[str, int]:
     """Programmes, courses, cohorts with sessions, enrolments, attendance and certificates."""
-    from django.utils import timezone
-
-    from talent.models import (
+    from talent.models import (  # bench modules are imported before django.setup()
         Attendance,
+        Category,
         Certificate,
         Cohort,
         Course,
         Enrolment,
+        Level,
         Programme,
         Session,
         new_certificate_code,
@@ -93,8 +85,8 @@ def load_talent(ctx) -> dict[str, int]:
                 "title_en": f"{en} ({i + 1})",
                 "description_zh": "课程介绍：理论讲解与上机实验相结合。" * 3,
                 "description_en": "Lectures and hands-on labs on the computing center. " * 3,
-                "level": rng.choice(LEVELS),
-                "category": rng.choice(CATEGORIES),
+                "level": rng.choice(Level.values),
+                "category": rng.choice(Category.values),
                 "prerequisites": "Python",
                 "syllabus": "Introduction\nLab 1\nLab 2\nProject",
                 "cover_image": "",

@@ -5,15 +5,15 @@ itself from concurrent threads against the loaded database (each thread its own 
 for the purpose and removed afterwards, and reports enrolments per second and that capacity held.
 """
 
+from django.db.models import Count, Q
+from django.utils import timezone
+
 from bench.endpoints import LIST_GOAL, Url
 
 
 def busiest_upcoming_cohort() -> int:
     """The published upcoming cohort with the most people waiting (full, with a waitlist)."""
-    from django.db.models import Count, Q
-    from django.utils import timezone
-
-    from talent.models import Cohort
+    from talent.models import Cohort  # bench modules are imported before django.setup()
 
     found = (
         Cohort.objects.published()
@@ -29,7 +29,7 @@ def busiest_upcoming_cohort() -> int:
 
 
 def busiest_course() -> str:
-    from talent.models import Cohort
+    from talent.models import Cohort  # bench modules are imported before django.setup()
 
     return Cohort.objects.select_related("course").get(pk=busiest_upcoming_cohort()).course.slug
 

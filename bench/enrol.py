@@ -15,8 +15,14 @@ import json
 import os
 import sys
 import tempfile
-from datetime import datetime
+import threading
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
+
+import django
+from django.db import connections
+from django.utils import timezone
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # run as a script: make ``bench`` and the portal importable
@@ -26,16 +32,9 @@ from bench import server  # noqa: E402
 
 def measure_enrol(*, people: int = 400, seats: int = 100, threads: int = 16) -> dict:
     """Enrol ``people`` users into a fresh cohort of ``seats`` seats from ``threads`` threads; returns rates."""
-    import threading
-    import time
-    from datetime import timedelta
-
-    from django.db import connections
-    from django.utils import timezone
-
-    from accounts.models import User
-    from talent import services
-    from talent.models import Cohort, Course, Enrolment
+    from accounts.models import User  # needs django.setup(), which main() runs once the environment is set
+    from talent.models import Cohort, Course, Enrolment  # the same
+    from talent.services.enrolment import enrol  # the same
 
     course = Course.objects.published().order_by("id").first()
     now = timezone.now()
@@ -59,7 +58,7 @@ def measure_enrol(*, people: int = 400, seats: int = 100, threads: int = 16) -> 
                     if not queue:
                         return
                     person = queue.pop()
-                services.enrol(cohort, user=person)
+                enrol(cohort, user=person)
         except Exception as error:
             errors.append(repr(error))
         finally:
@@ -100,8 +99,6 @@ def main(argv: list[str] | None = None) -> int:
         print("no benchmark database: run bench/run.py first (it loads the data)", file=sys.stderr)
         return 2
     os.environ.update(server.portal_env(static_root=tempfile.mkdtemp(prefix="portal-bench-static-")))
-    import django
-
     django.setup()
     result = measure_enrol(people=args.people, seats=args.seats, threads=args.threads)
     print(json.dumps(result, indent=2))

@@ -6,6 +6,7 @@
 - certificate verification (public).
 """
 
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
@@ -15,8 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exceptions import DomainError
-from core.roles import is_supervisor
-from talent import services
+from core.web import IdField
 from talent.models import (
     Access,
     Audience,
@@ -31,19 +31,33 @@ from talent.models import (
     Level,
     Session,
 )
+from talent.pdf import verification_url
+from talent.services.enrolment import accept_offer, enrol, waitlist_position, withdraw
+from talent.services.running import mark_attendance, set_scores
 from talent.views.certificates import holder_label
 
-MAX_ID = 2**63 - 1
 
-
-class StrictIdField(serializers.IntegerField):
-    def __init__(self, **kwargs):
-        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+class StrictIdField(IdField):
+    """An id that is not written as a boolean or a float (``1.0`` is not the enrolment 1)."""
 
     def to_internal_value(self, data):
         if isinstance(data, bool | float):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+def changes_schema(name: str, request_serializer):
+    """The schema of a teaching action that answers how many records it changed."""
+    return extend_schema(
+        request=request_serializer,
+        responses=inline_serializer(name, fields={"changed": serializers.IntegerField()}),
+    )
+
+
+def validated(serializer_class, request) -> dict:
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data
 
 
 def _choice_field(choices, component: str):
@@ -93,7 +107,7 @@ class EnrolmentSerializer(serializers.ModelSerializer):
         if obj.status != EnrolmentStatus.WAITLISTED:
             return None
         ahead = getattr(obj, "waitlist_ahead", None)
-        return ahead + 1 if ahead is not None else services.waitlist_position(obj)
+        return ahead + 1 if ahead is not None else waitlist_position(obj)
 
 
 # --- catalogue ---------------------------------------------------------------------------------------------
@@ -167,8 +181,6 @@ class CourseViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"[-a-zA-Z0-9_]{1,50}"
 
     def get_queryset(self):
-        from django.db.models import Prefetch
-
         cohorts = (
             Cohort.objects.published()
             .upcoming()
@@ -206,9 +218,8 @@ class CohortViewSet(viewsets.ReadOnlyModelViewSet):
     def enrol(self, request, pk=None):
         """Enrol, join the waitlist, or ask for approval, as the cohort allows. 409 if already in it."""
         cohort = self.get_object()
-        data = EnrolInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        enrolment = services.enrol(cohort, user=request.user, code=data.validated_data["code"])
+        code = validated(EnrolInputSerializer, request)["code"]
+        enrolment = enrol(cohort, user=request.user, code=code)
         enrolment = (
             Enrolment.objects.with_waitlist_position().select_related("cohort__course").get(pk=enrolment.pk)
         )
@@ -237,13 +248,13 @@ class MyEnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(request=None, responses=EnrolmentSerializer)
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
-        enrolment = services.withdraw(self.get_object(), by=request.user)
+        enrolment = withdraw(self.get_object(), by=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=enrolment.pk)).data)
 
     @extend_schema(request=None, responses=EnrolmentSerializer)
     @action(detail=True, methods=["post"], url_path="accept-offer")
     def accept_offer(self, request, pk=None):
-        enrolment = services.accept_offer(self.get_object(), by=request.user)
+        enrolment = accept_offer(self.get_object(), by=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=enrolment.pk)).data)
 
 
@@ -289,7 +300,7 @@ class TeachingCohortViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         user = self.request.user
-        cohorts = Cohort.objects.all() if is_supervisor(user) else Cohort.objects.taught_by(user)
+        cohorts = Cohort.objects.readable_by_teacher(user)
         return cohorts.with_seats().select_related("course").order_by("-id")
 
     @extend_schema(responses=RosterEntrySerializer(many=True))
@@ -303,21 +314,13 @@ class TeachingCohortViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response(RosterEntrySerializer(enrolments, many=True).data)
 
-    @extend_schema(
-        request=ScoresInputSerializer,
-        responses=inline_serializer("ScoresResult", fields={"changed": serializers.IntegerField()}),
-    )
+    @changes_schema("ScoresResult", ScoresInputSerializer)
     @action(detail=True, methods=["post"])
     def scores(self, request, pk=None):
         cohort = self.get_object()
-        data = ScoresInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        changed = services.set_scores(
-            cohort,
-            by=request.user,
-            scores={row["enrolment"]: row["score"] for row in data.validated_data["scores"]},
-        )
-        return Response({"changed": changed})
+        rows = validated(ScoresInputSerializer, request)["scores"]
+        scores = {row["enrolment"]: row["score"] for row in rows}
+        return Response({"changed": set_scores(cohort, by=request.user, scores=scores)})
 
 
 class TeachingSessionViewSet(viewsets.GenericViewSet):
@@ -327,22 +330,16 @@ class TeachingSessionViewSet(viewsets.GenericViewSet):
     serializer_class = AttendanceInputSerializer
 
     def get_queryset(self):
-        user = self.request.user
-        cohorts = Cohort.objects.all() if is_supervisor(user) else Cohort.objects.taught_by(user)
+        cohorts = Cohort.objects.readable_by_teacher(self.request.user)
         return Session.objects.filter(cohort__in=cohorts).select_related("cohort")
 
-    @extend_schema(
-        request=AttendanceInputSerializer,
-        responses=inline_serializer("AttendanceResult", fields={"changed": serializers.IntegerField()}),
-    )
+    @changes_schema("AttendanceResult", AttendanceInputSerializer)
     @action(detail=True, methods=["post"])
     def attendance(self, request, pk=None):
         session = self.get_object()
-        data = AttendanceInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        present = {row["enrolment"]: row["present"] for row in data.validated_data["marks"]}
-        changed = services.mark_attendance(session, by=request.user, present=present)
-        return Response({"changed": changed})
+        rows = validated(AttendanceInputSerializer, request)["marks"]
+        present = {row["enrolment"]: row["present"] for row in rows}
+        return Response({"changed": mark_attendance(session, by=request.user, present=present)})
 
 
 # --- certificates ----------------------------------------------------------------------------------------------------
@@ -375,8 +372,6 @@ class CertificateSerializer(serializers.ModelSerializer):
         return holder_label(obj)
 
     def get_verification_url(self, obj) -> str:
-        from talent.pdf import verification_url
-
         return verification_url(obj)
 
 

@@ -5,7 +5,6 @@ from datetime import datetime, time, timedelta
 from django.utils import timezone
 
 from accounts.models import Organisation
-from talent import services
 from talent.models import (
     Access,
     Audience,
@@ -17,6 +16,10 @@ from talent.models import (
     Programme,
     Session,
 )
+from talent.services.catalogue import save_catalogue_object, save_cohort, set_cohort_status
+from talent.services.enrolment import enrol
+from talent.services.pools import reserve_seats
+from talent.services.running import complete_cohort, mark_attendance, set_scores
 
 PROGRAMMES = [
     (
@@ -83,6 +86,31 @@ COURSES = [
     ),
 ]
 
+COHORTS = [
+    # key, course, name, starts in (days), days, seats, other fields
+    ("ml", "ml-foundations", "2027春季班 Spring 2027", 21, 4, 30, {}),
+    ("rag", "rag-apps", "周末班 Weekend", 10, 2, 2, {}),
+    ("students", "npu-training", "高校专场 For students", 30, 2, 40, {"audience": Audience.STUDENTS}),
+    (
+        "members",
+        "vision-industry",
+        "企业定制班 Member employees",
+        40,
+        3,
+        20,
+        {"audience": Audience.MEMBER_EMPLOYEES, "access": Access.APPROVAL},
+    ),
+    (
+        "partner",
+        "rag-apps",
+        "合作伙伴班 Partner cohort",
+        15,
+        1,
+        25,
+        {"access": Access.CODE, "enrolment_code": "RAG2027"},
+    ),
+]
+
 
 def _at(day, hour: int):
     return timezone.make_aware(datetime.combine(day, time(hour, 0)))
@@ -104,7 +132,7 @@ def _cohort(course, *, name, starts_in, days, capacity, instructor, **fields) ->
         enrolment_closes_at=now + timedelta(days=max(starts_in, 1)),
         **fields,
     )
-    services.save_cohort(cohort, by=_operator, changed=["name"], instructors=[instructor])
+    save_cohort(cohort, by=_operator, changed=["name"], instructors=[instructor])
     for i in range(min(days + 1, 3)):
         day = cohort.starts_on + timedelta(days=i)
         session = Session(
@@ -114,14 +142,14 @@ def _cohort(course, *, name, starts_in, days, capacity, instructor, **fields) ->
             ends_at=_at(day, 17),
             place="算力中心培训室 A / Training room A",
         )
-        services.save_catalogue_object(session, by=_operator, changed=["title"])
-    services.set_cohort_status(cohort, status=CohortStatus.PUBLISHED, by=_operator)
+        save_catalogue_object(session, by=_operator, changed=["title"])
+    set_cohort_status(cohort, status=CohortStatus.PUBLISHED, by=_operator)
     return cohort
 
 
 def _enrol(cohort, user, **kwargs):
     if not Enrolment.objects.active().filter(cohort=cohort, user=user).exists():
-        return services.enrol(cohort, user=user, **kwargs)
+        return enrol(cohort, user=user, **kwargs)
     return Enrolment.objects.active().get(cohort=cohort, user=user)
 
 
@@ -138,7 +166,7 @@ def seed(people: dict) -> None:
     researcher = people["researcher@demo.aicc.cn"]
     programmes = {}
     for slug, zh, en, dzh, den in PROGRAMMES:
-        programme = Programme.objects.filter(slug=slug).first() or services.save_catalogue_object(
+        programme = Programme.objects.filter(slug=slug).first() or save_catalogue_object(
             Programme(
                 slug=slug, title_zh=zh, title_en=en, description_zh=dzh, description_en=den, is_published=True
             ),
@@ -150,7 +178,7 @@ def seed(people: dict) -> None:
     for slug, programme, zh, en, category, level, dzh, den, syllabus in COURSES:
         course = Course.objects.filter(slug=slug).first()
         if course is None:
-            course = services.save_catalogue_object(
+            course = save_catalogue_object(
                 Course(
                     slug=slug,
                     programme=programmes.get(programme),
@@ -171,57 +199,30 @@ def seed(people: dict) -> None:
         courses[slug] = course
 
     # Open, full (with a waitlist), students-only, approval and code cohorts.
-    ml = _cohort(
-        courses["ml-foundations"],
-        name="2027春季班 Spring 2027",
-        starts_in=21,
-        days=4,
-        capacity=30,
-        instructor=instructor,
-    )
-    _enrol(ml, student)
-    rag = _cohort(
-        courses["rag-apps"], name="周末班 Weekend", starts_in=10, days=2, capacity=2, instructor=instructor
-    )
-    _enrol(rag, researcher)
-    _enrol(rag, owner)
-    _enrol(rag, student)  # full: the student waits (number 1)
-    _cohort(
-        courses["npu-training"],
-        name="高校专场 For students",
-        starts_in=30,
-        days=2,
-        capacity=40,
-        instructor=instructor,
-        audience=Audience.STUDENTS,
-    )
-    _cohort(
-        courses["vision-industry"],
-        name="企业定制班 Member employees",
-        starts_in=40,
-        days=3,
-        capacity=20,
-        instructor=instructor,
-        audience=Audience.MEMBER_EMPLOYEES,
-        access=Access.APPROVAL,
-    )
-    coded = _cohort(
-        courses["rag-apps"],
-        name="合作伙伴班 Partner cohort",
-        starts_in=15,
-        days=1,
-        capacity=25,
-        instructor=instructor,
-        access=Access.CODE,
-        enrolment_code="RAG2027",
-    )
+    cohorts = {
+        key: _cohort(
+            courses[course],
+            name=name,
+            starts_in=starts_in,
+            days=days,
+            capacity=capacity,
+            instructor=instructor,
+            **fields,
+        )
+        for key, course, name, starts_in, days, capacity, fields in COHORTS
+    }
+    _enrol(cohorts["ml"], student)
+    _enrol(cohorts["rag"], researcher)
+    _enrol(cohorts["rag"], owner)
+    _enrol(cohorts["rag"], student)  # full: the student waits (number 1)
+    coded = cohorts["partner"]
     enterprise = Organisation.objects.filter(name_zh="星河智能科技有限公司").first()
     if (
         enterprise is not None
         and enterprise.is_verified
         and not enterprise.seat_pools.filter(cohort=coded).exists()
     ):
-        services.reserve_seats(coded, organisation=enterprise, seats=3, by=owner)
+        reserve_seats(coded, organisation=enterprise, seats=3, by=owner)
 
     # A finished cohort: the student completed it and holds a certificate.
     done = Cohort.objects.filter(course=courses["ml-foundations"], name="2026秋季班 Autumn 2026").first()
@@ -236,13 +237,13 @@ def seed(people: dict) -> None:
         )
         enrolment = _enrol(done, student)
         for session in done.sessions.all():
-            services.mark_attendance(session, by=instructor, present={enrolment.pk: True})
-        services.set_scores(done, by=instructor, scores={enrolment.pk: "88"})
+            mark_attendance(session, by=instructor, present={enrolment.pk: True})
+        set_scores(done, by=instructor, scores={enrolment.pk: "88"})
         # Demo only: move the cohort into the past so it can be completed now.
         today = timezone.localdate()
         Cohort.objects.filter(pk=done.pk).update(
             starts_on=today - timedelta(days=30), ends_on=today - timedelta(days=29)
         )
         done.refresh_from_db()
-        services.complete_cohort(done, by=instructor)
+        complete_cohort(done, by=instructor)
     assert Enrolment.objects.filter(cohort=done, status=EnrolmentStatus.COMPLETED).exists()

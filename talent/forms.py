@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from alliance.models import NeedKind, NeedStatus
 from core.roles import SiteRole
 from talent.models import Access, Audience, Category, Cohort, Course, Level, Programme, Session
 
@@ -82,6 +83,17 @@ class AssignSeatForm(forms.Form):
     email = forms.EmailField(label=_("Email of the member"))
 
 
+def instructors_queryset():
+    return User.objects.filter(groups__name=SiteRole.INSTRUCTOR, is_active=True).order_by("email")
+
+
+def instructors_field(help_text) -> PersonChoiceField:
+    """The instructors of a course or cohort: people with the instructor role (each form gets a fresh query)."""
+    return PersonChoiceField(
+        label=_("Instructors"), queryset=instructors_queryset(), required=False, help_text=help_text
+    )
+
+
 class ProgrammeForm(forms.ModelForm):
     class Meta:
         model = Programme
@@ -89,12 +101,7 @@ class ProgrammeForm(forms.ModelForm):
 
 
 class CourseForm(forms.ModelForm):
-    instructors = PersonChoiceField(
-        label=_("Instructors"),
-        queryset=User.objects.none(),
-        required=False,
-        help_text=_("People with the instructor role."),
-    )
+    instructors = instructors_field(_("People with the instructor role."))
 
     class Meta:
         model = Course
@@ -123,10 +130,7 @@ class CourseForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["instructors"].queryset = instructors_queryset()
         if "answers_needs" in self.fields:
-            from alliance.models import NeedKind, NeedStatus
-
             field = self.fields["answers_needs"]
             field.queryset = field.queryset.model.objects.filter(
                 kind=NeedKind.TALENT, status=NeedStatus.OPEN
@@ -137,16 +141,9 @@ class CourseForm(forms.ModelForm):
             field.widget = forms.CheckboxSelectMultiple(choices=field.choices)
 
 
-def instructors_queryset():
-    return User.objects.filter(groups__name=SiteRole.INSTRUCTOR, is_active=True).order_by("email")
-
-
 class CohortForm(forms.ModelForm):
-    instructors = PersonChoiceField(
-        label=_("Instructors"),
-        queryset=User.objects.none(),
-        required=False,
-        help_text=_("They run the cohort (attendance, scores, completion) and never take a seat."),
+    instructors = instructors_field(
+        _("They run the cohort (attendance, scores, completion) and never take a seat.")
     )
 
     class Meta:
@@ -177,7 +174,6 @@ class CohortForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["instructors"].queryset = instructors_queryset()
         self.fields["course"].label_from_instance = lambda c: c.title
 
     def clean(self):

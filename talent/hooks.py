@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from core import hooks, signals
-from talent import demo, privacy
+from talent import demo, privacy, reports
 
 hooks.register(
     hooks.AUDIT_LABELS,
@@ -53,3 +53,5 @@ hooks.register(hooks.API_URLS, "talent.api_urls")
 
 hooks.register(hooks.DASHBOARD_PANELS, "talent/partials/dashboard_panel.html", order=10)
 hooks.register(hooks.DEMO_DATA, demo.seed, order=40)
+hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=30)
+hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)

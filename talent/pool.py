@@ -15,14 +15,13 @@ from core import audit
 from core.exceptions import DomainError
 from core.mail import send_templated_mail
 from talent.models import Category, Certificate, CertificateStatus
+from talent.services.eligibility import current_alliance_organisation_ids
 
 MESSAGE_MAX = 2000
 
 
 def searching_organisations(user) -> list[Organisation]:
     """The verified, current alliance-member organisations the user belongs to (who may search the pool)."""
-    from talent.services import current_alliance_organisation_ids
-
     if not getattr(user, "is_authenticated", False):
         return []
     organisations = list(

@@ -5,7 +5,8 @@ from django.db import transaction
 
 from accounts.privacy import pseudonym
 from core.exceptions import DomainError
-from talent.models import Attendance, Certificate, Enrolment, EnrolmentStatus
+from talent.models import Attendance, Certificate, Enrolment
+from talent.services.enrolment import withdraw
 
 
 def _iso(value):
@@ -60,12 +61,9 @@ def is_deleted_account(user) -> bool:
 def forget_learner(sender=None, *, user, **kwargs) -> None:
     """Receiver of ``core.signals.account_deleting``: leave every open cohort (freeing seats for the waitlist)
     and keep issued certificates verifiable, but under the account's pseudonym instead of the person's name."""
-    from talent import services
-
-    open_statuses = [s for s, moves in Enrolment.TRANSITIONS.items() if EnrolmentStatus.WITHDRAWN in moves]
-    for enrolment in Enrolment.objects.filter(user=user, status__in=open_statuses).select_related("cohort"):
+    for enrolment in Enrolment.objects.withdrawable().filter(user=user).select_related("cohort"):
         try:
-            services.withdraw(enrolment, by=user, reason="account deleted")
+            withdraw(enrolment, by=user, reason="account deleted")
         except DomainError:  # a cohort that already ended keeps its record
             continue
     Certificate.objects.filter(enrolment__user=user).update(holder_name=pseudonym(user))

@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from core.roles import SiteRole, has_site_role, is_operator
 from talent.models import Certificate, Enrolment, EnrolmentStatus, Session
+from talent.pool import searching_organisations
 
 register = template.Library()
 
@@ -11,8 +12,6 @@ PANEL_ROWS = 5
 
 @register.filter
 def searches_talent_pool(user) -> bool:
-    from talent.pool import searching_organisations
-
     # Read once per request (the menu is on every page).
     cached = getattr(user, "_searches_talent_pool", None)
     if cached is None:

@@ -11,10 +11,12 @@ from django.views.decorators.http import require_POST
 from accounts.models import Organisation
 from core.exceptions import DomainError
 from core.pagination import paginate
-from talent import services
+from core.web import show_error
 from talent.forms import CatalogueFilterForm, EnrolForm
 from talent.models import Cohort, CohortStatus, Course, Enrolment, EnrolmentStatus, Programme
-from talent.views.common import facts_for, show_error
+from talent.services.eligibility import eligibility
+from talent.services.enrolment import enrol, waitlist_position
+from talent.views.common import facts_for
 
 CATALOGUE_PAGE_SIZE = 20
 
@@ -92,7 +94,7 @@ def _cohort_rows(request, cohorts) -> list[dict]:
     rows = []
     for cohort in cohorts:
         current = mine.get(cohort.pk)
-        verdict = services.eligibility(cohort, facts, current=current, seats_left=cohort.seats_left)
+        verdict = eligibility(cohort, facts, current=current, seats_left=cohort.seats_left)
         rows.append({"cohort": cohort, "verdict": verdict, "enrolment": current})
     return rows
 
@@ -152,7 +154,7 @@ def cohort_enrol(request, pk):
     form = EnrolForm(request.POST)
     code = form.cleaned_data["code"] if form.is_valid() else ""
     try:
-        enrolment = services.enrol(cohort, user=request.user, code=code)
+        enrolment = enrol(cohort, user=request.user, code=code)
     except DomainError as error:
         show_error(request, error)
         return redirect(cohort)
@@ -164,7 +166,7 @@ def cohort_enrol(request, pk):
             _(
                 "The cohort is full: you are number %(position)s on the waitlist. We email you when a seat is yours."
             )
-            % {"position": services.waitlist_position(enrolment)},
+            % {"position": waitlist_position(enrolment)},
         )
     else:
         messages.info(request, _("Your request is sent. The instructor decides, and you will get an email."))

@@ -4,6 +4,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 
+from accounts.privacy import pseudonym
+from core.roles import sees_all_organisations
 from talent.models import Certificate
 from talent.pdf import certificate_pdf
 from talent.privacy import is_deleted_account
@@ -16,8 +18,6 @@ def _certificate(code: str) -> Certificate:
 
 
 def holder_label(certificate: Certificate) -> str:
-    from accounts.privacy import pseudonym
-
     user = certificate.enrolment.user
     return pseudonym(user) if is_deleted_account(user) else certificate.holder_name
 
@@ -36,8 +36,6 @@ def certificate_verify(request, code):
 def certificate_pdf_view(request, code):
     certificate = _certificate(code)
     user = request.user
-    from core.roles import sees_all_organisations
-
     if not (
         getattr(user, "is_authenticated", False)
         and (certificate.enrolment.user_id == user.pk or sees_all_organisations(user))

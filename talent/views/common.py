@@ -1,29 +1,28 @@
+"""What the talent pages share beyond ``core.web``."""
+
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 
-from talent import services
+from core.exceptions import DomainError
+from core.web import show_error
+from talent.services.eligibility import LearnerFacts, learner_facts
 
 
-def facts_for(request) -> services.LearnerFacts:
+def facts_for(request) -> LearnerFacts:
     """The audience facts of the person asking, read once per request."""
     facts = getattr(request, "_talent_facts", None)
     if facts is None:
-        facts = services.learner_facts(request.user)
+        facts = learner_facts(request.user)
         request._talent_facts = facts
     return facts
 
 
-def show_error(request, error: Exception) -> None:
-    if isinstance(error, ValidationError):
-        for message in error.messages:
-            messages.error(request, message)
-    else:
-        messages.error(request, str(error))
-
-
-def parse_id(value) -> int | None:
+def attempt(request, call, success):
+    """Run a service ``call``; show ``success`` (a text, or a function of the result that gives it) and return
+    the result, or show why the service refused and return None."""
     try:
-        number = int(str(value))
-    except (TypeError, ValueError):
+        result = call()
+    except DomainError as error:
+        show_error(request, error)
         return None
-    return number if 0 < number < 2**63 else None
+    messages.success(request, success(result) if callable(success) else success)
+    return result

@@ -12,12 +12,13 @@ from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
 from core.pagination import paginate
-from talent import services
 from talent.calendar import sessions_ics
 from talent.forms import CheckInForm
 from talent.models import Attendance, Certificate, Enrolment, EnrolmentStatus, Session
 from talent.pool import is_in_pool
-from talent.views.common import show_error
+from talent.services.enrolment import accept_offer, withdraw
+from talent.services.running import check_in
+from talent.views.common import attempt
 
 SCHEDULE_SESSIONS = 20
 
@@ -74,12 +75,9 @@ def _own(request, pk) -> Enrolment:
 @require_POST
 def enrolment_accept(request, pk):
     enrolment = _own(request, pk)
-    try:
-        services.accept_offer(enrolment, by=request.user)
-    except DomainError as error:
-        show_error(request, error)
-    else:
-        messages.success(request, _("The seat is yours: you are enrolled."))
+    attempt(
+        request, lambda: accept_offer(enrolment, by=request.user), _("The seat is yours: you are enrolled.")
+    )
     return redirect("talent:my_enrolments")
 
 
@@ -87,14 +85,11 @@ def enrolment_accept(request, pk):
 @require_POST
 def enrolment_withdraw(request, pk):
     enrolment = _own(request, pk)
-    try:
-        services.withdraw(enrolment, by=request.user)
-    except DomainError as error:
-        show_error(request, error)
-    else:
-        messages.success(
-            request, _("You have withdrawn. If you held a seat, it goes to the next person waiting.")
-        )
+    attempt(
+        request,
+        lambda: withdraw(enrolment, by=request.user),
+        _("You have withdrawn. If you held a seat, it goes to the next person waiting."),
+    )
     return redirect("talent:my_enrolments")
 
 
@@ -125,7 +120,7 @@ def session_checkin(request, pk):
     form = CheckInForm(request.POST or None, initial={"code": request.GET.get("code", "")[:8]})
     if request.method == "POST" and form.is_valid():
         try:
-            services.check_in(session, user=request.user, code=form.cleaned_data["code"])
+            check_in(session, user=request.user, code=form.cleaned_data["code"])
         except DomainError as error:
             form.add_error("code", str(error))
         else:

@@ -13,7 +13,7 @@ from accounts.models import Membership, Organisation, User
 from core.exceptions import DomainError
 from core.pagination import paginate
 from core.roles import is_operator, sees_all_organisations
-from talent import services
+from core.web import show_error
 from talent.forms import (
     AssignSeatForm,
     BulkForm,
@@ -24,7 +24,10 @@ from talent.forms import (
     SessionForm,
 )
 from talent.models import Cohort, CohortStatus, Course, EnrolmentStatus, Programme, SeatPool, Session
-from talent.views.common import show_error
+from talent.services.bulk import bulk_enrol
+from talent.services.catalogue import save_catalogue_object, save_cohort, set_cohort_status
+from talent.services.eligibility import seats_left_in
+from talent.services.pools import assign_pool_seat, reserve_seats
 
 
 def _require_operator(request) -> None:
@@ -70,14 +73,14 @@ def _save(
         instance = form.save(commit=False)
         try:
             if isinstance(instance, Cohort):
-                services.save_cohort(
+                save_cohort(
                     instance,
                     by=request.user,
                     changed=form.changed_data,
                     instructors=list(form.cleaned_data["instructors"]),
                 )
             else:
-                services.save_catalogue_object(
+                save_catalogue_object(
                     instance,
                     by=request.user,
                     changed=form.changed_data,
@@ -136,7 +139,7 @@ def cohort_form(request, pk=None):
             "sessions": Session.objects.filter(cohort=instance),
             "next_statuses": [
                 (s, CohortStatus(s).label)
-                for s in sorted(Cohort.STATUS_TRANSITIONS.get(instance.status, set()))
+                for s in sorted(instance.allowed_moves)
                 if s != CohortStatus.FINISHED
             ],
         },
@@ -149,7 +152,7 @@ def cohort_status(request, pk):
     _require_operator(request)
     cohort = get_object_or_404(Cohort, pk=pk)
     try:
-        services.set_cohort_status(
+        set_cohort_status(
             cohort,
             status=request.POST.get("status", ""),
             by=request.user,
@@ -170,9 +173,7 @@ def session_form(request, cohort_pk=None, pk=None):
     form = SessionForm(request.POST or None, instance=instance or Session(cohort=cohort))
     if request.method == "POST" and form.is_valid():
         try:
-            services.save_catalogue_object(
-                form.save(commit=False), by=request.user, changed=form.changed_data
-            )
+            save_catalogue_object(form.save(commit=False), by=request.user, changed=form.changed_data)
         except (DomainError, ValidationError) as error:
             show_error(request, error)
         else:
@@ -193,7 +194,7 @@ def cohort_bulk(request, pk):
     report = None
     if request.method == "POST" and form.is_valid():
         try:
-            report = services.bulk_enrol(cohort, data=form.cleaned_data["file"].read(), by=request.user)
+            report = bulk_enrol(cohort, data=form.cleaned_data["file"].read(), by=request.user)
         except DomainError as error:
             form.add_error("file", str(error))
     return render(request, "talent/cohort_bulk.html", {"cohort": cohort, "form": form, "report": report})
@@ -230,13 +231,13 @@ def seat_pools(request, pk):
                 ).first()
                 if person is None:
                     raise DomainError(_("No member of the organisation has this email address."))
-                services.assign_pool_seat(pool, user=person, by=request.user)
+                assign_pool_seat(pool, user=person, by=request.user)
                 messages.success(request, _("Seat assigned to %(person)s.") % {"person": person})
             else:
                 form = SeatPoolForm(request.POST)
                 if not form.is_valid():
                     raise DomainError(_("Give the number of seats as a whole number from 0."))
-                services.reserve_seats(
+                reserve_seats(
                     cohort, organisation=organisation, seats=form.cleaned_data["seats"], by=request.user
                 )
                 messages.success(request, _("Seats reserved."))
@@ -262,7 +263,7 @@ def seat_pools(request, pk):
         {
             "cohort": cohort,
             "rows": rows,
-            "seats_left": services.seats_left_in(cohort),
+            "seats_left": seats_left_in(cohort),
             "reserve_form": SeatPoolForm(),
             "assign_form": AssignSeatForm(),
         },

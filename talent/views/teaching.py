@@ -20,20 +20,27 @@ from django.views.decorators.http import require_POST
 from core.exceptions import DomainError
 from core.pagination import paginate
 from core.roles import SiteRole, has_site_role, is_operator, is_supervisor
-from talent import services
+from core.web import parse_id, show_error
 from talent.forms import ReasonForm
 from talent.models import Attendance, Certificate, Cohort, Enrolment, EnrolmentStatus, Session
-from talent.views.common import parse_id, show_error
-
-
-def _readable_cohorts(user):
-    if is_supervisor(user) or is_operator(user):
-        return Cohort.objects.all()
-    return Cohort.objects.taught_by(user)
+from talent.services.certificates import revoke_certificate
+from talent.services.eligibility import seats_left_in
+from talent.services.enrolment import approve_request, decline_request, withdraw
+from talent.services.running import (
+    Progress,
+    complete_cohort,
+    mark_attendance,
+    new_checkin_code,
+    progress_by_enrolment,
+    set_scores,
+)
+from talent.views.common import attempt
 
 
 def _cohort(request, pk, *, change: bool = False) -> Cohort:
-    cohort = get_object_or_404(_readable_cohorts(request.user).select_related("course"), pk=pk)
+    cohort = get_object_or_404(
+        Cohort.objects.readable_by_teacher(request.user).select_related("course"), pk=pk
+    )
     if change and not Cohort.objects.taught_by(request.user).filter(pk=cohort.pk).exists():
         raise PermissionDenied(_("Supervisors read everything and change nothing."))
     return cohort
@@ -48,7 +55,7 @@ def teaching(request):
     ):
         raise PermissionDenied(_("This page is for instructors."))
     cohorts = (
-        _readable_cohorts(request.user)
+        Cohort.objects.readable_by_teacher(request.user)
         .select_related("course")
         .annotate(
             enrolled=Count("enrolments", filter=Q(enrolments__status__in=EnrolmentStatus.holding_seat())),
@@ -72,10 +79,10 @@ def roster(request, pk):
         .select_related("user", "certificate", "seat_pool__organisation")
         .order_by("status", "waitlisted_at", "id")
     )
-    progress = services.progress_by_enrolment(cohort)
+    progress = progress_by_enrolment(cohort)
     total = Session.objects.filter(cohort=cohort).count()
     for enrolment in enrolments:
-        enrolment.progress = progress.get(enrolment.pk) or services.Progress(total, 0, 0)
+        enrolment.progress = progress.get(enrolment.pk) or Progress(total, 0, 0)
     runs = Cohort.objects.taught_by(request.user).filter(pk=cohort.pk).exists()
     return render(
         request,
@@ -93,14 +100,14 @@ def roster(request, pk):
             "can_revoke": is_operator(request.user),
             "can_complete": runs and cohort.status == "published" and cohort.ends_on <= timezone.localdate(),
             "reason_form": ReasonForm(),
-            "seats_left": services.seats_left_in(cohort),
+            "seats_left": seats_left_in(cohort),
         },
     )
 
 
 def _roster_enrolment(request, pk) -> Enrolment:
     enrolment = get_object_or_404(Enrolment.objects.select_related("cohort"), pk=pk)
-    if not _readable_cohorts(request.user).filter(pk=enrolment.cohort_id).exists():
+    if not Cohort.objects.readable_by_teacher(request.user).filter(pk=enrolment.cohort_id).exists():
         raise Http404
     return enrolment
 
@@ -112,15 +119,15 @@ def enrolment_decide(request, pk):
     decision = request.POST.get("decision")
     try:
         if decision == "approve":
-            enrolment = services.approve_request(enrolment, by=request.user)
+            enrolment = approve_request(enrolment, by=request.user)
             messages.success(
                 request, _("Request approved (%(status)s).") % {"status": enrolment.get_status_display()}
             )
         elif decision == "decline":
-            services.decline_request(enrolment, by=request.user, reason=request.POST.get("reason", ""))
+            decline_request(enrolment, by=request.user, reason=request.POST.get("reason", ""))
             messages.success(request, _("Request declined."))
         elif decision == "withdraw":
-            services.withdraw(enrolment, by=request.user, reason=request.POST.get("reason", ""))
+            withdraw(enrolment, by=request.user, reason=request.POST.get("reason", ""))
             messages.success(request, _("The person is taken off the cohort."))
         else:
             messages.error(request, _("Choose what to do with the request."))
@@ -141,12 +148,11 @@ def roster_scores(request, pk):
                 messages.error(request, _("The form was not understood; reload the page."))
                 return redirect("talent:roster", cohort.pk)
             scores[enrolment_id] = value
-    try:
-        changed = services.set_scores(cohort, by=request.user, scores=scores)
-    except DomainError as error:
-        show_error(request, error)
-    else:
-        messages.success(request, _("Scores saved (%(count)s changed).") % {"count": changed})
+    attempt(
+        request,
+        lambda: set_scores(cohort, by=request.user, scores=scores),
+        lambda changed: _("Scores saved (%(count)s changed).") % {"count": changed},
+    )
     return redirect("talent:roster", cohort.pk)
 
 
@@ -154,16 +160,14 @@ def roster_scores(request, pk):
 @require_POST
 def roster_complete(request, pk):
     cohort = _cohort(request, pk, change=True)
-    try:
-        counts = services.complete_cohort(cohort, by=request.user)
-    except DomainError as error:
-        show_error(request, error)
-    else:
-        messages.success(
-            request,
+    attempt(
+        request,
+        lambda: complete_cohort(cohort, by=request.user),
+        lambda counts: (
             _("Cohort completed: %(completed)s completed, %(failed)s not passed, %(no_show)s did not attend.")
-            % counts,
-        )
+            % counts
+        ),
+    )
     return redirect("talent:roster", cohort.pk)
 
 
@@ -198,12 +202,11 @@ def attendance(request, pk):
             value = request.POST.get(f"present-{enrolment.pk}")
             if value in ("1", "0"):
                 present[enrolment.pk] = value == "1"
-        try:
-            changed = services.mark_attendance(session, by=request.user, present=present)
-        except DomainError as error:
-            show_error(request, error)
-        else:
-            messages.success(request, _("Attendance saved (%(count)s changed).") % {"count": changed})
+        attempt(
+            request,
+            lambda: mark_attendance(session, by=request.user, present=present),
+            lambda changed: _("Attendance saved (%(count)s changed).") % {"count": changed},
+        )
         return redirect("talent:attendance", session.pk)
     rows = [{"enrolment": e, "mark": marks.get(e.pk)} for e in enrolments]
     checkin_url = (
@@ -231,12 +234,11 @@ def attendance(request, pk):
 @require_POST
 def session_new_code(request, pk):
     session = _session(request, pk, change=True)
-    try:
-        services.new_checkin_code(session, by=request.user)
-    except DomainError as error:
-        show_error(request, error)
-    else:
-        messages.success(request, _("A new check-in code is shown; the old one no longer works."))
+    attempt(
+        request,
+        lambda: new_checkin_code(session, by=request.user),
+        _("A new check-in code is shown; the old one no longer works."),
+    )
     return redirect("talent:attendance", session.pk)
 
 
@@ -250,10 +252,9 @@ def certificate_revoke(request, code):
     if not form.is_valid():
         messages.error(request, _("Say why the certificate is revoked; the verification page shows it."))
     else:
-        try:
-            services.revoke_certificate(certificate, by=request.user, reason=form.cleaned_data["reason"])
-        except DomainError as error:
-            show_error(request, error)
-        else:
-            messages.success(request, _("Certificate revoked. Its verification page says so."))
+        attempt(
+            request,
+            lambda: revoke_certificate(certificate, by=request.user, reason=form.cleaned_data["reason"]),
+            _("Certificate revoked. Its verification page says so."),
+        )
     return redirect("talent:roster", certificate.enrolment.cohort_id)

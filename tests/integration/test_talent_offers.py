@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from talent import services
 from talent.models import Enrolment, EnrolmentStatus
+from talent.services.enrolment import withdraw
 from talent.tasks import expire_offers_task
 from tests.integration.conftest import wait_for
 from tests.talent.factories import fill, make_cohort
@@ -18,7 +18,7 @@ def test_expired_offer_passes_to_the_next_person_on_the_worker(celery_worker_pro
     cohort = make_cohort(capacity=1)
     (holder,) = fill(cohort, 1)
     first, second = fill(cohort, 2)
-    services.withdraw(holder, by=holder.user)  # the seat is offered to the first person waiting
+    withdraw(holder, by=holder.user)  # the seat is offered to the first person waiting
     first.refresh_from_db()
     assert first.status == EnrolmentStatus.OFFERED
     mail_dir = celery_worker_process["mail_dir"]

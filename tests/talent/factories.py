@@ -6,9 +6,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from accounts import services as account_services
-from talent import services
 from talent.models import Access, Audience, Cohort, CohortStatus, Course, Programme, Session
-from tests.factories import UserFactory, make_operator
+from talent.services.enrolment import enrol
+from tests.accounts.factories import UserFactory, make_operator
 
 _numbers = itertools.count(1)
 
@@ -96,9 +96,22 @@ def make_cohort(
     return cohort
 
 
+def make_live_session(cohort, *, code: str = "ABC123", **fields) -> Session:
+    """A session of the cohort running now, so that check-in is open."""
+    now = timezone.now()
+    defaults = {
+        "title": "Live",
+        "starts_at": now - timedelta(minutes=10),
+        "ends_at": now + timedelta(hours=2),
+        "place": "Room 2",
+    }
+    defaults.update(fields)
+    return Session.objects.create(cohort=cohort, checkin_code=code, **defaults)
+
+
 def fill(cohort, count: int) -> list:
     """``count`` learners enrolled through the service."""
-    return [services.enrol(cohort, user=UserFactory()) for _ in range(count)]
+    return [enrol(cohort, user=UserFactory()) for _ in range(count)]
 
 
 def operator():

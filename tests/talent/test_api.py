@@ -1,10 +1,13 @@
 """The talent API: public catalogue and verification, my enrolments, instructor endpoints, permissions."""
 
-import pytest
+from datetime import timedelta
 
-from talent import services
+import pytest
+from django.utils import timezone
+
 from talent.models import Access, Attendance, EnrolmentStatus
-from tests.factories import UserFactory, make_operator, make_supervisor
+from talent.services.running import complete_cohort
+from tests.accounts.factories import UserFactory, make_operator, make_supervisor
 from tests.talent.factories import fill, make_cohort, make_course, make_instructor
 
 pytestmark = pytest.mark.django_db
@@ -141,17 +144,13 @@ def test_supervisors_read_but_do_not_change(api_client):
 
 
 def test_certificate_verification_is_public(api_client):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     teacher = make_instructor()
     cohort = make_cohort(instructors=[teacher], min_attendance_percent=0)
     (enrolment,) = fill(cohort, 1)
     type(cohort).objects.filter(pk=cohort.pk).update(
         ends_on=timezone.localdate(), starts_on=timezone.localdate() - timedelta(days=1)
     )
-    services.complete_cohort(cohort, by=teacher)
+    complete_cohort(cohort, by=teacher)
     code = enrolment.certificate.code
     response = api_client.get(f"{BASE}/certificates/{code}/")
     assert response.status_code == 200

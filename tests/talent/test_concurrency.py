@@ -5,9 +5,10 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from talent import services
 from talent.models import Enrolment, EnrolmentStatus
-from tests.factories import UserFactory
+from talent.services.eligibility import seats_left_in
+from talent.services.enrolment import enrol, waitlist_position
+from tests.accounts.factories import UserFactory
 from tests.talent.factories import make_cohort, make_instructor
 
 PEOPLE = 200
@@ -35,7 +36,7 @@ def test_concurrent_enrolment_fills_exactly_the_capacity_and_waitlists_the_rest_
                     if not queue:
                         return
                     person = queue.pop()
-                services.enrol(cohort, user=person)
+                enrol(cohort, user=person)
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
         finally:
@@ -54,8 +55,8 @@ def test_concurrent_enrolment_fills_exactly_the_capacity_and_waitlists_the_rest_
     # First come, first served: rows were written under the cohort lock, so id order is arrival order.
     assert statuses == [EnrolmentStatus.ENROLLED] * SEATS + [EnrolmentStatus.WAITLISTED] * (PEOPLE - SEATS)
     waiting = [e for e in enrolments if e.status == EnrolmentStatus.WAITLISTED]
-    assert [services.waitlist_position(e) for e in waiting] == list(range(1, PEOPLE - SEATS + 1))
+    assert [waitlist_position(e) for e in waiting] == list(range(1, PEOPLE - SEATS + 1))
     assert [e.waitlisted_at for e in waiting] == sorted(e.waitlisted_at for e in waiting)
     # The instructor holds no seat.
-    assert services.seats_left_in(cohort) == 0
+    assert seats_left_in(cohort) == 0
     assert not Enrolment.objects.filter(user=teacher).exists()

@@ -8,9 +8,21 @@ from django.utils import timezone
 from accounts.models import OrganisationKind
 from core.exceptions import Conflict, DomainError, NotAllowed
 from core.models import AuditEvent
-from talent import services
 from talent.models import Access, Audience, CohortStatus, Enrolment, EnrolmentStatus
-from tests.factories import UserFactory, make_operator, make_organisation, make_verified_organisation
+from talent.services.catalogue import save_cohort, set_cohort_status
+from talent.services.eligibility import seats_left_in
+from talent.services.enrolment import (
+    accept_offer,
+    approve_request,
+    decline_request,
+    enrol,
+    expire_offers,
+    waitlist_position,
+    withdraw,
+)
+from talent.tasks import expire_offers_task
+from tests.accounts.factories import UserFactory, make_operator, make_organisation, make_verified_organisation
+from tests.alliance.factories import make_alliance_member
 from tests.talent.factories import fill, make_cohort, make_instructor
 
 pytestmark = pytest.mark.django_db
@@ -24,8 +36,8 @@ def test_open_cohort_enrols_then_waitlists_in_order_and_mails(mailoutbox, django
     with django_capture_on_commit_callbacks(execute=True):
         c, d = fill(cohort, 2)
     assert (c.status, d.status) == (S.WAITLISTED, S.WAITLISTED)
-    assert services.waitlist_position(c) == 1 and services.waitlist_position(d) == 2
-    assert services.seats_left_in(cohort) == 0
+    assert waitlist_position(c) == 1 and waitlist_position(d) == 2
+    assert seats_left_in(cohort) == 0
     subjects = [m.subject for m in mailoutbox]
     assert any("waitlist" in s.lower() for s in subjects)
     assert AuditEvent.objects.filter(action="enrolment.waitlist").count() == 2
@@ -34,9 +46,9 @@ def test_open_cohort_enrols_then_waitlists_in_order_and_mails(mailoutbox, django
 def test_enrolling_twice_is_refused_and_changes_nothing():
     cohort = make_cohort()
     person = UserFactory()
-    services.enrol(cohort, user=person)
+    enrol(cohort, user=person)
     with pytest.raises(Conflict, match="already"):
-        services.enrol(cohort, user=person)
+        enrol(cohort, user=person)
     assert Enrolment.objects.filter(user=person).count() == 1
 
 
@@ -47,7 +59,7 @@ def test_enrolling_outside_the_window_is_refused(opens, closes, message):
         enrolment_opens_at=now + timedelta(days=opens), enrolment_closes_at=now + timedelta(days=closes)
     )
     with pytest.raises(DomainError, match=message):
-        services.enrol(cohort, user=UserFactory())
+        enrol(cohort, user=UserFactory())
     assert not Enrolment.objects.exists()
 
 
@@ -55,27 +67,27 @@ def test_wrong_code_is_refused_right_code_enrols():
     cohort = make_cohort(access=Access.CODE)
     person = UserFactory()
     with pytest.raises(DomainError, match="code"):
-        services.enrol(cohort, user=person, code="WRONG")
+        enrol(cohort, user=person, code="WRONG")
     assert not Enrolment.objects.exists()
-    assert services.enrol(cohort, user=person, code=" learn2027 ").status == S.ENROLLED
+    assert enrol(cohort, user=person, code=" learn2027 ").status == S.ENROLLED
 
 
 def test_draft_and_cancelled_cohorts_take_nobody():
     for status in (CohortStatus.DRAFT, CohortStatus.CANCELLED):
         with pytest.raises(DomainError):
-            services.enrol(make_cohort(status=status), user=UserFactory())
+            enrol(make_cohort(status=status), user=UserFactory())
 
 
 def test_staff_and_instructors_never_take_a_seat():
     teacher = make_instructor()
     cohort = make_cohort(capacity=1, instructors=[teacher])
     with pytest.raises(DomainError, match="teach"):
-        services.enrol(cohort, user=teacher)
+        enrol(cohort, user=teacher)
     with pytest.raises(DomainError, match="Staff"):
-        services.enrol(cohort, user=make_operator())
-    assert services.seats_left_in(cohort) == 1
+        enrol(cohort, user=make_operator())
+    assert seats_left_in(cohort) == 1
     # The instructor's presence does not count: the one seat still goes to a learner.
-    assert services.enrol(cohort, user=UserFactory()).status == S.ENROLLED
+    assert enrol(cohort, user=UserFactory()).status == S.ENROLLED
 
 
 def test_withdrawing_frees_the_seat_and_offers_it_to_the_first_waiting(
@@ -87,15 +99,15 @@ def test_withdrawing_frees_the_seat_and_offers_it_to_the_first_waiting(
     second, third = fill(cohort, 2)
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.withdraw(first, by=first.user)
+        withdraw(first, by=first.user)
     second.refresh_from_db()
     third.refresh_from_db()
     assert second.status == S.OFFERED and third.status == S.WAITLISTED
     assert timedelta(hours=23) < second.offer_expires_at - timezone.now() <= timedelta(hours=24)
-    assert services.waitlist_position(third) == 1
+    assert waitlist_position(third) == 1
     assert [m.to for m in mailoutbox] == [[second.user.email]]
     assert "offer" in mailoutbox[0].subject.lower()
-    services.accept_offer(second, by=second.user)
+    accept_offer(second, by=second.user)
     second.refresh_from_db()
     assert second.status == S.ENROLLED
 
@@ -104,13 +116,13 @@ def test_only_the_person_accepts_and_an_expired_offer_passes_on():
     cohort = make_cohort(capacity=1)
     (first,) = fill(cohort, 1)
     second, third = fill(cohort, 2)
-    services.withdraw(first, by=first.user)
+    withdraw(first, by=first.user)
     second.refresh_from_db()
     with pytest.raises(NotAllowed):
-        services.accept_offer(second, by=third.user)
+        accept_offer(second, by=third.user)
     Enrolment.objects.filter(pk=second.pk).update(offer_expires_at=timezone.now() - timedelta(minutes=1))
     with pytest.raises(Conflict, match="expired"):
-        services.accept_offer(second, by=second.user)
+        accept_offer(second, by=second.user)
     second.refresh_from_db()
     third.refresh_from_db()
     assert second.status == S.OFFER_EXPIRED and third.status == S.OFFERED
@@ -120,25 +132,23 @@ def test_expire_offers_passes_each_seat_on_and_is_idempotent(mailoutbox):
     cohort = make_cohort(capacity=1)
     (first,) = fill(cohort, 1)
     second, third = fill(cohort, 2)
-    services.withdraw(first, by=first.user)
-    assert services.expire_offers() == 0  # still open
+    withdraw(first, by=first.user)
+    assert expire_offers() == 0  # still open
     later = timezone.now() + timedelta(hours=49)
-    assert services.expire_offers(now=later) == 1
+    assert expire_offers(now=later) == 1
     second.refresh_from_db()
     third.refresh_from_db()
     assert second.status == S.OFFER_EXPIRED and third.status == S.OFFERED
-    assert services.expire_offers() == 0  # the next offer runs its own 48 hours
+    assert expire_offers() == 0  # the next offer runs its own 48 hours
     assert AuditEvent.objects.filter(action="enrolment.offer_expire", actor=None).count() == 1
 
 
 def test_expire_offers_task_is_the_beat_entry(settings):
-    from talent.tasks import expire_offers_task
-
     assert any(e["task"] == "talent.tasks.expire_offers_task" for e in settings.CELERY_BEAT_SCHEDULE.values())
     cohort = make_cohort(capacity=1)
     (first,) = fill(cohort, 1)
     (second,) = fill(cohort, 1)
-    services.withdraw(first, by=first.user)
+    withdraw(first, by=first.user)
     Enrolment.objects.filter(pk=second.pk).update(offer_expires_at=timezone.now() - timedelta(seconds=1))
     assert expire_offers_task.delay().get() == 1
 
@@ -149,20 +159,20 @@ def test_approval_cohort_files_requests_and_the_instructor_decides(
     teacher = make_instructor()
     cohort = make_cohort(capacity=1, access=Access.APPROVAL, instructors=[teacher])
     with django_capture_on_commit_callbacks(execute=True):
-        a = services.enrol(cohort, user=UserFactory())
-    b = services.enrol(cohort, user=UserFactory())
-    c = services.enrol(cohort, user=UserFactory())
+        a = enrol(cohort, user=UserFactory())
+    b = enrol(cohort, user=UserFactory())
+    c = enrol(cohort, user=UserFactory())
     assert a.status == b.status == S.REQUESTED
     assert any(teacher.email in m.to for m in mailoutbox)
     with pytest.raises(NotAllowed):
-        services.approve_request(a, by=UserFactory())
-    assert services.approve_request(a, by=teacher).status == S.ENROLLED
-    assert services.approve_request(b, by=teacher).status == S.WAITLISTED  # full: waits its turn
+        approve_request(a, by=UserFactory())
+    assert approve_request(a, by=teacher).status == S.ENROLLED
+    assert approve_request(b, by=teacher).status == S.WAITLISTED  # full: waits its turn
     with pytest.raises(Conflict):
-        services.approve_request(a, by=teacher)
+        approve_request(a, by=teacher)
     with pytest.raises(DomainError):
-        services.decline_request(c, by=teacher, reason="")
-    declined = services.decline_request(c, by=teacher, reason="Needs Python first")
+        decline_request(c, by=teacher, reason="")
+    declined = decline_request(c, by=teacher, reason="Needs Python first")
     assert declined.status == S.DECLINED and declined.reason == "Needs Python first"
 
 
@@ -171,33 +181,33 @@ def test_staff_withdrawal_needs_a_reason_and_others_cannot():
     cohort = make_cohort(instructors=[teacher])
     (enrolment,) = fill(cohort, 1)
     with pytest.raises(NotAllowed):
-        services.withdraw(enrolment, by=UserFactory())
+        withdraw(enrolment, by=UserFactory())
     with pytest.raises(DomainError):
-        services.withdraw(enrolment, by=teacher)
-    assert services.withdraw(enrolment, by=teacher, reason="Never came").status == S.WITHDRAWN
+        withdraw(enrolment, by=teacher)
+    assert withdraw(enrolment, by=teacher, reason="Never came").status == S.WITHDRAWN
     with pytest.raises(Conflict):
-        services.withdraw(enrolment, by=enrolment.user)
+        withdraw(enrolment, by=enrolment.user)
 
 
 def test_students_only_audience():
     cohort = make_cohort(audience=Audience.STUDENTS)
     outsider = UserFactory()
     with pytest.raises(DomainError, match="students only"):
-        services.enrol(cohort, user=outsider)
+        enrol(cohort, user=outsider)
     student = UserFactory()
     make_verified_organisation(student, kind=OrganisationKind.UNIVERSITY, name_zh="滨海大学测试")
-    assert services.enrol(cohort, user=student).status == S.ENROLLED
+    assert enrol(cohort, user=student).status == S.ENROLLED
     unverified = UserFactory()
     make_organisation(unverified, kind=OrganisationKind.UNIVERSITY)
     with pytest.raises(DomainError):
-        services.enrol(cohort, user=unverified)
+        enrol(cohort, user=unverified)
 
 
 def test_allowlist_audience_is_case_insensitive():
     cohort = make_cohort(audience=Audience.ALLOWLIST, allowlist="Invited@Example.cn\nother@example.cn")
     with pytest.raises(DomainError, match="invitation"):
-        services.enrol(cohort, user=UserFactory())
-    assert services.enrol(cohort, user=UserFactory(email="invited@example.cn")).status == S.ENROLLED
+        enrol(cohort, user=UserFactory())
+    assert enrol(cohort, user=UserFactory(email="invited@example.cn")).status == S.ENROLLED
 
 
 def test_raising_capacity_offers_the_new_seats():
@@ -205,7 +215,7 @@ def test_raising_capacity_offers_the_new_seats():
     fill(cohort, 1)
     waiting = fill(cohort, 2)
     cohort.capacity = 3
-    services.save_cohort(cohort, by=make_operator(), changed=["capacity"])
+    save_cohort(cohort, by=make_operator(), changed=["capacity"])
     assert {e.status for e in Enrolment.objects.filter(pk__in=[w.pk for w in waiting])} == {S.OFFERED}
 
 
@@ -214,24 +224,20 @@ def test_cancelling_a_cohort_withdraws_everyone_and_says_why(mailoutbox, django_
     fill(cohort, 2)
     operator = make_operator()
     with pytest.raises(DomainError):
-        services.set_cohort_status(cohort, status=CohortStatus.CANCELLED, by=operator)
+        set_cohort_status(cohort, status=CohortStatus.CANCELLED, by=operator)
     with django_capture_on_commit_callbacks(execute=True):
-        services.set_cohort_status(
-            cohort, status=CohortStatus.CANCELLED, by=operator, reason="Room unavailable"
-        )
+        set_cohort_status(cohort, status=CohortStatus.CANCELLED, by=operator, reason="Room unavailable")
     assert set(Enrolment.objects.values_list("status", flat=True)) == {S.WITHDRAWN}
     assert sum("Room unavailable" in m.body for m in mailoutbox) == 2
 
 
 def test_member_employees_audience_uses_current_alliance_membership():
-    from tests.alliance.factories import make_alliance_member
-
     cohort = make_cohort(audience=Audience.MEMBER_EMPLOYEES)
     owner = UserFactory()
     organisation = make_verified_organisation(owner)
     employee = UserFactory()
     organisation.memberships.create(user=employee, role="member")
     with pytest.raises(DomainError, match="alliance"):
-        services.enrol(cohort, user=employee)
+        enrol(cohort, user=employee)
     make_alliance_member(organisation)
-    assert services.enrol(cohort, user=employee).status == S.ENROLLED
+    assert enrol(cohort, user=employee).status == S.ENROLLED

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from core.exceptions import InvalidTransition
 from talent.models import Certificate, CertificateStatus, Enrolment, EnrolmentStatus
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 from tests.talent.factories import make_cohort
 
 S = EnrolmentStatus

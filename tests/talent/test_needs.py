@@ -5,10 +5,11 @@ from django.urls import reverse
 
 from alliance.models import NeedKind
 from core.models import AuditEvent
-from talent import services
+from talent.forms import CourseForm
 from talent.models import CohortStatus, NeedNotice
+from talent.services.catalogue import set_cohort_status
+from tests.accounts.factories import UserFactory, make_operator, make_verified_organisation
 from tests.alliance.factories import make_alliance_member, make_need
-from tests.factories import UserFactory, make_operator, make_verified_organisation
 from tests.talent.factories import make_cohort, make_course
 
 pytestmark = pytest.mark.django_db
@@ -33,13 +34,13 @@ def test_publishing_a_cohort_of_an_answering_course_tells_the_member_once(
     course.answers_needs.add(need)
     cohort = make_cohort(course, status=CohortStatus.DRAFT)
     with django_capture_on_commit_callbacks(execute=True):
-        services.set_cohort_status(cohort, status=CohortStatus.PUBLISHED, by=operator)
+        set_cohort_status(cohort, status=CohortStatus.PUBLISHED, by=operator)
     told = [m for m in mailoutbox if owner.email in m.to]
     assert len(told) == 1 and need.title in told[0].body and cohort.name in told[0].body
     assert AuditEvent.objects.filter(action="need.training_offered", target_id=str(need.pk)).exists()
-    services.set_cohort_status(cohort, status=CohortStatus.DRAFT, by=operator)
+    set_cohort_status(cohort, status=CohortStatus.DRAFT, by=operator)
     with django_capture_on_commit_callbacks(execute=True):
-        services.set_cohort_status(cohort, status=CohortStatus.PUBLISHED, by=operator)
+        set_cohort_status(cohort, status=CohortStatus.PUBLISHED, by=operator)
     assert len([m for m in mailoutbox if owner.email in m.to]) == 1
     assert NeedNotice.objects.count() == 1
 
@@ -75,7 +76,5 @@ def test_closed_and_technology_needs_are_not_offered():
     _, technology = _need()
     technology.kind = NeedKind.TECHNOLOGY
     technology.save(update_fields=["kind"])
-    from talent.forms import CourseForm
-
     choices = list(CourseForm().fields["answers_needs"].queryset)
     assert talent_need in choices and technology not in choices

@@ -1,18 +1,21 @@
 """The talent pool: only people who consented are shown, only to verified alliance members, and a message
 reaches the person without revealing their address."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import privacy as account_services
 from accounts.models import ConsentPurpose
 from core.exceptions import DomainError
 from core.models import AuditEvent
-from talent import pool, services
+from talent import pool
+from talent.services.running import complete_cohort, mark_attendance, set_scores
+from tests.accounts.factories import UserFactory, make_verified_organisation
 from tests.alliance.factories import make_alliance_member
-from tests.factories import UserFactory, make_verified_organisation
 from tests.talent.factories import fill, make_cohort, make_course, make_instructor
 
 pytestmark = pytest.mark.django_db
@@ -20,22 +23,18 @@ pytestmark = pytest.mark.django_db
 
 def _certified(title_en="Large-model fine-tuning", **people) -> list:
     """People who completed a cohort of a course and hold its certificate."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     teacher = make_instructor()
     course = make_course(title_en=title_en, title_zh="大模型微调")
     cohort = make_cohort(
         course, instructors=[teacher], sessions=1, min_score=Decimal("60"), min_attendance_percent=50
     )
     enrolments = fill(cohort, 2)
-    services.mark_attendance(cohort.sessions.get(), by=teacher, present={e.pk: True for e in enrolments})
-    services.set_scores(cohort, by=teacher, scores={e.pk: "90" for e in enrolments})
+    mark_attendance(cohort.sessions.get(), by=teacher, present={e.pk: True for e in enrolments})
+    set_scores(cohort, by=teacher, scores={e.pk: "90" for e in enrolments})
     today = timezone.localdate()
     type(cohort).objects.filter(pk=cohort.pk).update(starts_on=today - timedelta(days=3), ends_on=today)
     cohort.refresh_from_db()
-    services.complete_cohort(cohort, by=teacher)
+    complete_cohort(cohort, by=teacher)
     return [e.user for e in enrolments]
 
 

@@ -1,14 +1,21 @@
 """Organisation seat pools, bulk enrolment from CSV, and the personal-data export and deletion."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
-from accounts.privacy import collect_personal_data
+from accounts.privacy import collect_personal_data, delete_account
 from core.exceptions import Conflict, DomainError, NotAllowed
-from talent import services
 from talent.models import Certificate, Enrolment, EnrolmentStatus
-from tests.factories import UserFactory, make_operator, make_verified_organisation
+from talent.services.bulk import bulk_enrol
+from talent.services.eligibility import seats_left_in
+from talent.services.enrolment import enrol, withdraw
+from talent.services.pools import assign_pool_seat, reserve_seats
+from talent.services.running import complete_cohort, mark_attendance
+from tests.accounts.factories import UserFactory, make_operator, make_verified_organisation
 from tests.talent.factories import fill, make_cohort, make_instructor
 
 pytestmark = pytest.mark.django_db
@@ -28,41 +35,41 @@ def test_seat_pool_reserves_assigns_and_gives_back():
     cohort = make_cohort(capacity=5)
     admin, organisation, (m1, m2) = _organisation_with_members()
     with pytest.raises(NotAllowed):
-        services.reserve_seats(cohort, organisation=organisation, seats=2, by=m1)
+        reserve_seats(cohort, organisation=organisation, seats=2, by=m1)
     with pytest.raises(Conflict, match="Only 5"):
-        services.reserve_seats(cohort, organisation=organisation, seats=6, by=admin)
-    pool = services.reserve_seats(cohort, organisation=organisation, seats=2, by=admin)
-    assert services.seats_left_in(cohort) == 3
+        reserve_seats(cohort, organisation=organisation, seats=6, by=admin)
+    pool = reserve_seats(cohort, organisation=organisation, seats=2, by=admin)
+    assert seats_left_in(cohort) == 3
     with pytest.raises(DomainError, match="own members"):
-        services.assign_pool_seat(pool, user=UserFactory(), by=admin)
-    services.enrol(cohort, user=m2)  # already holds a general seat
+        assign_pool_seat(pool, user=UserFactory(), by=admin)
+    enrol(cohort, user=m2)  # already holds a general seat
     with pytest.raises(Conflict):
-        services.assign_pool_seat(pool, user=m2, by=admin)
-    enrolment = services.assign_pool_seat(pool, user=m1, by=admin)
+        assign_pool_seat(pool, user=m2, by=admin)
+    enrolment = assign_pool_seat(pool, user=m1, by=admin)
     assert enrolment.status == S.ENROLLED and enrolment.seat_pool == pool
     # Pool seats do not take general seats twice: 5 - 2 reserved - 1 general.
-    assert services.seats_left_in(cohort) == 2
+    assert seats_left_in(cohort) == 2
     with pytest.raises(Conflict, match="assigned"):
-        services.reserve_seats(cohort, organisation=organisation, seats=0, by=admin)
-    services.reserve_seats(cohort, organisation=organisation, seats=1, by=admin)
-    assert services.seats_left_in(cohort) == 3
+        reserve_seats(cohort, organisation=organisation, seats=0, by=admin)
+    reserve_seats(cohort, organisation=organisation, seats=1, by=admin)
+    assert seats_left_in(cohort) == 3
 
 
 def test_full_pool_refuses_and_giving_seats_back_offers_them_to_the_waitlist():
     cohort = make_cohort(capacity=2)
     admin, organisation, (m1, m2) = _organisation_with_members()
-    pool = services.reserve_seats(cohort, organisation=organisation, seats=1, by=admin)
-    services.assign_pool_seat(pool, user=m1, by=admin)
+    pool = reserve_seats(cohort, organisation=organisation, seats=1, by=admin)
+    assign_pool_seat(pool, user=m1, by=admin)
     with pytest.raises(Conflict):
-        services.assign_pool_seat(pool, user=m2, by=admin)
+        assign_pool_seat(pool, user=m2, by=admin)
     fill(cohort, 1)
     (waiting,) = fill(cohort, 1)
     assert waiting.status == S.WAITLISTED
     # Withdrawing the pool member keeps the seat in the pool, not the waitlist.
-    services.withdraw(Enrolment.objects.get(user=m1), by=m1)
+    withdraw(Enrolment.objects.get(user=m1), by=m1)
     waiting.refresh_from_db()
     assert waiting.status == S.WAITLISTED
-    services.reserve_seats(cohort, organisation=organisation, seats=0, by=admin)
+    reserve_seats(cohort, organisation=organisation, seats=0, by=admin)
     waiting.refresh_from_db()
     assert waiting.status == S.OFFERED
 
@@ -143,32 +150,26 @@ def test_bulk_is_for_operators_only(client):
     client.force_login(teacher)
     assert _upload(client, cohort, "email,action\n").status_code == 403
     with pytest.raises(NotAllowed):
-        services.bulk_enrol(cohort, data="email,action\n", by=teacher)
+        bulk_enrol(cohort, data="email,action\n", by=teacher)
 
 
 def test_personal_data_export_and_account_deletion_keep_the_certificate_pseudonymised(client):
     teacher = make_instructor()
     cohort = make_cohort(instructors=[teacher], sessions=1, min_score=None, min_attendance_percent=0)
     (enrolment,) = fill(cohort, 1)
-    services.mark_attendance(cohort.sessions.first(), by=teacher, present={enrolment.pk: True})
-    from datetime import timedelta
-
-    from django.utils import timezone
-
+    mark_attendance(cohort.sessions.first(), by=teacher, present={enrolment.pk: True})
     type(cohort).objects.filter(pk=cohort.pk).update(
         ends_on=timezone.localdate(), starts_on=timezone.localdate() - timedelta(days=1)
     )
-    services.complete_cohort(cohort, by=teacher)
+    complete_cohort(cohort, by=teacher)
     other = make_cohort(capacity=1)
     person = enrolment.user
-    services.enrol(other, user=person)
+    enrol(other, user=person)
     (waiting,) = fill(other, 1)
     data = collect_personal_data(person)["talent"]
     assert data["enrolments"][0]["status"] in {"completed", "enrolled"}
     assert data["attendance"][0]["present"] is True
     assert data["certificates"][0]["holder"] == person.name
-    from accounts.privacy import delete_account
-
     delete_account(person)  # calls talent.privacy.forget_learner
     certificate = Certificate.objects.get()
     assert certificate.holder_name == f"deleted-user-{person.pk}"

@@ -9,10 +9,12 @@ from django.utils import timezone
 
 from core.exceptions import Conflict, DomainError, NotAllowed
 from core.models import AuditEvent
-from talent import services
-from talent.models import Attendance, Certificate, CertificateStatus, CohortStatus, EnrolmentStatus, Session
-from tests.factories import UserFactory, make_operator, make_supervisor
-from tests.talent.factories import fill, make_cohort, make_instructor
+from talent.models import Attendance, Certificate, CertificateStatus, CohortStatus, EnrolmentStatus
+from talent.pdf import certificate_pdf, verification_url
+from talent.services.certificates import revoke_certificate
+from talent.services.running import check_in, complete_cohort, mark_attendance, new_checkin_code, set_scores
+from tests.accounts.factories import UserFactory, make_operator, make_supervisor
+from tests.talent.factories import fill, make_cohort, make_instructor, make_live_session
 
 pytestmark = pytest.mark.django_db
 S = EnrolmentStatus
@@ -39,22 +41,20 @@ def test_checkin_code_works_only_during_the_session():
     session = cohort.sessions.first()
     code = session.checkin_code
     with pytest.raises(DomainError, match="opens 15 minutes"):
-        services.check_in(
-            session, user=enrolment.user, code=code, now=session.starts_at - timedelta(minutes=16)
-        )
+        check_in(session, user=enrolment.user, code=code, now=session.starts_at - timedelta(minutes=16))
     with pytest.raises(DomainError, match="ended"):
-        services.check_in(session, user=enrolment.user, code=code, now=session.ends_at)
+        check_in(session, user=enrolment.user, code=code, now=session.ends_at)
     with pytest.raises(DomainError, match="not right"):
-        services.check_in(session, user=enrolment.user, code="WRONG", now=session.starts_at)
+        check_in(session, user=enrolment.user, code="WRONG", now=session.starts_at)
     assert not Attendance.objects.exists()
-    mark = services.check_in(
+    mark = check_in(
         session, user=enrolment.user, code=code.lower(), now=session.starts_at - timedelta(minutes=15)
     )
     assert mark.present and mark.method == "checkin"
     with pytest.raises(NotAllowed):
-        services.check_in(session, user=UserFactory(), code=code, now=session.starts_at)
+        check_in(session, user=UserFactory(), code=code, now=session.starts_at)
     # A new code replaces the old one.
-    services.new_checkin_code(session, by=teacher)
+    new_checkin_code(session, by=teacher)
     session.refresh_from_db()
     assert session.checkin_code != code
 
@@ -83,9 +83,9 @@ def test_instructor_marks_attendance_on_the_page_and_outsiders_cannot(client):
     client.force_login(a.user)
     assert client.get(reverse("talent:roster", args=[cohort.pk])).status_code == 404
     with pytest.raises(NotAllowed):
-        services.mark_attendance(session, by=other_teacher, present={a.pk: True})
+        mark_attendance(session, by=other_teacher, present={a.pk: True})
     with pytest.raises(DomainError):
-        services.mark_attendance(session, by=teacher, present={999999: True})
+        mark_attendance(session, by=teacher, present={999999: True})
 
 
 def test_scores_bad_input_changes_nothing(client):
@@ -108,7 +108,7 @@ def test_scores_bad_input_changes_nothing(client):
     assert a.score == Decimal("80")
     outsider = fill(make_cohort(), 1)[0]
     with pytest.raises(DomainError):
-        services.set_scores(cohort, by=teacher, scores={outsider.pk: "50"})
+        set_scores(cohort, by=teacher, scores={outsider.pk: "50"})
 
 
 def test_completion_applies_the_rule_issues_certificates_and_finishes(
@@ -118,18 +118,16 @@ def test_completion_applies_the_rule_issues_certificates_and_finishes(
     cohort, (passes, low_score, absent) = _running_cohort(teacher)
     waiting = fill(cohort, 0)
     first, second = cohort.sessions.all()
-    services.mark_attendance(
-        first, by=teacher, present={passes.pk: True, low_score.pk: True, absent.pk: False}
-    )
-    services.mark_attendance(second, by=teacher, present={passes.pk: True, low_score.pk: True})
-    services.set_scores(cohort, by=teacher, scores={passes.pk: "75", low_score.pk: "40"})
+    mark_attendance(first, by=teacher, present={passes.pk: True, low_score.pk: True, absent.pk: False})
+    mark_attendance(second, by=teacher, present={passes.pk: True, low_score.pk: True})
+    set_scores(cohort, by=teacher, scores={passes.pk: "75", low_score.pk: "40"})
     with pytest.raises(Conflict, match="last day"):
-        services.complete_cohort(cohort, by=teacher)
+        complete_cohort(cohort, by=teacher)
     _end(cohort)
     with pytest.raises(NotAllowed):
-        services.complete_cohort(cohort, by=make_instructor())
+        complete_cohort(cohort, by=make_instructor())
     with django_capture_on_commit_callbacks(execute=True):
-        counts = services.complete_cohort(cohort, by=teacher)
+        counts = complete_cohort(cohort, by=teacher)
     assert counts == {"completed": 1, "failed": 1, "no_show": 1}
     cohort.refresh_from_db()
     assert cohort.status == CohortStatus.FINISHED
@@ -139,16 +137,16 @@ def test_completion_applies_the_rule_issues_certificates_and_finishes(
     assert certificate.enrolment_id == passes.pk and certificate.holder_name == passes.user.name
     assert any(certificate.code in m.body for m in mailoutbox if passes.user.email in m.to)
     with pytest.raises(Conflict):
-        services.complete_cohort(cohort, by=teacher)
+        complete_cohort(cohort, by=teacher)
     assert waiting == []
 
 
 def _certificate(teacher=None):
     teacher = teacher or make_instructor()
     cohort, (enrolment,) = _running_cohort(teacher, learners=1, sessions=1, min_score=None)
-    services.mark_attendance(cohort.sessions.first(), by=teacher, present={enrolment.pk: True})
+    mark_attendance(cohort.sessions.first(), by=teacher, present={enrolment.pk: True})
     _end(cohort)
-    services.complete_cohort(cohort, by=teacher)
+    complete_cohort(cohort, by=teacher)
     return Certificate.objects.get(enrolment=enrolment)
 
 
@@ -168,12 +166,10 @@ def test_verification_page_pdf_and_revocation(client, mfa, settings):
     response = client.get(reverse("certificate_pdf", args=[certificate.code]))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
-    from talent.pdf import verification_url
-
     assert verification_url(certificate) == f"https://portal.example.cn/certificates/{certificate.code}/"
     # Revocation needs an operator and a reason; the page then says revoked.
     with pytest.raises(NotAllowed):
-        services.revoke_certificate(certificate, by=make_instructor(), reason="x")
+        revoke_certificate(certificate, by=make_instructor(), reason="x")
     operator = mfa(make_operator())
     client.force_login(operator)
     response = client.post(
@@ -200,8 +196,6 @@ def test_verification_page_pdf_and_revocation(client, mfa, settings):
 
 def test_pdf_has_the_qr_and_chinese_font():
     certificate = _certificate()
-    from talent.pdf import certificate_pdf
-
     data = certificate_pdf(certificate, holder="张三")
     assert b"STSong-Light" in data and len(data) > 1500
 
@@ -209,15 +203,7 @@ def test_pdf_has_the_qr_and_chinese_font():
 def test_learner_checks_in_on_the_page(client):
     teacher = make_instructor()
     cohort = make_cohort(instructors=[teacher])
-    now = timezone.now()
-    session = Session.objects.create(
-        cohort=cohort,
-        title="Live",
-        starts_at=now - timedelta(minutes=5),
-        ends_at=now + timedelta(hours=1),
-        place="Room 2",
-        checkin_code="ABC123",
-    )
+    session = make_live_session(cohort)
     (enrolment,) = fill(cohort, 1)
     client.force_login(enrolment.user)
     page = client.get(reverse("talent:session_checkin", args=[session.pk]) + "?code=ABC123").content.decode()

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from talent import services
-from talent.models import Access, Audience, CohortStatus, Enrolment, EnrolmentStatus
-from tests.factories import UserFactory, make_operator, make_supervisor
+from talent.models import Access, Audience, Cohort, CohortStatus, Course, Enrolment, EnrolmentStatus
+from talent.services.enrolment import enrol
+from tests.accounts.factories import UserFactory, make_operator, make_supervisor
 from tests.talent.factories import fill, make_cohort, make_course, make_instructor, make_programme
 
 pytestmark = pytest.mark.django_db
@@ -148,7 +148,7 @@ def test_my_page_and_dashboard_query_counts_are_constant(client, django_assert_m
     person = UserFactory()
     for _ in range(size):
         cohort = make_cohort(sessions=2)
-        services.enrol(cohort, user=person)
+        enrol(cohort, user=person)
     client.force_login(person)
     with django_assert_max_num_queries(12):
         assert client.get(reverse("talent:my_enrolments")).status_code == 200
@@ -176,8 +176,6 @@ def test_operator_pages_create_a_course_and_cohort(client, mfa):
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
-    from talent.models import Cohort, Course
-
     course = Course.objects.get(slug="llm-apps")
     now = timezone.localtime()
     data = {

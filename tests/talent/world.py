@@ -4,10 +4,19 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from talent import services
-from talent.models import Access, Audience, Session
-from tests.factories import UserFactory
-from tests.talent.factories import make_cohort, make_course, make_instructor, make_programme
+from talent.models import Access, Audience
+from talent.services.certificates import revoke_certificate
+from talent.services.enrolment import enrol
+from talent.services.pools import reserve_seats
+from talent.services.running import complete_cohort, mark_attendance
+from tests.accounts.factories import UserFactory
+from tests.talent.factories import (
+    make_cohort,
+    make_course,
+    make_instructor,
+    make_live_session,
+    make_programme,
+)
 
 
 def build(world: dict, *, organisation) -> None:
@@ -38,51 +47,45 @@ def build(world: dict, *, organisation) -> None:
     # A cohort with seats, one that is full with a waitlist and an offer, one by approval with a request,
     # one for students only, one with a code, and a finished one with certificates (one revoked).
     open_cohort = make_cohort(course, capacity=20, instructors=[teacher], sessions=3, name="Evenings")
-    services.enrol(open_cohort, user=member)
+    enrol(open_cohort, user=member)
     full = make_cohort(vision, capacity=1, instructors=[teacher], sessions=1, name="Weekend")
     holder = UserFactory(name="占位学员")
-    services.enrol(full, user=holder)
+    enrol(full, user=holder)
     waiting_one, waiting_two = UserFactory(name="候补一"), UserFactory(name="候补二")
-    services.enrol(full, user=waiting_one)
-    services.enrol(full, user=waiting_two)
-    services.enrol(full, user=UserFactory())
+    enrol(full, user=waiting_one)
+    enrol(full, user=waiting_two)
+    enrol(full, user=UserFactory())
     approval = make_cohort(course, access=Access.APPROVAL, instructors=[teacher], name="By approval")
-    services.enrol(approval, user=UserFactory(name="申请人"))
+    enrol(approval, user=UserFactory(name="申请人"))
     make_cohort(vision, audience=Audience.STUDENTS, name="Students only")
     make_cohort(course, access=Access.CODE, name="With a code")
     draft = make_cohort(course, status="draft", name="Draft cohort")
-    services.reserve_seats(open_cohort, organisation=organisation, seats=2, by=member)
+    reserve_seats(open_cohort, organisation=organisation, seats=2, by=member)
 
     finished = make_cohort(
         course, instructors=[teacher], sessions=1, name="Autumn", min_attendance_percent=50
     )
-    graduates = [services.enrol(finished, user=UserFactory(name=f"结业学员{i}")) for i in range(2)]
-    services.mark_attendance(finished.sessions.first(), by=teacher, present={g.pk: True for g in graduates})
+    graduates = [enrol(finished, user=UserFactory(name=f"结业学员{i}")) for i in range(2)]
+    mark_attendance(finished.sessions.first(), by=teacher, present={g.pk: True for g in graduates})
     today = timezone.localdate()
     type(finished).objects.filter(pk=finished.pk).update(starts_on=today - timedelta(days=10), ends_on=today)
     finished.refresh_from_db()
-    services.complete_cohort(finished, by=teacher)
+    complete_cohort(finished, by=teacher)
     certificates = [g.certificate for g in graduates]
-    services.revoke_certificate(certificates[1], by=operator, reason="考试作弊")
+    revoke_certificate(certificates[1], by=operator, reason="考试作弊")
 
     # The member's own finished course: their page shows a certificate.
     mine = make_cohort(
         vision, instructors=[teacher], sessions=0, name="Member's finished", min_attendance_percent=0
     )
-    services.enrol(mine, user=member)
+    enrol(mine, user=member)
     type(mine).objects.filter(pk=mine.pk).update(starts_on=today - timedelta(days=5), ends_on=today)
     mine.refresh_from_db()
-    services.complete_cohort(mine, by=teacher)
+    complete_cohort(mine, by=teacher)
 
     # A session running now, so the check-in page is open.
-    now = timezone.now()
-    live = Session.objects.create(
-        cohort=open_cohort,
-        title="Live lab",
-        starts_at=now - timedelta(minutes=10),
-        ends_at=now + timedelta(hours=2),
-        online_url="https://meeting.example.cn/lab",
-        checkin_code="LAB123",
+    live = make_live_session(
+        open_cohort, code="LAB123", title="Live lab", place="", online_url="https://meeting.example.cn/lab"
     )
 
     values = world["values"]
