@@ -199,7 +199,7 @@ def make_allocations(
     in ``persona_orgs`` get 4 and 2 allocations spread over the period, the newest still active, with
     ``persona_id`` among their cluster users.
     """
-    from compute.models import Allocation
+    from compute.models import Allocation  # bench modules are imported before django.setup()
 
     rng, now = ctx.rng, ctx.now
     today = now.date()
@@ -505,7 +505,7 @@ def usage_from_jobs(jobs: list[GeneratedJob], tz) -> tuple[dict[int, int], dict[
 def organisation_facts() -> tuple[list, dict, dict]:
     """Verified organisations (id, kind), their members and the members' emails, read back from the
     database (the accounts loader wrote them in this transaction)."""
-    from accounts.models import Membership, Organisation, User
+    from accounts.models import Membership, Organisation, User  # noqa: PLC0415 - bench modules load before django.setup()
 
     organisations = list(
         Organisation.objects.filter(verification_status="verified").order_by("id").values_list("id", "kind")
@@ -523,7 +523,7 @@ def load_compute(ctx) -> dict[str, int]:
     """Partitions, allocations (and their cluster users), quota requests, jobs and daily usage."""
     from django.utils import timezone
 
-    from compute.models import (
+    from compute.models import (  # bench modules are imported before django.setup()
         Allocation,
         AllocationMember,
         DailyUsage,

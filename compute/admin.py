@@ -5,16 +5,12 @@ from compute.models import (
     AllocationMember,
     DailyUsage,
     Job,
-    LedgerEntry,
     Partition,
     QuotaRequest,
     QuotaRequestMember,
     ReconcileRun,
-    Settlement,
-    Voucher,
-    VoucherApplication,
-    VoucherScheme,
 )
+from compute.vouchers import admin as voucher_admin  # noqa: F401  (registers the voucher models' admin)
 from core import audit
 from core.admin import PortalModelAdmin, ReadOnlyModelAdmin
 
@@ -50,11 +46,16 @@ class PartitionAdmin(PortalModelAdmin):
         )
 
 
-class QuotaRequestMemberInline(admin.TabularInline):
-    model = QuotaRequestMember
+class ClusterUserInline(admin.TabularInline):
+    """The cluster users of a request or an allocation, as they were given (changed through the services)."""
+
     extra = 0
     readonly_fields = ["user", "cluster_username"]
     can_delete = False
+
+
+class QuotaRequestMemberInline(ClusterUserInline):
+    model = QuotaRequestMember
 
 
 @admin.register(QuotaRequest)
@@ -77,11 +78,8 @@ class QuotaRequestAdmin(ReadOnlyModelAdmin):
     inlines = [QuotaRequestMemberInline]
 
 
-class AllocationMemberInline(admin.TabularInline):
+class AllocationMemberInline(ClusterUserInline):
     model = AllocationMember
-    extra = 0
-    readonly_fields = ["user", "cluster_username"]
-    can_delete = False
 
 
 @admin.register(Allocation)
@@ -137,55 +135,3 @@ class AllocationMemberAdmin(ReadOnlyModelAdmin):
     list_filter = ["allocation__status"]
     search_fields = ["cluster_username", "user__email", "allocation__account_name"]
     list_select_related = ["user", "allocation"]
-
-
-# --- vouchers: money moves only through compute/vouchers.py, so the back office reads them ---------------
-
-
-@admin.register(VoucherScheme)
-class VoucherSchemeAdmin(ReadOnlyModelAdmin):
-    """Schemes are created and changed on the vouchers pages (audited with what changed)."""
-
-    list_display = [
-        "name_en",
-        "name_zh",
-        "issuer",
-        "subsidy_ratio",
-        "total_budget",
-        "valid_from",
-        "valid_until",
-    ]
-    list_filter = ["issuer", "is_active", "small_enterprises_only", "for_incubated_projects"]
-    search_fields = ["name_en", "name_zh", "issuer_name"]
-
-
-@admin.register(Voucher)
-class VoucherAdmin(ReadOnlyModelAdmin):
-    list_display = ["code", "organisation", "scheme", "amount", "granted_on", "expires_on", "source"]
-    list_filter = ["source", "scheme", "expires_on"]
-    search_fields = ["code", "organisation__name_zh", "organisation__name_en"]
-    list_select_related = ["organisation", "scheme"]
-
-
-@admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyModelAdmin):
-    list_display = ["created_at", "voucher", "kind", "amount", "settlement", "note"]
-    list_filter = ["kind", "created_at"]
-    search_fields = ["voucher__code", "note"]
-    list_select_related = ["voucher", "settlement"]
-
-
-@admin.register(Settlement)
-class SettlementAdmin(ReadOnlyModelAdmin):
-    list_display = ["month", "allocation", "organisation", "units", "cost", "subsidy", "payable"]
-    list_filter = ["month"]
-    search_fields = ["allocation__account_name", "organisation__name_zh", "organisation__name_en"]
-    list_select_related = ["allocation", "organisation"]
-
-
-@admin.register(VoucherApplication)
-class VoucherApplicationAdmin(ReadOnlyModelAdmin):
-    list_display = ["created_at", "organisation", "scheme", "amount", "status", "decided_at"]
-    list_filter = ["status", "scheme"]
-    search_fields = ["organisation__name_zh", "organisation__name_en", "statement"]
-    list_select_related = ["organisation", "scheme"]

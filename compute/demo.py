@@ -8,11 +8,45 @@ from decimal import Decimal
 from django.utils import timezone
 
 from accounts.models import Organisation, User
-from compute import services as compute
-from compute import usage, vouchers
+from compute import usage
 from compute.backends import get_backend
 from compute.backends.base import JobRecord
 from compute.models import Issuer, Partition, QuotaRequest, VoucherScheme
+from compute.services import requests as quota_requests
+from compute.services.allocations import sync_allocation
+from compute.vouchers.services import applications as voucher_applications
+from compute.vouchers.services import ledger
+
+# The demo's partitions, by short name (created once; an operator may change them afterwards).
+DEMO_PARTITIONS = {
+    "npu": dict(
+        name_en="AI accelerator partition",
+        name_zh="AI 加速卡分区",
+        description="Nodes with 8 AI accelerator cards each, for training and inference.",
+        cluster="aicc",
+        slurm_partition="npu",
+        tres="gres/npu",
+        unit="card_hour",
+        capacity_per_month=Decimal("500000"),
+        price_per_unit=Decimal("8.50"),
+        overcommit_ratio=Decimal("1.20"),
+        min_request=Decimal("10"),
+        max_request=Decimal("50000"),
+    ),
+    "cpu": dict(
+        name_en="HPC CPU partition",
+        name_zh="高性能计算 CPU 分区",
+        description="General-purpose CPU nodes for simulation and data processing.",
+        cluster="aicc",
+        slurm_partition="cpu",
+        tres="cpu",
+        unit="core_hour",
+        capacity_per_month=Decimal("2000000"),
+        price_per_unit=Decimal("0.12"),
+        min_request=Decimal("100"),
+        max_request=Decimal("500000"),
+    ),
+}
 
 
 def seed(people: dict[str, User]) -> None:
@@ -23,45 +57,15 @@ def seed(people: dict[str, User]) -> None:
 def _compute(people):
     """Partitions, an active allocation with some usage on the fake cluster, a request to decide."""
 
-    npu, _ = Partition.objects.get_or_create(
-        slug="npu",
-        defaults=dict(
-            name_en="AI accelerator partition",
-            name_zh="AI 加速卡分区",
-            description="Nodes with 8 AI accelerator cards each, for training and inference.",
-            cluster="aicc",
-            slurm_partition="npu",
-            tres="gres/npu",
-            unit="card_hour",
-            capacity_per_month=Decimal("500000"),
-            price_per_unit=Decimal("8.50"),
-            overcommit_ratio=Decimal("1.20"),
-            min_request=Decimal("10"),
-            max_request=Decimal("50000"),
-        ),
-    )
-    Partition.objects.get_or_create(
-        slug="cpu",
-        defaults=dict(
-            name_en="HPC CPU partition",
-            name_zh="高性能计算 CPU 分区",
-            description="General-purpose CPU nodes for simulation and data processing.",
-            cluster="aicc",
-            slurm_partition="cpu",
-            tres="cpu",
-            unit="core_hour",
-            capacity_per_month=Decimal("2000000"),
-            price_per_unit=Decimal("0.12"),
-            min_request=Decimal("100"),
-            max_request=Decimal("500000"),
-        ),
-    )
+    for slug, fields in DEMO_PARTITIONS.items():
+        Partition.objects.get_or_create(slug=slug, defaults=fields)
+    npu = Partition.objects.get(slug="npu")
     if QuotaRequest.objects.exists():
         return
     owner, operator = people["owner@demo.aicc.cn"], people["operator@demo.aicc.cn"]
     xinghe = Organisation.objects.get(name_zh="星河智能科技有限公司")
     today = timezone.localdate()
-    request = compute.create_quota_request(
+    request = quota_requests.create_quota_request(
         xinghe,
         by=owner,
         partition=npu,
@@ -70,12 +74,12 @@ def _compute(people):
         end_date=today + timedelta(days=90),
         purpose="Train a lung-nodule detection model",
         justification="3D CT segmentation model, 8 cards for about ten days.",
-        members=[compute.MemberAccess(owner, "zhangwei")],
+        members=[quota_requests.MemberAccess(owner, "zhangwei")],
     )
-    compute.submit_quota_request(request, by=owner)
-    compute.approve_quota_request(request, by=operator, granted_amount=Decimal("1500"))
+    quota_requests.submit_quota_request(request, by=owner)
+    quota_requests.approve_quota_request(request, by=operator, granted_amount=Decimal("1500"))
     backend = get_backend()
-    allocation = compute.sync_allocation(request.created_allocation.pk, backend=backend)
+    allocation = sync_allocation(request.created_allocation.pk, backend=backend)
     now = timezone.now()
     # Twelve jobs over the last days, and six a month earlier (last month is settled below).
     for i, days_ago in enumerate([*range(11, -1, -1), *range(40, 34, -1)]):
@@ -98,7 +102,7 @@ def _compute(people):
     usage.ingest_usage(backend=backend, since=now - timedelta(days=45))
     university = Organisation.objects.get(name_zh="滨海大学")
     researcher = people["researcher@demo.aicc.cn"]
-    pending = compute.create_quota_request(
+    pending = quota_requests.create_quota_request(
         university,
         by=researcher,
         partition=npu,
@@ -107,9 +111,9 @@ def _compute(people):
         end_date=today + timedelta(days=60),
         purpose="Course projects on large-model fine-tuning",
         justification="40 students, one card each for 20 hours.",
-        members=[compute.MemberAccess(researcher, "chenjing")],
+        members=[quota_requests.MemberAccess(researcher, "chenjing")],
     )
-    compute.submit_quota_request(pending, by=researcher)
+    quota_requests.submit_quota_request(pending, by=researcher)
 
 
 def _vouchers(people):
@@ -152,12 +156,12 @@ def _vouchers(people):
     )
     xinghe = Organisation.objects.get(name_zh="星河智能科技有限公司")
     last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    vouchers.grant_voucher(
+    ledger.grant_voucher(
         city, xinghe, amount=Decimal("50000"), by=operator, today=max(last_month, year_start)
     )
     if last_month >= year_start:
-        vouchers.settle_month(last_month, today=today)
-    vouchers.apply_for_voucher(
+        ledger.settle_month(last_month, today=today)
+    voucher_applications.apply_for_voucher(
         district,
         xinghe,
         by=owner,

@@ -13,6 +13,7 @@ from compute.models import (
     RequestKind,
     validate_cluster_username,
 )
+from projects.models import INCUBATING_STATUSES, Project
 
 # The fields whose change refreshes the live estimate (see compute/partials/estimate.html).
 ESTIMATE_FIELDS = ("partition", "amount", "start_date", "end_date")
@@ -139,8 +140,6 @@ class QuotaRequestForm(forms.Form):
                 .order_by("-id")
             )
         self.fields["partition"].queryset = partitions
-        from projects.models import INCUBATING_STATUSES, Project
-
         self.fields["project"].queryset = (
             Project.objects.filter(
                 organisation__in=Organisation.objects.managed_by(user), status__in=INCUBATING_STATUSES

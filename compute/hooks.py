@@ -2,7 +2,8 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from compute import demo, privacy, vouchers
+from compute import demo, privacy, reports
+from compute.vouchers.services import applications as voucher_applications
 from core import hooks, signals
 
 hooks.register(
@@ -51,9 +52,11 @@ hooks.register(hooks.PERSONAL_DATA, privacy.personal_data, name="compute")
 signals.account_deleting.connect(privacy.remove_cluster_access, dispatch_uid="compute.remove_cluster_access")
 # An accepted incubation application brings its programme's compute voucher.
 signals.project_accepted.connect(
-    vouchers.grant_incubation_voucher, dispatch_uid="compute.grant_incubation_voucher"
+    voucher_applications.grant_incubation_voucher, dispatch_uid="compute.grant_incubation_voucher"
 )
 
 hooks.register(hooks.STAFF_MENU, "compute/partials/staff_menu.html")
 hooks.register(hooks.API_URLS, "compute.api_urls")
 hooks.register(hooks.DEMO_DATA, demo.seed, order=10)
+hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=10)
+hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)

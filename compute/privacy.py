@@ -2,7 +2,7 @@
 when they delete their account."""
 
 from compute.models import AllocationMember, QuotaRequest
-from compute.services import schedule_sync
+from compute.services.allocations import schedule_sync
 from core import audit
 
 

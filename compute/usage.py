@@ -1,5 +1,6 @@
 """Usage from the cluster's accounting, thresholds, and reconciliation of the portal with the cluster."""
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,12 +13,14 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from accounts.models import Membership, MembershipRole
+from accounts import access
 from compute.backends import get_backend
 from compute.backends.base import ClusterBackend, ClusterError, JobRecord
 from compute.models import Allocation, AllocationMember, AllocationStatus, DailyUsage, Job, ReconcileRun
+from compute.services.allocations import manager_emails, sync_allocation
 from core import audit
 from core.mail import send_templated_mail
+from core.states import save_transition
 
 SECONDS_PER_HOUR = Decimal(3600)
 FINAL_STATES = {
@@ -166,8 +169,6 @@ def _ingest_postgresql(records: Iterable[JobRecord], *, upsert=None) -> IngestRe
 
 def _upsert_postgresql(jobs: Iterable[JobRecord], prefix: str) -> list[int]:
     """Store the jobs; return the allocations whose jobs were inserted or changed."""
-    import json
-
     table = Job._meta.db_table
     columns = ", ".join(JOB_COLUMNS)
     changes = " OR ".join(f"{table}.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in JOB_COLUMNS[2:])
@@ -304,25 +305,14 @@ def _apply_thresholds(allocation: Allocation) -> None:
         allocation.save(update_fields=["notified_100_at"])
         if allocation.status == AllocationStatus.ACTIVE:
             old = allocation.move_to(AllocationStatus.EXHAUSTED)
-            allocation.save(update_fields=["status", "status_changed_at"])
-            audit.record(
-                "allocation.exhausted",
-                allocation,
-                organisation=allocation.organisation,
-                changes={"status": (old, allocation.status)},
-            )
+            save_transition(allocation, old, by=None, action="allocation.exhausted")
         _notify(allocation, 100)
 
 
 def _notify(allocation: Allocation, threshold: int) -> None:
-    recipients = list(
-        Membership.objects.filter(
-            organisation=allocation.organisation, role__in=MembershipRole.managing()
-        ).values_list("user__email", flat=True)
-    )
     send_templated_mail(
         "compute/email/usage_threshold",
-        to=recipients,
+        to=manager_emails(allocation.organisation),
         context={
             "allocation": allocation,
             "threshold": threshold,
@@ -358,12 +348,8 @@ def reconcile(*, backend: ClusterBackend | None = None, repair: bool = True, by=
 
     Run hourly by beat (``by`` None) or by an operator from the reconcile page or the API.
     """
-    from compute.services import sync_allocation
-    from core.exceptions import NotAllowed
-    from core.roles import is_operator
-
-    if by is not None and not is_operator(by):
-        raise NotAllowed("Only operators run a reconcile.")
+    if by is not None:
+        access.require_operator(by, "Only operators run a reconcile.")
     backend = backend or get_backend()
     run = ReconcileRun.objects.create()
     audit.record("reconcile.run", run, actor=by)

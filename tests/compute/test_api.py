@@ -6,30 +6,20 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Membership, MembershipRole, User
-from compute import services
+from accounts.models import MembershipRole, User
 from compute.backends.base import JobRecord
 from compute.backends.fake import FakeBackend
 from compute.models import Allocation, AllocationStatus, QuotaRequest, ReconcileRun, RequestStatus
+from compute.services import requests as request_services
 from compute.usage import ingest_usage
-from tests.factories import (
-    PartitionFactory,
-    UserFactory,
-    make_allocation,
-    make_quota_request,
-    make_verified_organisation,
-)
+from tests.accounts.factories import UserFactory, add_member, make_organisation, make_verified_organisation
+from tests.compute.factories import PartitionFactory, make_allocation, make_quota_request
 
 pytestmark = pytest.mark.django_db
 
 REQUESTS = "/api/v1/quota-requests/"
 ALLOCATIONS = "/api/v1/allocations/"
 RUNS = "/api/v1/reconcile-runs/"
-
-
-@pytest.fixture
-def partition(db):
-    return PartitionFactory()
 
 
 @pytest.fixture
@@ -52,12 +42,6 @@ def payload(org, person, **changes):
     }
     values.update(changes)
     return values
-
-
-def add_member(org, role=MembershipRole.MEMBER):
-    person = UserFactory()
-    Membership.objects.create(organisation=org, user=person, role=role)
-    return person
 
 
 # --- partitions ----------------------------------------------------------------------------------------
@@ -93,7 +77,7 @@ def test_anonymous_is_refused(api_client, user, partition):
 
 
 def test_create_a_draft(api_client, user, org):
-    colleague = add_member(org)
+    colleague = add_member(org).user
     api_client.force_authenticate(user)
     response = api_client.post(
         REQUESTS,
@@ -271,7 +255,6 @@ def test_organisation_must_be_one_of_mine(api_client, user, org):
 
 
 def test_unverified_organisation_is_refused(api_client, user, partition):
-    from tests.factories import make_organisation
 
     org = make_organisation(user)
     api_client.force_authenticate(user)
@@ -279,7 +262,7 @@ def test_unverified_organisation_is_refused(api_client, user, partition):
 
 
 def test_plain_member_cannot_file_or_submit(api_client, user, org):
-    member = add_member(org)
+    member = add_member(org).user
     draft = make_quota_request(user, org, submit=False)
     api_client.force_authenticate(member)
     assert api_client.post(REQUESTS, payload(org, member), format="json").status_code == 403
@@ -332,7 +315,7 @@ def test_filters(api_client, user, org):
 
 
 def test_edit_a_draft_then_submit_then_edit_is_409(api_client, user, org):
-    colleague = add_member(org, MembershipRole.ADMIN)
+    colleague = add_member(org, role=MembershipRole.ADMIN).user
     draft = make_quota_request(user, org, submit=False)
     api_client.force_authenticate(colleague)
     url = f"{REQUESTS}{draft.pk}/"
@@ -466,7 +449,8 @@ def test_reject_and_request_changes(api_client, user, org, operator):
 def test_supervisor_reads_everything_and_writes_nothing(api_client, user, org, supervisor):
     request = make_quota_request(user, org)
     allocation = make_allocation(user, org, username="bob")
-    other_org = make_verified_organisation(supervisor)  # even where the supervisor is an owner
+    other_org = make_verified_organisation(UserFactory())
+    add_member(other_org, supervisor, role=MembershipRole.OWNER)  # even where the supervisor is an owner
     api_client.force_authenticate(supervisor)
     assert len(api_client.get(REQUESTS).json()["results"]) == 2
     assert api_client.get(f"{REQUESTS}{request.pk}/").status_code == 200
@@ -608,7 +592,7 @@ def test_operator_actions(api_client, user, org, operator, django_capture_on_com
 
 def test_owner_may_close_plain_member_may_not(api_client, user, org):
     allocation = make_allocation(user, org)
-    member = add_member(org)
+    member = add_member(org).user
     api_client.force_authenticate(member)
     assert api_client.get(f"{ALLOCATIONS}{allocation.pk}/").status_code == 200
     assert api_client.post(f"{ALLOCATIONS}{allocation.pk}/close/").status_code == 403
@@ -669,7 +653,7 @@ def count_queries(api_client, url):
 
 
 def test_list_query_counts_are_constant(api_client, user, org, operator, supervisor):
-    colleague = add_member(org)
+    colleague = add_member(org).user
 
     def add(n):
         for _ in range(n):
@@ -677,7 +661,10 @@ def test_list_query_counts_are_constant(api_client, user, org, operator, supervi
                 user,
                 org,
                 amount=1,
-                members=[services.MemberAccess(user, "alice"), services.MemberAccess(colleague, "bob")],
+                members=[
+                    request_services.MemberAccess(user, "alice"),
+                    request_services.MemberAccess(colleague, "bob"),
+                ],
             )
             make_quota_request(user, org, amount=1)
             ReconcileRun.objects.create(
@@ -685,21 +672,21 @@ def test_list_query_counts_are_constant(api_client, user, org, operator, supervi
             )
 
     urls = [REQUESTS, ALLOCATIONS, f"{REQUESTS}?status=submitted", "/api/v1/partitions/"]
+
+    def measure() -> dict:
+        counts = {
+            (who.pk, url): count_queries(api_client_for(api_client, who), url)
+            for who in (user, operator)
+            for url in urls
+        }
+        counts[RUNS] = count_queries(api_client_for(api_client, supervisor), RUNS)
+        return counts
+
     add(2)
-    few = {
-        (who.pk, url): count_queries(api_client_for(api_client, who), url)
-        for who in (user, operator)
-        for url in urls
-    }
-    few[RUNS] = count_queries(api_client_for(api_client, supervisor), RUNS)
+    few = measure()
     PartitionFactory(slug="cpu")
     add(18)
-    many = {
-        (who.pk, url): count_queries(api_client_for(api_client, who), url)
-        for who in (user, operator)
-        for url in urls
-    }
-    many[RUNS] = count_queries(api_client_for(api_client, supervisor), RUNS)
+    many = measure()
     for key, (queries, rows) in few.items():
         assert many[key][0] == queries, (
             f"{key}: {queries} queries with {rows} rows, {many[key][0]} with {many[key][1]}"

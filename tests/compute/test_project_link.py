@@ -1,17 +1,19 @@
 """A quota request may name the incubated project it serves (same organisation, still incubating)."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from compute.models import QuotaRequest
+from compute.models import Issuer, QuotaRequest, VoucherScheme
 from core.models import AuditEvent
-from projects import services as project_services
-from tests.factories import PartitionFactory, UserFactory, make_quota_request, make_verified_organisation
-from tests.projects.factories import accepted, operator
+from projects.services import incubation
+from tests.accounts.factories import UserFactory, make_verified_organisation
+from tests.compute.factories import PartitionFactory, make_quota_request
+from tests.projects.factories import accepted, make_call, make_mentor, make_programme, operator
 
 pytestmark = pytest.mark.django_db
 
@@ -43,9 +45,7 @@ def test_another_organisation_s_project_is_refused_and_nothing_is_filed():
 def test_a_terminated_project_takes_no_more_compute():
     owner = UserFactory()
     project = _project(owner)
-    project = project_services.set_project_status(
-        project, "terminated", by=operator(), reason="The team left."
-    )
+    project = incubation.set_project_status(project, "terminated", by=operator(), reason="The team left.")
     with pytest.raises(ValidationError) as error:
         make_quota_request(owner, project.organisation, project=project, submit=False)
     assert error.value.message_dict["project"] == ["This project is no longer being incubated."]
@@ -115,10 +115,6 @@ def test_the_api_accepts_a_visible_project_and_hides_others(api_client):
 
 
 def test_the_project_page_offers_compute_to_its_managers_with_its_voucher(client):
-    from decimal import Decimal
-
-    from compute.models import Issuer, VoucherScheme
-    from tests.projects.factories import make_call, make_mentor, make_programme
 
     VoucherScheme.objects.create(
         name_zh="孵化项目算力券",
@@ -140,7 +136,7 @@ def test_the_project_page_offers_compute_to_its_managers_with_its_voucher(client
     assert f"{reverse('compute:request_create')}?project={project.pk}" in page
     assert voucher.code in page
     mentor = make_mentor()
-    project_services.add_mentor(project, mentor, by=operator())
+    incubation.add_mentor(project, mentor, by=operator())
     client.force_login(mentor)
     page = client.get(project.get_absolute_url()).content.decode()
     assert "?project=" not in page  # mentors advise; the organisation's managers request compute

@@ -2,42 +2,31 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from celery.exceptions import Retry
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Membership, MembershipRole
-from compute import services
-from compute.backends.base import ClusterError
+from compute.backends.base import ClusterError, JobRecord
 from compute.backends.fake import FakeBackend
 from compute.models import Allocation, AllocationStatus, QuotaRequest, RequestKind, RequestStatus
+from compute.services import allocations as allocation_services
+from compute.services import capacity as capacity_services
+from compute.services import requests as request_services
+from compute.tasks import sync_allocation_task
 from core.exceptions import DomainError, InvalidTransition, NotAllowed
 from core.models import AuditEvent
-from tests.factories import (
-    PartitionFactory,
-    UserFactory,
-    make_allocation,
-    make_organisation,
-    make_quota_request,
-    make_verified_organisation,
-)
+from tests.accounts.factories import UserFactory, add_member, make_organisation, make_verified_organisation
+from tests.compute.factories import PartitionFactory, make_allocation, make_quota_request, request_fields
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate
 
 
 def request_kwargs(owner, **overrides):
-    values = {
-        "partition": PartitionFactory(),
-        "amount": Decimal("100"),
-        "start_date": TODAY(),
-        "end_date": TODAY() + timedelta(days=30),
-        "purpose": "Fine-tune a model",
-        "justification": "Because.",
-        "members": [services.MemberAccess(owner, "alice")],
-    }
-    values.update(overrides)
-    return values
+    """A request over the next 30 days (the partition's monthly capacity)."""
+    return request_fields(owner, **{"end_date": TODAY() + timedelta(days=30), **overrides})
 
 
 # --- filing requests ---------------------------------------------------------------------------------
@@ -45,10 +34,10 @@ def request_kwargs(owner, **overrides):
 
 def test_draft_submit_and_audit(user):
     org = make_verified_organisation(user)
-    request = services.create_quota_request(org, by=user, **request_kwargs(user))
+    request = request_services.create_quota_request(org, by=user, **request_kwargs(user))
     assert request.status == RequestStatus.DRAFT
     assert request.cost_estimate == Decimal("850.00")
-    services.submit_quota_request(request, by=user)
+    request_services.submit_quota_request(request, by=user)
     request.refresh_from_db()
     assert request.status == RequestStatus.SUBMITTED and request.submitted_at
     actions = list(
@@ -78,7 +67,7 @@ def test_draft_submit_and_audit(user):
 def test_bad_requests_are_refused_and_nothing_is_created(user, override, field):
     org = make_verified_organisation(user)
     with pytest.raises(ValidationError) as info:
-        services.create_quota_request(org, by=user, **request_kwargs(user, **override))
+        request_services.create_quota_request(org, by=user, **request_kwargs(user, **override))
     assert field in info.value.message_dict
     assert not QuotaRequest.objects.exists()
 
@@ -87,8 +76,8 @@ def test_bad_requests_are_refused_and_nothing_is_created(user, override, field):
 def test_cluster_usernames_slurm_would_reject(user, username):
     org = make_verified_organisation(user)
     with pytest.raises(ValidationError) as info:
-        services.create_quota_request(
-            org, by=user, **request_kwargs(user, members=[services.MemberAccess(user, username)])
+        request_services.create_quota_request(
+            org, by=user, **request_kwargs(user, members=[request_services.MemberAccess(user, username)])
         )
     assert "members" in info.value.message_dict
     assert not QuotaRequest.objects.exists()
@@ -98,17 +87,21 @@ def test_members_must_belong_and_have_distinct_usernames(user):
     org = make_verified_organisation(user)
     stranger = UserFactory()
     colleague = UserFactory()
-    Membership.objects.create(organisation=org, user=colleague, role=MembershipRole.MEMBER)
+    add_member(org, colleague)
     with pytest.raises(ValidationError):
-        services.create_quota_request(
-            org, by=user, **request_kwargs(user, members=[services.MemberAccess(stranger, "bob")])
+        request_services.create_quota_request(
+            org, by=user, **request_kwargs(user, members=[request_services.MemberAccess(stranger, "bob")])
         )
     with pytest.raises(ValidationError):
-        services.create_quota_request(
+        request_services.create_quota_request(
             org,
             by=user,
             **request_kwargs(
-                user, members=[services.MemberAccess(user, "same"), services.MemberAccess(colleague, "same")]
+                user,
+                members=[
+                    request_services.MemberAccess(user, "same"),
+                    request_services.MemberAccess(colleague, "same"),
+                ],
             ),
         )
     assert not QuotaRequest.objects.exists()
@@ -117,22 +110,22 @@ def test_members_must_belong_and_have_distinct_usernames(user):
 def test_only_verified_organisations_and_their_managers(user):
     unverified = make_organisation(user)
     with pytest.raises(NotAllowed):
-        services.create_quota_request(unverified, by=user, **request_kwargs(user))
+        request_services.create_quota_request(unverified, by=user, **request_kwargs(user))
     org = make_verified_organisation(user)
     member = UserFactory()
-    Membership.objects.create(organisation=org, user=member, role=MembershipRole.MEMBER)
+    add_member(org, member)
     with pytest.raises(NotAllowed):
-        services.create_quota_request(org, by=member, **request_kwargs(member))
+        request_services.create_quota_request(org, by=member, **request_kwargs(member))
     assert not QuotaRequest.objects.exists()
 
 
 def test_changes_requested_then_resubmitted(user, operator):
     request = make_quota_request(user)
     with pytest.raises(InvalidTransition):
-        services.request_quota_changes(request, by=operator, reason="")
-    services.request_quota_changes(request, by=operator, reason="Explain the model size.")
-    services.update_quota_request(request, by=user, justification="A 7B model, 8 cards, two weeks.")
-    services.submit_quota_request(request, by=user)
+        request_services.request_quota_changes(request, by=operator, reason="")
+    request_services.request_quota_changes(request, by=operator, reason="Explain the model size.")
+    request_services.update_quota_request(request, by=user, justification="A 7B model, 8 cards, two weeks.")
+    request_services.submit_quota_request(request, by=user)
     request.refresh_from_db()
     assert request.status == RequestStatus.SUBMITTED
     assert request.justification.startswith("A 7B model")
@@ -140,11 +133,11 @@ def test_changes_requested_then_resubmitted(user, operator):
 
 def test_withdraw(user):
     request = make_quota_request(user)
-    services.withdraw_quota_request(request, by=user)
+    request_services.withdraw_quota_request(request, by=user)
     request.refresh_from_db()
     assert request.status == RequestStatus.WITHDRAWN
     with pytest.raises(InvalidTransition):
-        services.submit_quota_request(request, by=user)
+        request_services.submit_quota_request(request, by=user)
 
 
 # --- decisions and the cluster -------------------------------------------------------------------------
@@ -153,7 +146,7 @@ def test_withdraw(user):
 def test_approval_provisions_the_cluster_once(user, operator, django_capture_on_commit_callbacks):
     request = make_quota_request(user, amount=Decimal("100"))
     with django_capture_on_commit_callbacks(execute=True):
-        services.approve_quota_request(request, by=operator, granted_amount=Decimal("80"))
+        request_services.approve_quota_request(request, by=operator, granted_amount=Decimal("80"))
     allocation = Allocation.objects.get()
     assert allocation.status == AllocationStatus.ACTIVE  # the eager task converged the fake cluster
     assert allocation.account_name == f"aicc_{allocation.pk:06d}"
@@ -161,14 +154,14 @@ def test_approval_provisions_the_cluster_once(user, operator, django_capture_on_
     assert state.users == frozenset({"alice"}) and state.limits == {"gres/npu": 4800} and not state.blocked
     # Running the task again changes nothing on the cluster.
     assert FakeBackend().converge(allocation.desired_account(frozenset({"alice"}))) == []
-    services.sync_allocation(allocation.pk, backend=FakeBackend())
+    allocation_services.sync_allocation(allocation.pk, backend=FakeBackend())
     assert FakeBackend().read_account(allocation.account_name) == state
     # Decision mail with what to do next.
     decision = [m for m in mail.outbox if "approved" in m.subject]
     assert decision and decision[0].to == [user.email] and "80" in decision[0].body
     # A second approval of the same request is refused; still one allocation.
     with pytest.raises(InvalidTransition):
-        services.approve_quota_request(request, by=operator)
+        request_services.approve_quota_request(request, by=operator)
     assert Allocation.objects.count() == 1
 
 
@@ -176,7 +169,7 @@ def test_operator_may_grant_less_never_more(user, operator):
     request = make_quota_request(user, amount=Decimal("100"))
     for bad in (Decimal("101"), Decimal("0"), Decimal("-1"), "abc", Decimal("1.001")):
         with pytest.raises(ValidationError) as info:
-            services.approve_quota_request(request, by=operator, granted_amount=bad)
+            request_services.approve_quota_request(request, by=operator, granted_amount=bad)
         assert "granted_amount" in info.value.message_dict
     request.refresh_from_db()
     assert request.status == RequestStatus.SUBMITTED
@@ -185,10 +178,10 @@ def test_operator_may_grant_less_never_more(user, operator):
 def test_rejection_needs_reason_and_members_cannot_decide(user, operator):
     request = make_quota_request(user)
     with pytest.raises(NotAllowed):
-        services.approve_quota_request(request, by=user)
+        request_services.approve_quota_request(request, by=user)
     with pytest.raises(InvalidTransition):
-        services.reject_quota_request(request, by=operator, reason="  ")
-    services.reject_quota_request(
+        request_services.reject_quota_request(request, by=operator, reason="  ")
+    request_services.reject_quota_request(
         request, by=operator, reason="Capacity reserved for the incubation programme."
     )
     request.refresh_from_db()
@@ -198,16 +191,16 @@ def test_rejection_needs_reason_and_members_cannot_decide(user, operator):
 
 def test_cluster_down_is_recorded_retried_and_converges(user, operator):
     request = make_quota_request(user)
-    services.approve_quota_request(request, by=operator)
+    request_services.approve_quota_request(request, by=operator)
     allocation = request.created_allocation
     FakeBackend.fail_next(2)
     for _ in range(2):
         with pytest.raises(ClusterError):
-            services.sync_allocation(allocation.pk, backend=FakeBackend())
+            allocation_services.sync_allocation(allocation.pk, backend=FakeBackend())
     allocation.refresh_from_db()
     assert allocation.status == AllocationStatus.PROVISIONING
     assert "not reachable" in allocation.sync_error and allocation.sync_attempts == 2
-    services.sync_allocation(allocation.pk, backend=FakeBackend())
+    allocation_services.sync_allocation(allocation.pk, backend=FakeBackend())
     allocation.refresh_from_db()
     assert (
         allocation.status == AllocationStatus.ACTIVE
@@ -217,12 +210,10 @@ def test_cluster_down_is_recorded_retried_and_converges(user, operator):
 
 
 def test_sync_task_retries_cluster_errors(user, operator, settings):
-    from compute.tasks import sync_allocation_task
 
     request = make_quota_request(user)
-    services.approve_quota_request(request, by=operator)
+    request_services.approve_quota_request(request, by=operator)
     allocation = request.created_allocation
-    from celery.exceptions import Retry
 
     FakeBackend.fail_next(1)
     # The cluster error is retried (autoretry with backoff), recorded on the allocation meanwhile.
@@ -237,7 +228,6 @@ def test_sync_task_retries_cluster_errors(user, operator, settings):
 
 
 def test_sync_task_ignores_bad_arguments(db):
-    from compute.tasks import sync_allocation_task
 
     sync_allocation_task.apply(args=["not-an-id"])
     sync_allocation_task.apply(args=[999999])
@@ -248,22 +238,22 @@ def test_increase_extension_and_early_close(user, operator, django_capture_on_co
     allocation = make_allocation(user, amount=Decimal("100"))
     org = allocation.organisation
     with django_capture_on_commit_callbacks(execute=True):
-        inc = services.create_quota_request(
+        inc = request_services.create_quota_request(
             org,
             by=user,
             **request_kwargs(
                 user, kind=RequestKind.INCREASE, allocation=allocation, amount=Decimal("50"), members=[]
             ),
         )
-        services.submit_quota_request(inc, by=user)
-        services.approve_quota_request(inc, by=operator)
+        request_services.submit_quota_request(inc, by=user)
+        request_services.approve_quota_request(inc, by=operator)
     allocation.refresh_from_db()
     assert allocation.granted_amount == Decimal("150")
     assert FakeBackend().read_account(allocation.account_name).limits == {"gres/npu": 9000}
 
     new_end = allocation.end_date + timedelta(days=30)
     with django_capture_on_commit_callbacks(execute=True):
-        ext = services.create_quota_request(
+        ext = request_services.create_quota_request(
             org,
             by=user,
             **request_kwargs(
@@ -275,19 +265,19 @@ def test_increase_extension_and_early_close(user, operator, django_capture_on_co
                 members=[],
             ),
         )
-        services.submit_quota_request(ext, by=user)
-        services.approve_quota_request(ext, by=operator)
+        request_services.submit_quota_request(ext, by=user)
+        request_services.approve_quota_request(ext, by=operator)
     allocation.refresh_from_db()
     assert allocation.end_date == new_end
 
     with django_capture_on_commit_callbacks(execute=True):
-        close = services.create_quota_request(
+        close = request_services.create_quota_request(
             org,
             by=user,
             **request_kwargs(user, kind=RequestKind.EARLY_CLOSE, allocation=allocation, amount=0, members=[]),
         )
-        services.submit_quota_request(close, by=user)
-        services.approve_quota_request(close, by=operator)
+        request_services.submit_quota_request(close, by=user)
+        request_services.approve_quota_request(close, by=operator)
     allocation.refresh_from_db()
     assert allocation.status == AllocationStatus.CLOSED
     assert FakeBackend().read_account(allocation.account_name) is None
@@ -296,14 +286,14 @@ def test_increase_extension_and_early_close(user, operator, django_capture_on_co
 def test_suspend_blocks_new_jobs_and_resume_unblocks(user, operator, django_capture_on_commit_callbacks):
     allocation = make_allocation(user)
     with pytest.raises(DomainError):
-        services.suspend_allocation(allocation, by=operator, reason="")
+        allocation_services.suspend_allocation(allocation, by=operator, reason="")
     with pytest.raises(NotAllowed):
-        services.suspend_allocation(allocation, by=user, reason="x")
+        allocation_services.suspend_allocation(allocation, by=user, reason="x")
     with django_capture_on_commit_callbacks(execute=True):
-        services.suspend_allocation(allocation, by=operator, reason="Unpaid invoice")
+        allocation_services.suspend_allocation(allocation, by=operator, reason="Unpaid invoice")
     assert FakeBackend().read_account(allocation.account_name).blocked
     with django_capture_on_commit_callbacks(execute=True):
-        services.resume_allocation(allocation, by=operator)
+        allocation_services.resume_allocation(allocation, by=operator)
     assert not FakeBackend().read_account(allocation.account_name).blocked
     statuses = list(
         AuditEvent.objects.filter(
@@ -319,7 +309,6 @@ def test_suspend_blocks_new_jobs_and_resume_unblocks(user, operator, django_capt
 
 
 def test_close_waits_for_running_jobs(user, operator, django_capture_on_commit_callbacks):
-    from compute.backends.base import JobRecord
 
     allocation = make_allocation(user)
     FakeBackend().add_job(
@@ -338,12 +327,12 @@ def test_close_waits_for_running_jobs(user, operator, django_capture_on_commit_c
         )
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.close_allocation(allocation, by=user)
+        allocation_services.close_allocation(allocation, by=user)
     state = FakeBackend().read_account(allocation.account_name)
     assert state is not None and state.blocked  # blocked, not deleted: the running job finishes
     FakeBackend.reset()
     FakeBackend().converge(allocation.desired_account(frozenset({"alice"})))
-    services.sync_allocation(allocation.pk, backend=FakeBackend())
+    allocation_services.sync_allocation(allocation.pk, backend=FakeBackend())
     assert FakeBackend().read_account(allocation.account_name) is None
 
 
@@ -355,13 +344,13 @@ def test_expiry_is_checked_daily_through_the_close_service(
         start_date=TODAY() - timedelta(days=30), end_date=TODAY() - timedelta(days=1)
     )
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.expire_due_allocations() == 1
+        assert allocation_services.expire_due_allocations() == 1
     allocation.refresh_from_db()
     assert allocation.status == AllocationStatus.EXPIRED
     assert FakeBackend().read_account(allocation.account_name).blocked
     later = TODAY() + timedelta(days=settings.ALLOCATION_CLOSE_AFTER_DAYS)
     with django_capture_on_commit_callbacks(execute=True):
-        services.expire_due_allocations(today=later)
+        allocation_services.expire_due_allocations(today=later)
     allocation.refresh_from_db()
     assert allocation.status == AllocationStatus.CLOSED
     assert FakeBackend().read_account(allocation.account_name) is None
@@ -370,10 +359,10 @@ def test_expiry_is_checked_daily_through_the_close_service(
 def test_capacity_left_counts_overlapping_grants(user):
     partition = PartitionFactory(capacity_per_month=3000)
     start, end = TODAY(), TODAY() + timedelta(days=30)
-    assert services.capacity_left(partition, start, end) == Decimal("3000.00")
+    assert capacity_services.capacity_left(partition, start, end) == Decimal("3000.00")
     make_allocation(user, partition=partition, amount=Decimal("1000"), start_date=start, end_date=end)
-    assert services.capacity_left(partition, start, end) == Decimal("2000.00")
-    overview = {c.partition.pk: c for c in services.capacity_overview(start, end)}
+    assert capacity_services.capacity_left(partition, start, end) == Decimal("2000.00")
+    overview = {c.partition.pk: c for c in capacity_services.capacity_overview(start, end)}
     assert overview[partition.pk].granted == Decimal("1000.00")
 
 
@@ -384,11 +373,11 @@ def test_approval_rechecks_capacity(user, operator):
     second = make_quota_request(
         UserFactory(), partition=partition, amount=Decimal("2000"), username="b1", **month
     )
-    services.approve_quota_request(first, by=operator)
+    request_services.approve_quota_request(first, by=operator)
     with pytest.raises(ValidationError) as info:
-        services.approve_quota_request(second, by=operator)
+        request_services.approve_quota_request(second, by=operator)
     assert "granted_amount" in info.value.message_dict
-    services.approve_quota_request(second, by=operator, granted_amount=Decimal("900"))
+    request_services.approve_quota_request(second, by=operator, granted_amount=Decimal("900"))
     assert Allocation.objects.count() == 2
 
 
@@ -401,11 +390,49 @@ def test_supervisors_change_nothing_even_in_their_own_organisation(supervisor):
 def test_the_same_person_twice_is_a_field_error(user):
     org = make_verified_organisation(user)
     with pytest.raises(ValidationError) as info:
-        services.create_quota_request(
+        request_services.create_quota_request(
             org,
             by=user,
             **request_kwargs(
-                user, members=[services.MemberAccess(user, "one"), services.MemberAccess(user, "two")]
+                user,
+                members=[
+                    request_services.MemberAccess(user, "one"),
+                    request_services.MemberAccess(user, "two"),
+                ],
             ),
         )
     assert "members" in info.value.message_dict
+
+
+# --- the pipelines keep their wording (core.states underneath) -----------------------------------------
+
+
+def test_request_moves_and_decisions_keep_their_messages(user, operator):
+    request = make_quota_request(user)
+    with pytest.raises(InvalidTransition, match="A rejection needs a reason the organisation can act on."):
+        request_services.reject_quota_request(request, by=operator, reason="  ")
+    with pytest.raises(InvalidTransition, match="Say what should change."):
+        request_services.request_quota_changes(request, by=operator, reason="")
+    request_services.withdraw_quota_request(request, by=user)
+    with pytest.raises(InvalidTransition, match="A request cannot go from “Withdrawn” to “Submitted”."):
+        request_services.submit_quota_request(request, by=user)
+
+
+def test_a_rejection_without_reason_is_refused_by_the_database(user):
+    request = make_quota_request(user)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        QuotaRequest.objects.filter(pk=request.pk).update(status=RequestStatus.REJECTED)
+
+
+def test_allocation_moves_stamp_their_time_and_keep_their_message(user, operator):
+    allocation = make_allocation(user)
+    before = allocation.status_changed_at
+    allocation = allocation_services.suspend_allocation(allocation, by=operator, reason="Unpaid invoice")
+    assert allocation.status == AllocationStatus.SUSPENDED and allocation.status_changed_at > before
+    event = AuditEvent.objects.filter(action="allocation.suspended").get()
+    assert (
+        event.changes["status"] == {"from": "active", "to": "suspended"} and event.reason == "Unpaid invoice"
+    )
+    allocation_services.close_allocation(allocation, by=operator)
+    with pytest.raises(InvalidTransition, match="An allocation cannot go from “Closed” to “Suspended”."):
+        allocation_services.suspend_allocation(allocation, by=operator, reason="Again")

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,32 +9,15 @@ from compute import usage
 from compute.backends.base import JobRecord
 from compute.backends.fake import FakeBackend
 from compute.models import AllocationStatus, DailyUsage, Job
-from tests.factories import make_allocation
+from tests.compute.factories import job_record, make_allocation
 
 pytestmark = pytest.mark.django_db
 
 
-def job(allocation, job_id, *, cards=1, minutes=60, state="COMPLETED", user="alice", hours_ago=2):
-    start = timezone.now() - timedelta(hours=hours_ago)
-    return JobRecord(
-        job_id=str(job_id),
-        cluster="fake",
-        account=allocation.account_name,
-        user=user,
-        partition="debug",
-        state=state,
-        submit=start,
-        start=start,
-        end=None if state == "RUNNING" else start + timedelta(minutes=minutes),
-        elapsed_seconds=minutes * 60,
-        tres={"cpu": 4, "gres/npu": cards},
-    )
-
-
 def test_ingest_is_idempotent_and_updates_running_jobs(user):
     allocation = make_allocation(user, amount=Decimal("100"))
-    FakeBackend().add_job(job(allocation, 1, cards=2, minutes=90))  # 3 card-hours
-    FakeBackend().add_job(job(allocation, 2, cards=1, minutes=30, state="RUNNING"))  # 0.5 so far
+    FakeBackend().add_job(job_record(allocation, 1, cards=2, minutes=90))  # 3 card-hours
+    FakeBackend().add_job(job_record(allocation, 2, cards=1, minutes=30, state="RUNNING"))  # 0.5 so far
     FakeBackend().add_job(
         JobRecord("3", "fake", "someone_else", "bob", "debug", "COMPLETED", None, None, None, 60, {})
     )
@@ -48,7 +31,7 @@ def test_ingest_is_idempotent_and_updates_running_jobs(user):
     assert allocation.used_amount == Decimal("3.5")
     assert Job.objects.count() == 3
     # The running job ends: it is updated, not added.
-    FakeBackend().add_job(job(allocation, 2, cards=1, minutes=120, state="COMPLETED"))
+    FakeBackend().add_job(job_record(allocation, 2, cards=1, minutes=120, state="COMPLETED"))
     usage.ingest_usage(backend=FakeBackend())
     allocation.refresh_from_db()
     assert allocation.used_amount == Decimal("5.0")
@@ -59,7 +42,7 @@ def test_ingest_is_idempotent_and_updates_running_jobs(user):
 
 def test_thresholds_notify_once_and_exhaust(user, django_capture_on_commit_callbacks):
     allocation = make_allocation(user, amount=Decimal("10"))
-    FakeBackend().add_job(job(allocation, 1, cards=8, minutes=60))  # 8 of 10 card-hours
+    FakeBackend().add_job(job_record(allocation, 1, cards=8, minutes=60))  # 8 of 10 card-hours
     with django_capture_on_commit_callbacks(execute=True):
         usage.ingest_usage(backend=FakeBackend())
     allocation.refresh_from_db()
@@ -69,7 +52,7 @@ def test_thresholds_notify_once_and_exhaust(user, django_capture_on_commit_callb
     with django_capture_on_commit_callbacks(execute=True):
         usage.ingest_usage(backend=FakeBackend())
     assert len([m for m in mail.outbox if "80 %" in m.subject]) == 1  # once
-    FakeBackend().add_job(job(allocation, 2, cards=2, minutes=60))
+    FakeBackend().add_job(job_record(allocation, 2, cards=2, minutes=60))
     with django_capture_on_commit_callbacks(execute=True):
         usage.ingest_usage(backend=FakeBackend())
     allocation.refresh_from_db()
@@ -80,7 +63,7 @@ def test_thresholds_notify_once_and_exhaust(user, django_capture_on_commit_callb
 
 def test_daily_series_has_every_day(user):
     allocation = make_allocation(user)
-    FakeBackend().add_job(job(allocation, 1, cards=1, minutes=60, hours_ago=1))
+    FakeBackend().add_job(job_record(allocation, 1, cards=1, minutes=60, ago=timedelta(hours=1)))
     usage.ingest_usage(backend=FakeBackend())
     series = usage.daily_series(allocation, days=7)
     assert len(series) == 7
@@ -115,7 +98,6 @@ def test_reconcile_records_cluster_outage(user):
 
 def test_a_job_record_with_a_naive_time_is_refused():
     """Accounting times are stored as timestamptz: a time without a zone would be misread by hours."""
-    from datetime import datetime
 
     with pytest.raises(ValueError, match="timezone-aware"):
         JobRecord(

@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Membership, MembershipRole
-from compute import services, usage
-from compute.backends.base import ClusterError, JobRecord
+from accounts.models import MembershipRole
+from compute import usage
+from compute.backends.base import ClusterError
 from compute.backends.fake import FakeBackend
 from compute.models import (
     Allocation,
@@ -22,13 +22,16 @@ from compute.models import (
     RequestKind,
     RequestStatus,
 )
-from tests.factories import (
-    PartitionFactory,
+from compute.services import allocations as allocation_services
+from compute.services import requests as request_services
+from tests.accounts.factories import (
     UserFactory,
-    make_allocation,
-    make_quota_request,
+    add_member,
+    make_operator,
+    make_organisation,
     make_verified_organisation,
 )
+from tests.compute.factories import PartitionFactory, job_record, make_allocation, make_quota_request
 
 pytestmark = pytest.mark.django_db
 
@@ -38,11 +41,6 @@ CREATE = reverse("compute:request_create")
 def login(client, user):
     client.force_login(user)
     return client
-
-
-@pytest.fixture
-def partition(db):
-    return PartitionFactory()
 
 
 @pytest.fixture
@@ -85,33 +83,14 @@ def form_data(owner, organisation, partition, /, **overrides):
     return data
 
 
-def job(allocation, job_id, *, cards=2, minutes=90, user="alice", days_ago=1):
-    start = timezone.now() - timedelta(days=days_ago)
-    return JobRecord(
-        job_id=str(job_id),
-        cluster="fake",
-        account=allocation.account_name,
-        user=user,
-        partition="debug",
-        state="COMPLETED",
-        submit=start,
-        start=start,
-        end=start + timedelta(minutes=minutes),
-        elapsed_seconds=minutes * 60,
-        tres={"cpu": 4, "gres/npu": cards},
-    )
-
-
 def failed_allocation(owner):
     """An approved allocation whose provisioning failed on the cluster (the error is recorded on it)."""
     request = make_quota_request(owner)
-    from tests.factories import make_operator
-
-    services.approve_quota_request(request, by=make_operator())
+    request_services.approve_quota_request(request, by=make_operator())
     allocation = Allocation.objects.get(request=request)
     FakeBackend.fail_next(1)
     with pytest.raises(ClusterError):
-        services.sync_allocation(allocation.pk, backend=FakeBackend())
+        allocation_services.sync_allocation(allocation.pk, backend=FakeBackend())
     allocation.refresh_from_db()
     assert allocation.sync_error and allocation.status == AllocationStatus.PROVISIONING
     return allocation
@@ -156,7 +135,7 @@ def test_anonymous_visitors_are_sent_to_login(client, name):
 
 def test_create_a_request_from_the_form(client, user, organisation, partition):
     colleague = UserFactory()
-    Membership.objects.create(organisation=organisation, user=colleague, role=MembershipRole.MEMBER)
+    add_member(organisation, colleague)
     login(client, user)
     assert client.get(CREATE).status_code == 200
     data = form_data(
@@ -272,7 +251,6 @@ def test_an_unverified_or_foreign_organisation_cannot_be_chosen(client, user, or
 
 
 def test_without_a_verified_organisation_the_page_explains_verification(client, user):
-    from tests.factories import make_organisation
 
     login(client, user)
     html = client.get(CREATE).content.decode()
@@ -284,7 +262,7 @@ def test_without_a_verified_organisation_the_page_explains_verification(client, 
 
 def test_a_plain_member_cannot_create_or_submit(client, user, organisation, partition):
     member = UserFactory()
-    Membership.objects.create(organisation=organisation, user=member, role=MembershipRole.MEMBER)
+    add_member(organisation, member)
     draft = make_quota_request(user, organisation, submit=False)
     login(client, member)
     html = client.get(CREATE).content.decode()
@@ -353,7 +331,7 @@ def test_the_form_refreshes_the_estimate_live(client, user, organisation, partit
 
 def test_edit_and_resubmit_after_changes_were_requested(client, user, operator, staff, organisation):
     request = make_quota_request(user, organisation)
-    services.request_quota_changes(request, by=operator, reason="Say which model.")
+    request_services.request_quota_changes(request, by=operator, reason="Say which model.")
     login(client, user)
     url = reverse("compute:request_edit", args=[request.pk])
     page = client.get(url).content.decode()
@@ -556,7 +534,7 @@ def test_owners_cannot_decide(client, user, organisation):
 def test_review_queue_shows_history_and_usage(client, user, operator, staff, organisation):
     make_allocation(user, organisation, granted=Decimal("40"))
     earlier = make_quota_request(user, organisation)
-    services.reject_quota_request(earlier, by=operator, reason="No.")
+    request_services.reject_quota_request(earlier, by=operator, reason="No.")
     waiting = make_quota_request(user, organisation, purpose="The one to decide")
     login(client, staff(operator))
     html = client.get(reverse("compute:review_queue")).content.decode()
@@ -570,8 +548,12 @@ def test_review_queue_shows_history_and_usage(client, user, operator, staff, org
 
 def test_allocation_page_shows_usage_chart_top_users_and_jobs(client, user, organisation):
     allocation = make_allocation(user, organisation, amount=Decimal("100"))
-    FakeBackend().add_job(job(allocation, 101, cards=2, minutes=90, days_ago=2))  # 3 card-hours
-    FakeBackend().add_job(job(allocation, 102, cards=1, minutes=60, user="bob", days_ago=1))  # 1
+    FakeBackend().add_job(
+        job_record(allocation, 101, cards=2, minutes=90, ago=timedelta(days=2))
+    )  # 3 card-hours
+    FakeBackend().add_job(
+        job_record(allocation, 102, cards=1, minutes=60, user="bob", ago=timedelta(days=1))
+    )  # 1
     usage.ingest_usage(backend=FakeBackend(), since=timezone.now() - timedelta(days=5))
     login(client, user)
     html = client.get(allocation.get_absolute_url()).content.decode()
@@ -587,13 +569,13 @@ def test_allocation_page_shows_usage_chart_top_users_and_jobs(client, user, orga
 
 def test_an_allocation_being_set_up_polls_its_status(client, user, operator, organisation):
     request = make_quota_request(user, organisation)
-    services.approve_quota_request(request, by=operator)  # no on-commit: provisioning has not run yet
+    request_services.approve_quota_request(request, by=operator)  # no on-commit: provisioning has not run yet
     allocation = Allocation.objects.get(request=request)
     login(client, user)
     html = client.get(allocation.get_absolute_url()).content.decode()
     status_url = reverse("compute:allocation_status", args=[allocation.pk])
     assert f'hx-get="{status_url}"' in html and 'hx-trigger="every 2s"' in html
-    services.sync_allocation(allocation.pk, backend=FakeBackend())
+    allocation_services.sync_allocation(allocation.pk, backend=FakeBackend())
     partial = client.get(status_url, headers={"HX-Request": "true"}).content.decode()
     assert "<html" not in partial and "Active" in partial and "hx-trigger" not in partial
     # Opened without htmx, the status URL leads to the allocation's page.
@@ -731,24 +713,17 @@ def count_queries(client, url):
     return len(context)
 
 
-def test_request_list_queries_do_not_grow(client, user, organisation):
+@pytest.mark.parametrize(
+    "page, make", [("compute:request_list", make_quota_request), ("compute:allocation_list", make_allocation)]
+)
+def test_list_queries_do_not_grow(client, user, organisation, page, make):
     for _ in range(2):
-        make_quota_request(user, organisation, amount=1)
+        make(user, organisation, amount=1)
     login(client, user)
-    few = count_queries(client, reverse("compute:request_list"))
+    few = count_queries(client, reverse(page))
     for _ in range(18):
-        make_quota_request(user, organisation, amount=1)
-    assert count_queries(client, reverse("compute:request_list")) == few
-
-
-def test_allocation_list_queries_do_not_grow(client, user, organisation):
-    for _ in range(2):
-        make_allocation(user, organisation, amount=1)
-    login(client, user)
-    few = count_queries(client, reverse("compute:allocation_list"))
-    for _ in range(18):
-        make_allocation(user, organisation, amount=1)
-    assert count_queries(client, reverse("compute:allocation_list")) == few
+        make(user, organisation, amount=1)
+    assert count_queries(client, reverse(page)) == few
 
 
 def test_review_queue_queries_do_not_grow(client, operator, staff):
@@ -770,7 +745,7 @@ def test_review_queue_queries_do_not_grow(client, operator, staff):
 
 def test_every_page_renders_in_chinese(client, user, operator, staff, organisation):
     allocation = make_allocation(user, organisation)
-    FakeBackend().add_job(job(allocation, 7))
+    FakeBackend().add_job(job_record(allocation, 7, cards=2, minutes=90, ago=timedelta(days=1)))
     usage.ingest_usage(backend=FakeBackend(), since=timezone.now() - timedelta(days=5))
     request = make_quota_request(user, organisation, username="erin")
     draft = make_quota_request(user, organisation, submit=False, username="frank")

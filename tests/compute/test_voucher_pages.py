@@ -7,11 +7,12 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import EnterpriseSize
-from compute import vouchers
-from compute.models import Voucher, VoucherApplication, VoucherScheme
+from compute.vouchers.models import Voucher, VoucherApplication, VoucherScheme
+from compute.vouchers.services import ledger
 from core.models import AuditEvent
+from tests.accounts.factories import UserFactory, make_operator, make_verified_organisation
+from tests.compute.factories import make_allocation
 from tests.compute.test_vouchers import LAST_MONTH, TODAY, card_hours, scheme
-from tests.factories import UserFactory, make_allocation, make_operator, make_verified_organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -21,11 +22,11 @@ def settled(operator):
     """An organisation with a voucher and a settled month."""
     owner = UserFactory()
     allocation = make_allocation(owner, amount=1000)
-    voucher = vouchers.grant_voucher(
+    voucher = ledger.grant_voucher(
         scheme(), allocation.organisation, amount=1000, by=operator, today=date(2026, 9, 1)
     )
     card_hours(allocation, 10)
-    vouchers.settle_month(LAST_MONTH, today=TODAY)
+    ledger.settle_month(LAST_MONTH, today=TODAY)
     return owner, allocation.organisation, voucher
 
 
@@ -160,7 +161,7 @@ def test_voucher_lists_keep_a_constant_number_of_queries(client, operator, djang
 
     def grant(n):
         for _ in range(n):
-            vouchers.grant_voucher(city, organisation, amount=10, by=operator)
+            ledger.grant_voucher(city, organisation, amount=10, by=operator)
 
     grant(2)
     client.force_login(owner)
@@ -181,7 +182,7 @@ def test_voucher_lists_keep_a_constant_number_of_queries(client, operator, djang
 def test_the_api_shows_own_vouchers_with_their_ledger_and_hides_others(api_client, settled):
     owner, organisation, voucher = settled
     other = make_verified_organisation(UserFactory())
-    vouchers.grant_voucher(scheme(name_en="Other"), other, amount=10, by=make_operator(), today=TODAY)
+    ledger.grant_voucher(scheme(name_en="Other"), other, amount=10, by=make_operator(), today=TODAY)
     api_client.force_authenticate(owner)
     listed = api_client.get("/api/v1/vouchers/").json()["results"]
     assert [v["code"] for v in listed] == [voucher.code]

@@ -11,20 +11,25 @@ from django.db import connection, connections
 from django.test import override_settings
 from django.utils import timezone
 
-from accounts.models import OrganisationKind
-from compute import usage, vouchers
+from accounts.models import EnterpriseSize, OrganisationKind
+from compute import usage
 from compute.backends.base import JobRecord
-from compute.models import EntryKind, Issuer, LedgerEntry, Settlement, Voucher, VoucherScheme
 from compute.tasks import settle_usage_task
+from compute.vouchers.models import (
+    EntryKind,
+    Issuer,
+    LedgerEntry,
+    Settlement,
+    Voucher,
+    VoucherApplication,
+    VoucherScheme,
+)
+from compute.vouchers.services import applications, ledger, statements
 from core.exceptions import Conflict, DomainError, InvalidTransition, NotAllowed
 from core.models import AuditEvent
-from tests.factories import (
-    PartitionFactory,
-    UserFactory,
-    make_allocation,
-    make_operator,
-    make_verified_organisation,
-)
+from tests.accounts.factories import UserFactory, make_operator, make_verified_organisation
+from tests.compute.factories import PartitionFactory, make_allocation
+from tests.projects.factories import accepted, make_call, make_programme
 
 TODAY = date(2026, 11, 28)
 LAST_MONTH = date(2026, 10, 1)
@@ -70,11 +75,6 @@ def card_hours(allocation, hours: Decimal | int, *, day: date = date(2026, 10, 1
 
 
 @pytest.fixture
-def operator(db):
-    return make_operator()
-
-
-@pytest.fixture
 def org_allocation(db):
     owner = UserFactory()
     allocation = make_allocation(owner, amount=1000)
@@ -88,7 +88,7 @@ class TestGrants:
     ):
         organisation, _ = org_allocation
         with django_capture_on_commit_callbacks(execute=True):
-            voucher = vouchers.grant_voucher(scheme(), organisation, amount="5000", by=operator, today=TODAY)
+            voucher = ledger.grant_voucher(scheme(), organisation, amount="5000", by=operator, today=TODAY)
         assert voucher.balance() == Decimal("5000.00")
         entry = LedgerEntry.objects.get(voucher=voucher)
         assert (entry.kind, entry.amount, entry.created_by) == (EntryKind.GRANT, Decimal("5000.00"), operator)
@@ -99,7 +99,7 @@ class TestGrants:
 
     def test_the_voucher_never_outlives_its_scheme(self, operator, org_allocation):
         organisation, _ = org_allocation
-        voucher = vouchers.grant_voucher(
+        voucher = ledger.grant_voucher(
             scheme(valid_until=date(2027, 1, 31)), organisation, amount=100, by=operator, today=TODAY
         )
         assert voucher.expires_on == date(2027, 1, 31)
@@ -107,43 +107,43 @@ class TestGrants:
     def test_the_cap_per_organisation_holds_across_grants(self, operator, org_allocation):
         organisation, _ = org_allocation
         city = scheme(cap_per_organisation=Decimal("8000"))
-        vouchers.grant_voucher(city, organisation, amount=5000, by=operator, today=TODAY)
+        ledger.grant_voucher(city, organisation, amount=5000, by=operator, today=TODAY)
         with pytest.raises(Conflict, match="cap of 8000"):
-            vouchers.grant_voucher(city, organisation, amount="3000.01", by=operator, today=TODAY)
+            ledger.grant_voucher(city, organisation, amount="3000.01", by=operator, today=TODAY)
         assert Voucher.objects.count() == 1
-        vouchers.grant_voucher(city, organisation, amount=3000, by=operator, today=TODAY)
+        ledger.grant_voucher(city, organisation, amount=3000, by=operator, today=TODAY)
 
     def test_the_scheme_budget_holds_across_organisations(self, operator, org_allocation):
         organisation, _ = org_allocation
         other = make_verified_organisation(UserFactory())
         small = scheme(total_budget=Decimal("6000"))
-        vouchers.grant_voucher(small, organisation, amount=4000, by=operator, today=TODAY)
+        ledger.grant_voucher(small, organisation, amount=4000, by=operator, today=TODAY)
         with pytest.raises(Conflict, match="2000"):
-            vouchers.grant_voucher(small, other, amount=2500, by=operator, today=TODAY)
+            ledger.grant_voucher(small, other, amount=2500, by=operator, today=TODAY)
         assert Voucher.objects.count() == 1
 
     @pytest.mark.parametrize("amount", [0, -5, "1.001", "abc", "NaN", "Infinity", None, "1e12"])
     def test_bad_amounts_are_refused(self, operator, org_allocation, amount):
         organisation, _ = org_allocation
         with pytest.raises(DomainError):
-            vouchers.grant_voucher(scheme(), organisation, amount=amount, by=operator, today=TODAY)
+            ledger.grant_voucher(scheme(), organisation, amount=amount, by=operator, today=TODAY)
         assert not Voucher.objects.exists() and not LedgerEntry.objects.exists()
 
     def test_ineligible_types_closed_schemes_and_non_operators_are_refused(self, operator, org_allocation):
         organisation, _ = org_allocation
         for_universities = scheme(eligible_kinds=[OrganisationKind.UNIVERSITY])
         with pytest.raises(Conflict, match="University"):
-            vouchers.grant_voucher(for_universities, organisation, amount=10, by=operator, today=TODAY)
+            ledger.grant_voucher(for_universities, organisation, amount=10, by=operator, today=TODAY)
         closed = scheme(valid_until=date(2026, 6, 30))
         with pytest.raises(Conflict, match="not open"):
-            vouchers.grant_voucher(closed, organisation, amount=10, by=operator, today=TODAY)
+            ledger.grant_voucher(closed, organisation, amount=10, by=operator, today=TODAY)
         with pytest.raises(NotAllowed):
-            vouchers.grant_voucher(scheme(), organisation, amount=10, by=UserFactory(), today=TODAY)
+            ledger.grant_voucher(scheme(), organisation, amount=10, by=UserFactory(), today=TODAY)
         assert not Voucher.objects.exists()
 
     def test_the_ledger_is_append_only(self, operator, org_allocation):
         organisation, _ = org_allocation
-        voucher = vouchers.grant_voucher(scheme(), organisation, amount=100, by=operator, today=TODAY)
+        voucher = ledger.grant_voucher(scheme(), organisation, amount=100, by=operator, today=TODAY)
         entry = voucher.entries.get()
         entry.amount = Decimal("1000000")
         with pytest.raises(ValueError):
@@ -158,12 +158,12 @@ class TestSettlement:
         self, operator, org_allocation, django_capture_on_commit_callbacks
     ):
         organisation, allocation = org_allocation
-        voucher = vouchers.grant_voucher(
+        voucher = ledger.grant_voucher(
             scheme(), organisation, amount=1000, by=operator, today=date(2026, 9, 1)
         )
         card_hours(allocation, Decimal("10.5"))  # 10.5 card-hours x 8.50 = 89.25 yuan
         with django_capture_on_commit_callbacks(execute=True):
-            result = vouchers.settle_month(LAST_MONTH, today=TODAY)
+            result = ledger.settle_month(LAST_MONTH, today=TODAY)
         settlement = Settlement.objects.get()
         assert (settlement.units, settlement.cost) == (Decimal("10.5000"), Decimal("89.25"))
         assert settlement.subsidy == Decimal("26.78")  # 30 % of 89.25 = 26.775, rounded half up
@@ -177,10 +177,10 @@ class TestSettlement:
     def test_schemes_stack_city_first_up_to_the_configured_total(self, operator, org_allocation):
         organisation, allocation = org_allocation
         start = date(2026, 9, 1)
-        city = vouchers.grant_voucher(
+        city = ledger.grant_voucher(
             scheme(subsidy_ratio=Decimal("0.6")), organisation, amount=1000, by=operator, today=start
         )
-        district = vouchers.grant_voucher(
+        district = ledger.grant_voucher(
             scheme(name_en="District", issuer=Issuer.DISTRICT, subsidy_ratio=Decimal("0.6")),
             organisation,
             amount=1000,
@@ -189,7 +189,7 @@ class TestSettlement:
         )
         card_hours(allocation, 20)  # 170.00 yuan
         with override_settings(VOUCHER_MAX_STACKED_RATIO=0.8):
-            vouchers.settle_month(LAST_MONTH, today=TODAY)
+            ledger.settle_month(LAST_MONTH, today=TODAY)
         settlement = Settlement.objects.get()
         assert city.balance() == Decimal("898.00")  # 60 % of 170
         assert district.balance() == Decimal("966.00")  # the 20 % left of the 80 % total
@@ -199,7 +199,7 @@ class TestSettlement:
         organisation, allocation = org_allocation
         start = date(2026, 9, 1)
         for issuer in (Issuer.CITY, Issuer.DISTRICT):
-            vouchers.grant_voucher(
+            ledger.grant_voucher(
                 scheme(issuer=issuer, subsidy_ratio=Decimal("0.5")),
                 organisation,
                 amount=1000,
@@ -207,7 +207,7 @@ class TestSettlement:
                 today=start,
             )
         card_hours(allocation, Decimal("0.01"))  # 0.085 -> 0.09 yuan: two halves of 0.045 round to 0.05 each
-        vouchers.settle_month(LAST_MONTH, today=TODAY)
+        ledger.settle_month(LAST_MONTH, today=TODAY)
         settlement = Settlement.objects.get()
         assert (settlement.cost, settlement.subsidy, settlement.payable) == (
             Decimal("0.09"),
@@ -217,11 +217,11 @@ class TestSettlement:
 
     def test_a_voucher_pays_what_it_has_left_and_no_more(self, operator, org_allocation):
         organisation, allocation = org_allocation
-        voucher = vouchers.grant_voucher(
+        voucher = ledger.grant_voucher(
             scheme(subsidy_ratio=Decimal("1")), organisation, amount="50", by=operator, today=date(2026, 9, 1)
         )
         card_hours(allocation, 10)  # 85.00 yuan
-        vouchers.settle_month(LAST_MONTH, today=TODAY)
+        ledger.settle_month(LAST_MONTH, today=TODAY)
         settlement = Settlement.objects.get()
         assert (settlement.subsidy, settlement.payable) == (Decimal("50.00"), Decimal("35.00"))
         assert voucher.balance() == Decimal("0.00")
@@ -229,12 +229,12 @@ class TestSettlement:
     def test_earliest_expiry_is_used_first_within_a_scheme(self, operator, org_allocation):
         organisation, allocation = org_allocation
         city = scheme(subsidy_ratio=Decimal("1"), voucher_validity_days=400)
-        later = vouchers.grant_voucher(city, organisation, amount=100, by=operator, today=date(2026, 9, 1))
+        later = ledger.grant_voucher(city, organisation, amount=100, by=operator, today=date(2026, 9, 1))
         city.voucher_validity_days = 90
         city.save()
-        sooner = vouchers.grant_voucher(city, organisation, amount=30, by=operator, today=date(2026, 9, 2))
+        sooner = ledger.grant_voucher(city, organisation, amount=30, by=operator, today=date(2026, 9, 2))
         card_hours(allocation, 10)  # 85.00
-        vouchers.settle_month(LAST_MONTH, today=TODAY)
+        ledger.settle_month(LAST_MONTH, today=TODAY)
         assert sooner.balance() == Decimal("0.00")
         assert later.balance() == Decimal("45.00")
 
@@ -243,42 +243,42 @@ class TestSettlement:
         cpu = PartitionFactory(slug="cpu", tres="cpu", unit="core_hour")
         only_cpu = scheme()
         only_cpu.eligible_partitions.add(cpu)
-        voucher = vouchers.grant_voucher(
+        voucher = ledger.grant_voucher(
             only_cpu, organisation, amount=100, by=operator, today=date(2026, 9, 1)
         )
         card_hours(allocation, 10)
-        vouchers.settle_month(LAST_MONTH, today=TODAY)
+        ledger.settle_month(LAST_MONTH, today=TODAY)
         assert Settlement.objects.get().subsidy == Decimal("0.00")
         assert voucher.balance() == Decimal("100.00")
 
     def test_settling_twice_changes_nothing_and_an_open_month_is_refused(self, operator, org_allocation):
         organisation, allocation = org_allocation
-        voucher = vouchers.grant_voucher(
+        voucher = ledger.grant_voucher(
             scheme(), organisation, amount=1000, by=operator, today=date(2026, 9, 1)
         )
         card_hours(allocation, 10)
-        vouchers.settle_month(LAST_MONTH, today=TODAY)
-        again = vouchers.settle_month(LAST_MONTH, today=TODAY)
+        ledger.settle_month(LAST_MONTH, today=TODAY)
+        again = ledger.settle_month(LAST_MONTH, today=TODAY)
         assert (again.settled, again.already) == (0, 1)
         assert Settlement.objects.count() == 1 and voucher.entries.count() == 2
         with pytest.raises(DomainError, match="ended"):
-            vouchers.settle_month(date(2026, 11, 1), today=TODAY)
+            ledger.settle_month(date(2026, 11, 1), today=TODAY)
 
     def test_usage_of_other_months_is_not_settled_with_this_one(self, operator, org_allocation):
         _, allocation = org_allocation
         card_hours(allocation, 10, day=date(2026, 10, 31))
         card_hours(allocation, 7, day=date(2026, 11, 1), job_id="2")
-        vouchers.settle_month(LAST_MONTH, today=TODAY)
+        ledger.settle_month(LAST_MONTH, today=TODAY)
         assert Settlement.objects.get().units == Decimal("10.0000")
 
     def test_the_statement_adds_up(self, operator, org_allocation):
         organisation, allocation = org_allocation
-        voucher = vouchers.grant_voucher(
+        voucher = ledger.grant_voucher(
             scheme(), organisation, amount=1000, by=operator, today=date(2026, 9, 1)
         )
         card_hours(allocation, 10)
-        vouchers.settle_month(LAST_MONTH, today=TODAY)
-        report = vouchers.statement(organisation, date(2026, 10, 17))
+        ledger.settle_month(LAST_MONTH, today=TODAY)
+        report = statements.statement(organisation, date(2026, 10, 17))
         assert (report.cost, report.subsidy, report.payable) == (
             Decimal("85.00"),
             Decimal("25.50"),
@@ -293,12 +293,10 @@ class TestExpiryAndReversal:
     def test_what_is_left_expires_once_its_last_month_is_settled(self, operator, org_allocation):
         organisation, allocation = org_allocation
         short = scheme(voucher_validity_days=30)
-        voucher = vouchers.grant_voucher(
-            short, organisation, amount=100, by=operator, today=date(2026, 10, 1)
-        )
+        voucher = ledger.grant_voucher(short, organisation, amount=100, by=operator, today=date(2026, 10, 1))
         assert voucher.expires_on == date(2026, 10, 30)
         card_hours(allocation, 10)  # 85.00, 30 % = 25.50
-        result = vouchers.settle_month(LAST_MONTH, today=TODAY)
+        result = ledger.settle_month(LAST_MONTH, today=TODAY)
         assert result.expired == 1
         kinds = list(voucher.entries.order_by("pk").values_list("kind", "amount"))
         assert kinds == [
@@ -311,15 +309,15 @@ class TestExpiryAndReversal:
 
     def test_a_reversal_takes_what_is_left_once_and_needs_a_reason(self, operator, org_allocation):
         organisation, _ = org_allocation
-        voucher = vouchers.grant_voucher(scheme(), organisation, amount=300, by=operator, today=TODAY)
+        voucher = ledger.grant_voucher(scheme(), organisation, amount=300, by=operator, today=TODAY)
         with pytest.raises(DomainError):
-            vouchers.reverse_voucher(voucher, by=operator, reason="  ")
+            ledger.reverse_voucher(voucher, by=operator, reason="  ")
         with pytest.raises(NotAllowed):
-            vouchers.reverse_voucher(voucher, by=UserFactory(), reason="no")
-        vouchers.reverse_voucher(voucher, by=operator, reason="Granted to the wrong organisation.")
+            ledger.reverse_voucher(voucher, by=UserFactory(), reason="no")
+        ledger.reverse_voucher(voucher, by=operator, reason="Granted to the wrong organisation.")
         assert voucher.balance() == Decimal("0.00")
         with pytest.raises(Conflict):
-            vouchers.reverse_voucher(voucher, by=operator, reason="again")
+            ledger.reverse_voucher(voucher, by=operator, reason="again")
         assert voucher.entries.count() == 2
 
 
@@ -342,7 +340,7 @@ def test_concurrent_settlements_never_spend_a_voucher_twice():
     owner = UserFactory()
     first = make_allocation(owner, amount=1000, username="alice")
     second = make_allocation(owner, first.organisation, amount=1000, username="bob")
-    voucher = vouchers.grant_voucher(
+    voucher = ledger.grant_voucher(
         scheme(subsidy_ratio=Decimal("1")),
         first.organisation,
         amount=100,
@@ -357,7 +355,7 @@ def test_concurrent_settlements_never_spend_a_voucher_twice():
     def settle(allocation_id):
         try:
             barrier.wait()
-            vouchers.settle_allocation_month(allocation_id, LAST_MONTH)
+            ledger.settle_allocation_month(allocation_id, LAST_MONTH)
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
         finally:
@@ -377,8 +375,6 @@ def test_concurrent_settlements_never_spend_a_voucher_twice():
 
 
 def _small_enterprise(owner, **fields):
-    from accounts.models import EnterpriseSize
-
     return make_verified_organisation(owner, size=EnterpriseSize.SMALL, **fields)
 
 
@@ -388,70 +384,66 @@ class TestApplications:
         owner = UserFactory()
         organisation = _small_enterprise(owner)
         small_only = scheme(small_enterprises_only=True)
-        application = vouchers.apply_for_voucher(
+        application = applications.apply_for_voucher(
             small_only, organisation, by=owner, amount="20000", statement="Fine-tune a triage model."
         )
-        approved = vouchers.approve_voucher_application(application, by=operator, amount="15000")
+        approved = applications.approve_voucher_application(application, by=operator, amount="15000")
         assert approved.status == "approved" and approved.voucher.balance() == Decimal("15000.00")
         assert approved.voucher.source == "application"
         # Approving again (a double click) grants nothing more.
-        vouchers.approve_voucher_application(application, by=operator)
+        applications.approve_voucher_application(application, by=operator)
         assert Voucher.objects.count() == 1
         assert AuditEvent.objects.filter(action="voucher_application.approve").count() == 1
 
     def test_large_enterprises_and_non_managers_cannot_apply_to_a_small_enterprise_scheme(self, operator):
-        from accounts.models import EnterpriseSize
-
         owner = UserFactory()
         large = make_verified_organisation(owner, size=EnterpriseSize.LARGE)
         small_only = scheme(small_enterprises_only=True)
         with pytest.raises(Conflict, match="small and micro"):
-            vouchers.apply_for_voucher(small_only, large, by=owner, amount=100, statement="x")
+            applications.apply_for_voucher(small_only, large, by=owner, amount=100, statement="x")
         small = _small_enterprise(UserFactory())
         with pytest.raises(NotAllowed):
-            vouchers.apply_for_voucher(small_only, small, by=owner, amount=100, statement="x")
-        assert not vouchers.VoucherApplication.objects.exists()
+            applications.apply_for_voucher(small_only, small, by=owner, amount=100, statement="x")
+        assert not VoucherApplication.objects.exists()
 
     def test_a_rejection_needs_a_reason_and_mails_it(self, operator, django_capture_on_commit_callbacks):
         owner = UserFactory()
         organisation = _small_enterprise(owner)
-        application = vouchers.apply_for_voucher(scheme(), organisation, by=owner, amount=100, statement="x")
+        application = applications.apply_for_voucher(
+            scheme(), organisation, by=owner, amount=100, statement="x"
+        )
         with pytest.raises(DomainError):
-            vouchers.reject_voucher_application(application, by=operator, reason=" ")
+            applications.reject_voucher_application(application, by=operator, reason=" ")
         with django_capture_on_commit_callbacks(execute=True):
-            vouchers.reject_voucher_application(application, by=operator, reason="The budget is spent.")
+            applications.reject_voucher_application(application, by=operator, reason="The budget is spent.")
         assert "The budget is spent." in mail.outbox[-1].body
         with pytest.raises(InvalidTransition):  # decided: no second decision
-            vouchers.approve_voucher_application(application, by=operator)
+            applications.approve_voucher_application(application, by=operator)
         assert not Voucher.objects.exists()
 
     def test_one_open_application_per_scheme(self, operator):
         owner = UserFactory()
         organisation = _small_enterprise(owner)
         city = scheme()
-        vouchers.apply_for_voucher(city, organisation, by=owner, amount=100, statement="x")
+        applications.apply_for_voucher(city, organisation, by=owner, amount=100, statement="x")
         with pytest.raises(Conflict, match="already"):
-            vouchers.apply_for_voucher(city, organisation, by=owner, amount=200, statement="y")
+            applications.apply_for_voucher(city, organisation, by=owner, amount=200, statement="y")
 
 
 @pytest.mark.django_db
 def test_an_accepted_incubation_application_brings_its_programme_s_voucher(operator):
-    from tests.projects.factories import accepted, make_call, make_programme
-
     incubation = scheme(for_incubated_projects=True, subsidy_ratio=Decimal("1"))
     programme = make_programme(voucher_amount=Decimal("30000"))
     application = accepted(call=make_call(programme))
     voucher = Voucher.objects.get(project=application.project)
     assert (voucher.scheme, voucher.amount, voucher.source) == (incubation, Decimal("30000.00"), "incubation")
     assert voucher.organisation == application.organisation
-    assert list(vouchers.projects_waiting_for_vouchers()) == []
+    assert list(applications.projects_waiting_for_vouchers()) == []
 
 
 @pytest.mark.django_db
 def test_without_a_scheme_the_project_waits_for_its_voucher(operator):
-    from tests.projects.factories import accepted, make_call, make_programme
-
     programme = make_programme(voucher_amount=Decimal("30000"))
     application = accepted(call=make_call(programme))
     assert not Voucher.objects.exists()
-    assert list(vouchers.projects_waiting_for_vouchers()) == [application.project]
+    assert list(applications.projects_waiting_for_vouchers()) == [application.project]

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from alliance.models import AllianceMembership, DirectoryEntry, MembershipStatus
 from alliance.tasks import recheck_memberships_task
+from tests.accounts.factories import UserFactory, make_verified_organisation
 from tests.alliance.factories import make_alliance_member, manager_of
-from tests.factories import UserFactory, make_verified_organisation
 from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.integration

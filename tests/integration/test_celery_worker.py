@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import Invitation, InvitationStatus
 from accounts.tasks import expire_invitations_task
-from tests.factories import UserFactory, make_organisation
+from tests.accounts.factories import UserFactory, make_organisation
 from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.integration

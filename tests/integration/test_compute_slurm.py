@@ -17,10 +17,13 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from compute import services, usage
+from compute import usage
 from compute.backends.slurm import SlurmBackend
 from compute.models import Allocation, AllocationStatus, Job, RequestKind
-from tests.factories import PartitionFactory, UserFactory, make_operator, make_verified_organisation
+from compute.services import allocations as allocation_services
+from compute.services import requests as request_services
+from tests.accounts.factories import UserFactory, make_operator, make_verified_organisation
+from tests.compute.factories import PartitionFactory
 from tests.integration import slurm
 from tests.integration.conftest import wait_for
 
@@ -69,7 +72,7 @@ def portal(settings, slurm_cluster, unix_user, celery_worker_process):
 
 def file_request(portal, amount="10", kind=RequestKind.NEW, allocation=None):
     today = timezone.localdate()
-    request = services.create_quota_request(
+    request = request_services.create_quota_request(
         portal["organisation"],
         by=portal["owner"],
         partition=portal["partition"],
@@ -80,11 +83,11 @@ def file_request(portal, amount="10", kind=RequestKind.NEW, allocation=None):
         end_date=today + timedelta(days=30),
         purpose="integration test",
         justification="real Slurm",
-        members=[services.MemberAccess(portal["owner"], portal["username"])]
+        members=[request_services.MemberAccess(portal["owner"], portal["username"])]
         if kind == RequestKind.NEW
         else [],
     )
-    return services.submit_quota_request(request, by=portal["owner"])
+    return request_services.submit_quota_request(request, by=portal["owner"])
 
 
 def active_allocation(portal, request, timeout=40):
@@ -100,7 +103,7 @@ def active_allocation(portal, request, timeout=40):
 def test_approval_provisions_runs_accounts_and_enforces(portal):
     request = file_request(portal)
     started = time.monotonic()
-    services.approve_quota_request(
+    request_services.approve_quota_request(
         request, by=portal["operator"], granted_amount=Decimal("0.02")
     )  # ~1 card-minute
     allocation = active_allocation(portal, request)
@@ -127,27 +130,27 @@ def test_approval_provisions_runs_accounts_and_enforces(portal):
     held = slurm.submit_job(account, user, command="sleep 1", gres="npu:1", time_limit=5)
     slurm.wait_for_job(held, {"PENDING"}, reason="AssocGrpGRESMinutes", timeout=30)
     increase = file_request(portal, amount="2", kind=RequestKind.INCREASE, allocation=allocation)
-    services.approve_quota_request(increase, by=portal["operator"])
+    request_services.approve_quota_request(increase, by=portal["operator"])
     assert wait_for(lambda: slurm.assocs(account)[""][0] == "gres/npu=121", timeout=30), slurm.assocs(account)
     slurm.wait_for_job(held, {"RUNNING", "COMPLETED"}, timeout=40)
 
     # Suspension blocks new jobs (GrpSubmitJobs=0) without touching what runs.
-    services.suspend_allocation(allocation, by=portal["operator"], reason="integration test")
+    allocation_services.suspend_allocation(allocation, by=portal["operator"], reason="integration test")
     assert wait_for(lambda: slurm.assocs(account)[""][1] == "0", timeout=30)
     refused = slurm.sbatch(account, user, command="true", gres="npu:1", time_limit=1)
     assert refused.returncode != 0 and "policy" in (refused.stdout + refused.stderr).lower(), refused
-    services.resume_allocation(allocation, by=portal["operator"])
+    allocation_services.resume_allocation(allocation, by=portal["operator"])
     assert wait_for(lambda: slurm.assocs(account)[""][1] == "", timeout=30)
 
     # Closing removes the association (once nothing runs).
     slurm.wait_for_job(held, {"COMPLETED"}, timeout=60)
-    services.close_allocation(allocation, by=portal["operator"], reason="done")
+    allocation_services.close_allocation(allocation, by=portal["operator"], reason="done")
     assert wait_for(lambda: slurm.assocs(account) == {}, timeout=30), slurm.assocs(account)
 
 
 def test_reconcile_notices_and_repairs_a_limit_changed_by_hand(portal):
     request = file_request(portal)
-    services.approve_quota_request(request, by=portal["operator"])
+    request_services.approve_quota_request(request, by=portal["operator"])
     allocation = active_allocation(portal, request)
     slurm.run(
         "sacctmgr", "-i", "modify", "account", allocation.account_name, "set", "GrpTRESMins=gres/npu=99999"
@@ -173,7 +176,7 @@ def test_provisioning_survives_a_slurm_outage(portal):
     _stop_daemon("slurmdbd")
     try:
         request = file_request(portal)
-        services.approve_quota_request(request, by=portal["operator"])
+        request_services.approve_quota_request(request, by=portal["operator"])
         allocation = Allocation.objects.get(request=request)
 
         def failed_once():

@@ -1,9 +1,9 @@
 """Compute vouchers (算力券): schemes, vouchers granted to organisations, the ledger, monthly settlements.
 
 A voucher's balance is the sum of its ledger entries and nothing else: a grant adds, a redemption (the
-subsidised part of a settled month), an expiry or a reversal takes away. Services in ``compute/vouchers.py``
+subsidised part of a settled month), an expiry or a reversal takes away. Services in ``compute/vouchers/services/``
 write the entries under a row lock on the voucher, so a balance never goes below zero. Imported by
-``compute/models.py``.
+``compute/models/__init__.py``.
 """
 
 from datetime import date
@@ -15,10 +15,11 @@ from django.db import models
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation, OrganisationKind, OrganisationScopedQuerySet
+from core.states import Decided
+from core.text import bilingual
 
 CENT = Decimal("0.01")
 
@@ -26,6 +27,26 @@ CENT = Decimal("0.01")
 class Issuer(models.TextChoices):
     CITY = "city", _("City")
     DISTRICT = "district", _("District")
+
+
+# The terms of a scheme, in the order the operators' form shows them (the API shows all but the budget).
+SCHEME_TERMS = [
+    "name_zh",
+    "name_en",
+    "issuer",
+    "issuer_name",
+    "subsidy_ratio",
+    "cap_per_organisation",
+    "total_budget",
+    "valid_from",
+    "valid_until",
+    "voucher_validity_days",
+    "eligible_kinds",
+    "eligible_partitions",
+    "small_enterprises_only",
+    "for_incubated_projects",
+    "is_active",
+]
 
 
 class VoucherSchemeQuerySet(models.QuerySet):
@@ -118,7 +139,7 @@ class VoucherScheme(models.Model):
 
     @property
     def display_name(self) -> str:
-        return self.name_zh if (get_language() or "en").startswith("zh") else self.name_en
+        return bilingual(self.name_zh, self.name_en)
 
     def admits_kind(self, kind: str) -> bool:
         return not self.eligible_kinds or kind in self.eligible_kinds
@@ -327,7 +348,7 @@ class VoucherApplicationStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
-class VoucherApplication(models.Model):
+class VoucherApplication(Decided):
     """A small enterprise asks for a voucher under a scheme; an operator decides."""
 
     TRANSITIONS = {
@@ -337,6 +358,8 @@ class VoucherApplication(models.Model):
             VoucherApplicationStatus.WITHDRAWN,
         },
     }
+    TRANSITION_ERROR = _("A voucher application that is “%(old)s” cannot become “%(new)s”.")
+    REASON_MISSING = _("Give a reason for the rejection: the organisation needs to know why.")
 
     organisation = models.ForeignKey(
         Organisation,
@@ -365,16 +388,7 @@ class VoucherApplication(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("applied by"), on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(_("applied"), auto_now_add=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("decided by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
-    decision_reason = models.TextField(_("reason"), blank=True)
+    # decided_by, decided_at and decision_reason come from Decided.
     voucher = models.OneToOneField(
         Voucher,
         verbose_name=_("voucher"),
@@ -396,6 +410,7 @@ class VoucherApplication(models.Model):
                 name="voucherapplication_status_valid",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="voucherapplication_amount_positive"),
+            # Decided's own constraint says the same with status__in; this wording is the one in the database.
             models.CheckConstraint(
                 condition=~Q(status="rejected") | ~Q(decision_reason=""),
                 name="voucherapplication_rejection_has_reason",
@@ -418,27 +433,14 @@ class VoucherApplication(models.Model):
     def __str__(self):
         return f"#{self.pk} {self.organisation} {self.amount}"
 
-    def _move_to(self, status: str, *, by=None, reason: str = "") -> str:
-        from core.exceptions import InvalidTransition
-
-        old = self.status
-        if status not in self.TRANSITIONS.get(old, set()):
-            raise InvalidTransition(
-                _("A voucher application that is “%(old)s” cannot become “%(new)s”.")
-                % {"old": self.get_status_display(), "new": VoucherApplicationStatus(status).label}
-            )
-        self.status = status
-        if status in (VoucherApplicationStatus.APPROVED, VoucherApplicationStatus.REJECTED):
-            self.decided_by, self.decided_at, self.decision_reason = by, timezone.now(), reason
-        return old
-
     def approve(self, *, by, voucher, reason: str = "") -> str:
-        old = self._move_to(VoucherApplicationStatus.APPROVED, by=by, reason=reason)
+        old = self.decide(VoucherApplicationStatus.APPROVED, by=by, reason=reason)
         self.voucher = voucher
+        self.touch("voucher")
         return old
 
     def reject(self, *, by, reason: str) -> str:
-        return self._move_to(VoucherApplicationStatus.REJECTED, by=by, reason=reason)
+        return self.decide(VoucherApplicationStatus.REJECTED, by=by, reason=reason)
 
     def withdraw(self) -> str:
-        return self._move_to(VoucherApplicationStatus.WITHDRAWN)
+        return self.move_to(VoucherApplicationStatus.WITHDRAWN)

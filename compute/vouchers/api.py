@@ -1,7 +1,7 @@
 """REST API of the compute vouchers: schemes (read), an organisation's vouchers with their ledger (read),
 voucher applications (apply, withdraw; operators approve or reject) and monthly settlements (read).
 
-The same services as the pages (compute/vouchers.py); objects of other organisations are not found."""
+The same services as the pages (compute/vouchers/services/); objects of other organisations are not found."""
 
 from decimal import Decimal
 
@@ -11,9 +11,17 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import Organisation
-from compute import vouchers
-from compute.api import IdRelatedField, IsOperator, SupervisorsReadOnly
-from compute.models import LedgerEntry, Settlement, Voucher, VoucherApplication, VoucherScheme
+from compute.api.base import IsOperator
+from compute.vouchers.models import (
+    SCHEME_TERMS,
+    LedgerEntry,
+    Settlement,
+    Voucher,
+    VoucherApplication,
+    VoucherScheme,
+)
+from compute.vouchers.services import applications
+from core.web import IdRelatedField
 
 
 class VoucherSchemeSerializer(serializers.ModelSerializer):
@@ -21,24 +29,7 @@ class VoucherSchemeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = VoucherScheme
-        fields = [
-            "id",
-            "name",
-            "name_zh",
-            "name_en",
-            "issuer",
-            "issuer_name",
-            "subsidy_ratio",
-            "cap_per_organisation",
-            "valid_from",
-            "valid_until",
-            "voucher_validity_days",
-            "eligible_kinds",
-            "eligible_partitions",
-            "small_enterprises_only",
-            "for_incubated_projects",
-            "is_active",
-        ]
+        fields = ["id", "name", *(name for name in SCHEME_TERMS if name != "total_budget")]
         read_only_fields = fields
 
 
@@ -149,7 +140,7 @@ class VoucherApplicationViewSet(
     operators approve (optionally a smaller amount) or reject with a reason."""
 
     serializer_class = VoucherApplicationSerializer
-    permission_classes = [permissions.IsAuthenticated, SupervisorsReadOnly]
+    permission_classes = [permissions.IsAuthenticated]
 
     def get_permissions(self):
         if self.action in ("approve", "reject"):
@@ -163,7 +154,7 @@ class VoucherApplicationViewSet(
 
     def perform_create(self, serializer):
         data = serializer.validated_data
-        serializer.instance = vouchers.apply_for_voucher(
+        serializer.instance = applications.apply_for_voucher(
             data["scheme"],
             data["organisation"],
             by=self.request.user,
@@ -174,29 +165,26 @@ class VoucherApplicationViewSet(
     @extend_schema(request=None, responses=VoucherApplicationSerializer)
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
-        application = vouchers.withdraw_voucher_application(self.get_object(), by=request.user)
+        application = applications.withdraw_voucher_application(self.get_object(), by=request.user)
         return Response(self.get_serializer(application).data)
 
     @extend_schema(request=VoucherDecisionSerializer, responses=VoucherApplicationSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        decision = VoucherDecisionSerializer(data=request.data)
-        decision.is_valid(raise_exception=True)
-        application = vouchers.approve_voucher_application(
-            self.get_object(),
-            by=request.user,
-            amount=decision.validated_data.get("amount"),
-            reason=decision.validated_data.get("reason", ""),
-        )
-        return Response(self.get_serializer(application).data)
+        return self._decide(applications.approve_voucher_application, "amount", "reason")
 
     @extend_schema(request=VoucherDecisionSerializer, responses=VoucherApplicationSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        decision = VoucherDecisionSerializer(data=request.data)
+        return self._decide(applications.reject_voucher_application, "reason")
+
+    def _decide(self, service, *names):
+        """``service(application, by=the operator, **the decision's fields named)``, then the application."""
+        decision = VoucherDecisionSerializer(data=self.request.data)
         decision.is_valid(raise_exception=True)
-        application = vouchers.reject_voucher_application(
-            self.get_object(), by=request.user, reason=decision.validated_data.get("reason", "")
+        given = {"reason": "", **decision.validated_data}
+        application = service(
+            self.get_object(), by=self.request.user, **{name: given.get(name) for name in names}
         )
         return Response(self.get_serializer(application).data)
 

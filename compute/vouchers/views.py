@@ -1,5 +1,5 @@
 """Pages of the compute vouchers: an organisation's vouchers, applications and monthly statements; the
-operators' schemes, decisions and grants. Rules live in compute/vouchers.py."""
+operators' schemes, decisions and grants. Rules live in compute/vouchers/services/."""
 
 import csv
 from datetime import date
@@ -15,9 +15,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.access import require_operator
 from accounts.models import Organisation
-from compute import vouchers
-from compute.models import (
+from compute.views.common import perform, require_staff
+from compute.vouchers.forms import (
+    DecideApplicationForm,
+    GrantForm,
+    ReverseForm,
+    VoucherApplicationForm,
+    VoucherSchemeForm,
+)
+from compute.vouchers.models import (
     EntryKind,
     LedgerEntry,
     Settlement,
@@ -25,18 +33,14 @@ from compute.models import (
     VoucherApplication,
     VoucherApplicationStatus,
     VoucherScheme,
+    VoucherSource,
 )
-from compute.views import _require_operator, _require_staff, _show_errors
-from compute.voucher_forms import (
-    DecideApplicationForm,
-    GrantForm,
-    ReverseForm,
-    VoucherApplicationForm,
-    VoucherSchemeForm,
-)
+from compute.vouchers.services import applications, ledger, statements
+from compute.vouchers.statement_pdf import render_statement
 from core.exceptions import DomainError
 from core.pagination import paginate
 from core.roles import is_operator, sees_all_organisations
+from core.web import parse_id
 
 MONTHS_SHOWN = 12
 JOBS_SHOWN = 50
@@ -63,9 +67,9 @@ def voucher_index(request):
     managed_list = list(managed)
     schemes = []
     for scheme in VoucherScheme.objects.open_on(today).order_by("-subsidy_ratio", "pk"):
-        problems = [vouchers.eligibility_problem(scheme, org, today=today) for org in managed_list]
+        problems = [applications.eligibility_problem(scheme, org, today=today) for org in managed_list]
         schemes.append((scheme, [o for o, p in zip(managed_list, problems, strict=True) if not p], problems))
-    applications = list(
+    application_list = list(
         VoucherApplication.objects.filter(organisation__in=mine)
         .select_related("scheme", "organisation", "voucher")
         .order_by("-id")[:50]
@@ -82,7 +86,7 @@ def voucher_index(request):
         {
             "vouchers": voucher_list,
             "schemes": schemes,
-            "applications": applications,
+            "applications": application_list,
             "months": months,
             "has_organisation": bool(organisation_list),
             "manages": bool(managed_list),
@@ -118,18 +122,17 @@ def voucher_detail(request, pk):
 @login_required
 @require_POST
 def voucher_reverse(request, pk):
-    _require_operator(request)
+    require_operator(request.user)
     voucher = get_object_or_404(Voucher, pk=pk)
     form = ReverseForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Give the reason for taking the voucher back."))
-        return redirect("compute:voucher_detail", pk=pk)
-    try:
-        vouchers.reverse_voucher(voucher, by=request.user, reason=form.cleaned_data["reason"])
-    except DomainError as error:
-        _show_errors(request, error)
+    if form.is_valid():
+        perform(
+            request,
+            lambda: ledger.reverse_voucher(voucher, by=request.user, reason=form.cleaned_data["reason"]),
+            _("The voucher's balance was taken back."),
+        )
     else:
-        messages.success(request, _("The voucher's balance was taken back."))
+        messages.error(request, _("Give the reason for taking the voucher back."))
     return redirect("compute:voucher_detail", pk=pk)
 
 
@@ -145,7 +148,7 @@ def voucher_apply(request, scheme_pk):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            vouchers.apply_for_voucher(
+            applications.apply_for_voucher(
                 scheme,
                 data["organisation"],
                 by=request.user,
@@ -166,12 +169,11 @@ def voucher_apply(request, scheme_pk):
 @require_POST
 def voucher_application_withdraw(request, pk):
     application = get_object_or_404(VoucherApplication.objects.for_user(request.user), pk=pk)
-    try:
-        vouchers.withdraw_voucher_application(application, by=request.user)
-    except DomainError as error:
-        _show_errors(request, error)
-    else:
-        messages.success(request, _("The application was withdrawn."))
+    perform(
+        request,
+        lambda: applications.withdraw_voucher_application(application, by=request.user),
+        _("The application was withdrawn."),
+    )
     return redirect("compute:voucher_index")
 
 
@@ -189,15 +191,8 @@ def _month(text: str) -> date:
 @login_required
 def statement(request, month):
     first = _month(month)
-    organisations = (
-        Organisation.objects.all()
-        if sees_all_organisations(request.user)
-        else _my_organisations(request.user)
-    )
-    try:
-        organisation_id = int(request.GET.get("organisation", ""))
-    except ValueError:
-        organisation_id = None
+    organisations = Organisation.objects.for_user(request.user)
+    organisation_id = parse_id(request.GET.get("organisation", ""))
     if organisation_id is not None:
         organisation = organisations.filter(pk=organisation_id).first()
     else:
@@ -206,13 +201,11 @@ def statement(request, month):
         organisation = settled or organisations.order_by("name_zh").first()
     if organisation is None:
         raise Http404(_("Choose one of your organisations."))
-    report = vouchers.statement(organisation, first)
-    jobs = vouchers.statement_jobs(organisation, first)
+    report = statements.statement(organisation, first)
+    jobs = statements.statement_jobs(organisation, first)
     if request.GET.get("format") == "csv":
         return _jobs_csv(jobs, f"jobs-{first:%Y-%m}-{organisation.pk}.csv")
     if request.GET.get("format") == "pdf":
-        from compute.statement_pdf import render_statement
-
         response = HttpResponse(render_statement(report, jobs), content_type="application/pdf")
         response["Content-Disposition"] = (
             f'attachment; filename="statement-{first:%Y-%m}-{organisation.pk}.pdf"'
@@ -283,7 +276,7 @@ def _jobs_csv(jobs, filename: str) -> StreamingHttpResponse:
 @login_required
 def voucher_operations(request):
     """Operators: applications to decide, schemes with their budget used, projects waiting for vouchers."""
-    _require_staff(request)
+    require_staff(request)
     today = timezone.localdate()
     queue = list(
         VoucherApplication.objects.filter(status=VoucherApplicationStatus.SUBMITTED)
@@ -314,7 +307,7 @@ def voucher_operations(request):
             "queue": queue,
             "schemes": schemes,
             "page": page,
-            "waiting": list(vouchers.projects_waiting_for_vouchers().order_by("pk")[:50]),
+            "waiting": list(applications.projects_waiting_for_vouchers().order_by("pk")[:50]),
             "redeemed": -spent["total"],
             "decide_form": DecideApplicationForm(),
             "can_operate": is_operator(request.user),
@@ -325,7 +318,7 @@ def voucher_operations(request):
 @login_required
 @require_POST
 def voucher_application_decide(request, pk):
-    _require_operator(request)
+    require_operator(request.user)
     application = get_object_or_404(VoucherApplication, pk=pk)
     form = DecideApplicationForm(request.POST)
     if not form.is_valid():
@@ -334,58 +327,67 @@ def voucher_application_decide(request, pk):
                 messages.error(request, error)
         return redirect("compute:voucher_operations")
     data = form.cleaned_data
-    try:
-        if data["decision"] == form.APPROVE:
-            vouchers.approve_voucher_application(
+    if data["decision"] == form.APPROVE:
+        perform(
+            request,
+            lambda: applications.approve_voucher_application(
                 application, by=request.user, amount=data.get("amount"), reason=data["reason"]
-            )
-            messages.success(request, _("Approved: the voucher was granted and the organisation told."))
-        else:
-            vouchers.reject_voucher_application(application, by=request.user, reason=data["reason"])
-            messages.success(request, _("Rejected: the organisation was told why."))
-    except DomainError as error:
-        _show_errors(request, error)
+            ),
+            _("Approved: the voucher was granted and the organisation told."),
+        )
+    else:
+        perform(
+            request,
+            lambda: applications.reject_voucher_application(
+                application, by=request.user, reason=data["reason"]
+            ),
+            _("Rejected: the organisation was told why."),
+        )
     return redirect("compute:voucher_operations")
 
 
 @login_required
 def scheme_form(request, pk=None):
-    _require_operator(request)
+    require_operator(request.user)
     scheme = get_object_or_404(VoucherScheme, pk=pk) if pk else None
     form = VoucherSchemeForm(request.POST or None, instance=scheme)
     if request.method == "POST" and form.is_valid():
         before = {name: str(getattr(scheme, name)) for name in form.changed_data} if scheme else {}
-        saved = vouchers.save_scheme(form, by=request.user, before=before)
+        saved = applications.save_scheme(form, by=request.user, before=before)
         messages.success(request, _("The scheme “%(name)s” was saved.") % {"name": saved.display_name})
         return redirect("compute:voucher_operations")
     return render(request, "compute/vouchers/scheme_form.html", {"form": form, "scheme": scheme})
 
 
+def _waiting_project(data):
+    """The project named by ``project=<id>`` in ``data`` when it is waiting for its voucher; None otherwise."""
+    pk = parse_id(data.get("project", ""))
+    return applications.projects_waiting_for_vouchers().filter(pk=pk).first() if pk else None
+
+
 @login_required
 def voucher_grant(request):
-    _require_operator(request)
+    require_operator(request.user)
     today = timezone.localdate()
     initial = {}
-    project = None
-    if request.GET.get("project", "").isdigit():
-        project = vouchers.projects_waiting_for_vouchers().filter(pk=int(request.GET["project"])).first()
-        if project is not None:
-            initial = {"organisation": project.organisation_id, "amount": project.programme.voucher_amount}
-            scheme = VoucherScheme.objects.open_on(today).filter(for_incubated_projects=True).first()
-            if scheme:
-                initial["scheme"] = scheme.pk
+    project = _waiting_project(request.GET)
+    if project is not None:
+        initial = {"organisation": project.organisation_id, "amount": project.programme.voucher_amount}
+        scheme = VoucherScheme.objects.open_on(today).filter(for_incubated_projects=True).first()
+        if scheme:
+            initial["scheme"] = scheme.pk
     form = GrantForm(request.POST or None, today=today, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if request.POST.get("project", "").isdigit():
-            project = vouchers.projects_waiting_for_vouchers().filter(pk=int(request.POST["project"])).first()
+        if parse_id(request.POST.get("project", "")):
+            project = _waiting_project(request.POST)
         try:
-            voucher = vouchers.grant_voucher(
+            voucher = ledger.grant_voucher(
                 data["scheme"],
                 data["organisation"],
                 amount=data["amount"],
                 by=request.user,
-                source="incubation" if project else "operator",
+                source=VoucherSource.INCUBATION if project else VoucherSource.OPERATOR,
                 project=project if project and project.organisation_id == data["organisation"].pk else None,
             )
         except DomainError as error:

@@ -1,11 +1,12 @@
-"""Forms of the voucher pages; every rule is checked again by compute/vouchers.py."""
+"""Forms of the voucher pages; every rule is checked again by the services (compute/vouchers/services/)."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation, OrganisationKind
 from compute.forms import DateInput, OrganisationChoiceField
-from compute.models import Partition, VoucherScheme
+from compute.models import Partition
+from compute.vouchers.models import SCHEME_TERMS, VoucherScheme
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -32,23 +33,7 @@ class VoucherSchemeForm(forms.ModelForm):
 
     class Meta:
         model = VoucherScheme
-        fields = [
-            "name_zh",
-            "name_en",
-            "issuer",
-            "issuer_name",
-            "subsidy_ratio",
-            "cap_per_organisation",
-            "total_budget",
-            "valid_from",
-            "valid_until",
-            "voucher_validity_days",
-            "eligible_kinds",
-            "eligible_partitions",
-            "small_enterprises_only",
-            "for_incubated_projects",
-            "is_active",
-        ]
+        fields = SCHEME_TERMS
         widgets = {"valid_from": DateInput(), "valid_until": DateInput()}
 
     def clean(self):

@@ -1,0 +1,165 @@
+"""Pages of allocations: list, detail with usage, and the operators' suspend, resume, close and retry."""
+
+from decimal import Decimal
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import access
+from compute import usage
+from compute.forms import ReasonForm
+from compute.models import Allocation, AllocationMember, AllocationStatus
+from compute.services import allocations as allocation_services
+from compute.views.common import history, perform, standing
+from core.pagination import paginate
+from core.roles import is_operator, sees_all_organisations
+
+CHART_DAYS = 30
+JOBS_SHOWN = 20
+
+
+@login_required
+def allocation_list(request):
+    allocations = (
+        Allocation.objects.for_user(request.user).select_related("organisation", "partition").order_by("-id")
+    )
+    status = request.GET.get("status", "")
+    if status in AllocationStatus.values:
+        allocations = allocations.filter(status=status)
+    else:
+        status = ""
+    page = paginate(request, allocations)
+    for allocation in page.object_list:
+        allocation.bar_width = min(allocation.used_percent, Decimal(100))
+    return render(
+        request,
+        "compute/allocation_list.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": AllocationStatus.choices,
+            "sees_all": sees_all_organisations(request.user),
+        },
+    )
+
+
+def _visible_allocation(request, pk) -> Allocation:
+    return get_object_or_404(
+        Allocation.objects.for_user(request.user).select_related("organisation", "partition", "request"),
+        pk=pk,
+    )
+
+
+def _status_context(request, allocation: Allocation) -> dict:
+    return {
+        "allocation": allocation,
+        "bar_width": min(allocation.used_percent, Decimal(100)),
+        "can_operate": is_operator(request.user),
+    }
+
+
+def _usage_chart(series: list[tuple]) -> dict:
+    """Geometry of a bar chart of daily usage, drawn by the template as inline SVG."""
+    width, height, gap = 600, 160, Decimal(2)
+    peak = max((value for _day, value in series), default=Decimal(0))
+    slot = Decimal(width) / max(len(series), 1)
+    bars = []
+    for i, (day, value) in enumerate(series):
+        bar_height = (Decimal(value) / peak * height) if peak else Decimal(0)
+        bars.append(
+            {
+                "day": day,
+                "value": value,
+                "x": round(slot * i + gap / 2, 2),
+                "y": round(height - bar_height, 2),
+                "width": round(slot - gap, 2),
+                "height": round(bar_height, 2),
+            }
+        )
+    busiest = max(series, key=lambda item: item[1], default=None)
+    return {
+        "bars": bars,
+        "width": width,
+        "height": height,
+        "peak": peak,
+        "total": sum((value for _day, value in series), Decimal(0)),
+        "busiest": busiest if peak else None,
+        "first": series[0][0] if series else None,
+        "last": series[-1][0] if series else None,
+    }
+
+
+@login_required
+def allocation_detail(request, pk):
+    allocation = _visible_allocation(request, pk)
+    can_manage, staff = standing(request, allocation.organisation_id)
+    moves = allocation.allowed_moves
+    context = _status_context(request, allocation)
+    context.update(
+        members=AllocationMember.objects.filter(allocation=allocation)
+        .select_related("user")
+        .order_by("cluster_username"),
+        chart=_usage_chart(usage.daily_series(allocation, days=CHART_DAYS)),
+        top_users=usage.top_users(allocation),
+        # Newest first; as PostgreSQL sorts descending, a job without a submit time (none from sacct) comes
+        # first. The same order as job_allocation_recent_idx.
+        jobs=allocation.jobs.order_by("-submit_at", "-id")[:JOBS_SHOWN],
+        can_manage=can_manage,
+        is_staff=staff,
+        can_change=can_manage and allocation.status != AllocationStatus.CLOSED,
+        can_suspend=AllocationStatus.SUSPENDED in moves,
+        can_resume=allocation.status == AllocationStatus.SUSPENDED,
+        can_close=AllocationStatus.CLOSED in moves,
+        change_requests=allocation.change_requests.order_by("-id")[:10],
+        history=history(allocation, shown=can_manage or staff),
+    )
+    return render(request, "compute/allocation_detail.html", context)
+
+
+@login_required
+@require_GET
+def allocation_status(request, pk):
+    """htmx: the status block alone, polled every 2 s while the allocation is being set up."""
+    allocation = _visible_allocation(request, pk)
+    if not request.htmx:
+        return redirect(allocation)
+    return render(request, "compute/partials/allocation_status.html", _status_context(request, allocation))
+
+
+def _allocation_action(service, success: str, *, with_reason: bool = True):
+    """The page of an operator's action on an allocation, ``service(allocation, by=..., [reason=...])``:
+    POST, then back to the allocation."""
+
+    @login_required
+    @require_POST
+    def view(request, pk):
+        access.require_operator(request.user)
+        allocation = _visible_allocation(request, pk)
+        options = {}
+        if with_reason:
+            form = ReasonForm(request.POST)
+            options["reason"] = form.cleaned_data["reason"].strip() if form.is_valid() else ""
+        perform(request, lambda: service(allocation, by=request.user, **options), success)
+        return redirect(allocation)
+
+    return view
+
+
+allocation_retry = _allocation_action(
+    allocation_services.retry_sync,
+    gettext_lazy("A new attempt to update the cluster has started."),
+    with_reason=False,
+)
+allocation_suspend = _allocation_action(
+    allocation_services.suspend_allocation,
+    gettext_lazy("The allocation is suspended: new jobs are refused, running jobs finish."),
+)
+allocation_resume = _allocation_action(
+    allocation_services.resume_allocation, gettext_lazy("The allocation is active again."), with_reason=False
+)
+allocation_close = _allocation_action(
+    allocation_services.close_allocation,
+    gettext_lazy("The allocation is closed; its account is removed from the cluster once running jobs end."),
+)
