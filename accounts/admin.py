@@ -53,7 +53,7 @@ class OrganisationAdmin(PortalModelAdmin):
 
     def save_model(self, request, obj, form, change):
         fields = {
-            name: form.cleaned_data[name] for name in form.changed_data if name in services.PROFILE_FIELDS
+            name: form.cleaned_data[name] for name in form.changed_data if name in Organisation.PROFILE_FIELDS
         }
         try:
             services.update_organisation(Organisation.objects.get(pk=obj.pk), by=request.user, **fields)

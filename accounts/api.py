@@ -43,16 +43,7 @@ class OrganisationSerializer(serializers.ModelSerializer):
         model = Organisation
         fields = [
             "id",
-            "name_zh",
-            "name_en",
-            "kind",
-            "size",
-            "uscc",
-            "sector",
-            "city",
-            "website",
-            "description",
-            "logo",
+            *Organisation.PROFILE_FIELDS,
             "verification_status",
             "verification_reason",
             "verification_decided_at",

@@ -22,18 +22,7 @@ class OrganisationForm(forms.ModelForm):
 
     class Meta:
         model = Organisation
-        fields = [
-            "name_zh",
-            "name_en",
-            "kind",
-            "size",
-            "uscc",
-            "sector",
-            "city",
-            "website",
-            "description",
-            "logo",
-        ]
+        fields = list(Organisation.PROFILE_FIELDS)
         widgets = {
             "description": forms.Textarea(attrs={"rows": 5}),
             "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),

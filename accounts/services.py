@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from accounts.access import require_manager
 from accounts.models import (
     Invitation,
     InvitationStatus,
@@ -18,26 +19,7 @@ from core import audit, signals
 from core.exceptions import Conflict, DomainError, NotAllowed
 from core.mail import send_templated_mail
 from core.roles import SiteRole, is_operator
-
-PROFILE_FIELDS = (
-    "name_zh",
-    "name_en",
-    "kind",
-    "size",
-    "sector",
-    "city",
-    "website",
-    "description",
-    "logo",
-    "uscc",
-)
-
-
-def _require_manager(organisation: Organisation, user: User) -> Membership:
-    membership = Membership.objects.filter(organisation=organisation, user=user).first()
-    if membership is None or not membership.can_manage:
-        raise NotAllowed(_("Only the organisation's owners and administrators may do this."))
-    return membership
+from core.states import save_transition
 
 
 def _managers_emails(organisation: Organisation) -> list[str]:
@@ -48,17 +30,23 @@ def _managers_emails(organisation: Organisation) -> list[str]:
     )
 
 
-@transaction.atomic
-def create_organisation(*, by: User, **fields) -> Organisation:
-    """Create an organisation with its creator as owner."""
-    organisation = Organisation(created_by=by, **{k: v for k, v in fields.items() if k in PROFILE_FIELDS})
+def _save_checked(organisation: Organisation) -> None:
     organisation.full_clean()
     try:
         organisation.save()
-    except IntegrityError as exc:
+    except IntegrityError as exc:  # a concurrent registration of the same code, after full_clean passed
         raise Conflict(
             _("An organisation with this Unified Social Credit Code is already registered.")
         ) from exc
+
+
+@transaction.atomic
+def create_organisation(*, by: User, **fields) -> Organisation:
+    """Create an organisation with its creator as owner."""
+    organisation = Organisation(
+        created_by=by, **{k: v for k, v in fields.items() if k in Organisation.PROFILE_FIELDS}
+    )
+    _save_checked(organisation)
     membership = Membership.objects.create(user=by, organisation=organisation, role=MembershipRole.OWNER)
     audit.record(
         "organisation.create",
@@ -81,10 +69,10 @@ def update_organisation(organisation: Organisation, *, by: User, **fields) -> Or
     """Change the profile; a verified organisation whose legal identity changes is verified again."""
     organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
     if not is_operator(by):
-        _require_manager(organisation, by)
+        require_manager(organisation, by)
     changes = {}
     for name, value in fields.items():
-        if name not in PROFILE_FIELDS:
+        if name not in Organisation.PROFILE_FIELDS:
             continue
         before = getattr(organisation, name)
         if name == "logo":
@@ -102,13 +90,7 @@ def update_organisation(organisation: Organisation, *, by: User, **fields) -> Or
     identity_changed = any(f in changes for f in Organisation.IDENTITY_FIELDS)
     if identity_changed and organisation.verification_status == VerificationStatus.VERIFIED:
         changes["verification_status"] = (organisation.reset_verification(), organisation.verification_status)
-    organisation.full_clean()
-    try:
-        organisation.save()
-    except IntegrityError as exc:
-        raise Conflict(
-            _("An organisation with this Unified Social Credit Code is already registered.")
-        ) from exc
+    _save_checked(organisation)
     audit.record("organisation.update", organisation, actor=by, changes=changes)
     _refresh_directory(organisation)
     return organisation
@@ -122,14 +104,10 @@ def _refresh_directory(organisation: Organisation) -> None:
 @transaction.atomic
 def submit_organisation_for_verification(organisation: Organisation, *, by: User) -> Organisation:
     organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
-    _require_manager(organisation, by)
+    require_manager(organisation, by)
     old = organisation.submit_for_verification()
-    organisation.save(update_fields=["verification_status", "verification_reason", "updated_at"])
-    audit.record(
-        "organisation.submit_for_verification",
-        organisation,
-        actor=by,
-        changes={"verification_status": (old, organisation.verification_status)},
+    save_transition(
+        organisation, old, by=by, action="organisation.submit_for_verification", fields=["updated_at"]
     )
     return organisation
 
@@ -144,21 +122,7 @@ def verify_organisation(organisation: Organisation, *, by: User) -> Organisation
     _require_verifier(by)
     organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
     old = organisation.verify(by=by)
-    organisation.save(
-        update_fields=[
-            "verification_status",
-            "verification_decided_by",
-            "verification_decided_at",
-            "verification_reason",
-            "updated_at",
-        ]
-    )
-    audit.record(
-        "organisation.verify",
-        organisation,
-        actor=by,
-        changes={"verification_status": (old, organisation.verification_status)},
-    )
+    save_transition(organisation, old, by=by, action="organisation.verify", fields=["updated_at"])
     _notify_verification_decision(organisation)
     _refresh_directory(organisation)
     return organisation
@@ -169,20 +133,12 @@ def reject_organisation(organisation: Organisation, *, by: User, reason: str) ->
     _require_verifier(by)
     organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
     old = organisation.reject(by=by, reason=reason)
-    organisation.save(
-        update_fields=[
-            "verification_status",
-            "verification_decided_by",
-            "verification_decided_at",
-            "verification_reason",
-            "updated_at",
-        ]
-    )
-    audit.record(
-        "organisation.reject",
+    save_transition(
         organisation,
-        actor=by,
-        changes={"verification_status": (old, organisation.verification_status)},
+        old,
+        by=by,
+        action="organisation.reject",
+        fields=["updated_at"],
         reason=organisation.verification_reason,
     )
     _notify_verification_decision(organisation)
@@ -202,7 +158,7 @@ def _notify_verification_decision(organisation: Organisation) -> None:
 
 @transaction.atomic
 def invite_member(organisation: Organisation, *, by: User, email: str, role: str) -> Invitation:
-    _require_manager(organisation, by)
+    require_manager(organisation, by)
     email = User.objects.normalize_email(email).strip().lower()
     if role not in MembershipRole.values:
         raise DomainError(_("Choose a role: owner, administrator or member."))
@@ -258,14 +214,7 @@ def accept_invitation(invitation: Invitation, *, user: User) -> Membership:
 def _accept_invitation(invitation: Invitation, *, user: User) -> Membership:
     invitation = Invitation.objects.select_for_update().select_related("organisation").get(pk=invitation.pk)
     old = invitation.accept(user=user)
-    invitation.save(update_fields=["status", "responded_at", "accepted_by"])
-    audit.record(
-        "invitation.accept",
-        invitation,
-        actor=user,
-        organisation=invitation.organisation,
-        changes={"status": (old, invitation.status)},
-    )
+    save_transition(invitation, old, by=user, action="invitation.accept")
     membership, created = Membership.objects.get_or_create(
         user=user, organisation=invitation.organisation, defaults={"role": invitation.role}
     )
@@ -286,42 +235,21 @@ def decline_invitation(invitation: Invitation, *, user: User) -> Invitation:
     if invitation.email.lower() != user.email.lower():
         raise NotAllowed(_("Only the person invited can decline this invitation."))
     old = invitation.decline()
-    invitation.save(update_fields=["status", "responded_at"])
-    audit.record(
-        "invitation.decline",
-        invitation,
-        actor=user,
-        organisation=invitation.organisation,
-        changes={"status": (old, invitation.status)},
-    )
+    save_transition(invitation, old, by=user, action="invitation.decline")
     return invitation
 
 
 @transaction.atomic
 def revoke_invitation(invitation: Invitation, *, by: User) -> Invitation:
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
-    _require_manager(invitation.organisation, by)
+    require_manager(invitation.organisation, by)
     old = invitation.revoke()
-    invitation.save(update_fields=["status", "responded_at"])
-    audit.record(
-        "invitation.revoke",
-        invitation,
-        actor=by,
-        organisation=invitation.organisation,
-        changes={"status": (old, invitation.status)},
-    )
+    save_transition(invitation, old, by=by, action="invitation.revoke")
     return invitation
 
 
 def _expire(invitation: Invitation) -> None:
-    old = invitation.expire()
-    invitation.save(update_fields=["status", "responded_at"])
-    audit.record(
-        "invitation.expire",
-        invitation,
-        organisation=invitation.organisation,
-        changes={"status": (old, invitation.status)},
-    )
+    save_transition(invitation, invitation.expire(), by=None, action="invitation.expire")
 
 
 def expire_overdue_invitations(*, now=None) -> int:
@@ -351,7 +279,7 @@ def _ensure_an_owner_remains(organisation: Organisation, *, excluding: Membershi
 def change_member_role(membership: Membership, *, by: User, role: str) -> Membership:
     _lock_memberships(membership.organisation)
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
-    actor = _require_manager(membership.organisation, by)
+    actor = require_manager(membership.organisation, by)
     if role not in MembershipRole.values:
         raise DomainError(_("Choose a role: owner, administrator or member."))
     if role == membership.role:
@@ -383,7 +311,7 @@ def remove_member(membership: Membership, *, by: User) -> None:
     )
     leaving = membership.user_id == by.pk
     if not leaving:
-        actor = _require_manager(membership.organisation, by)
+        actor = require_manager(membership.organisation, by)
         if membership.role == MembershipRole.OWNER and actor.role != MembershipRole.OWNER:
             raise NotAllowed(_("Only an owner may remove another owner."))
     if membership.role == MembershipRole.OWNER:

@@ -5,6 +5,8 @@ category (1), administrative division (6 digits), organisation code (9), check c
 character is 31 - (sum of value x weight mod 31), with 31 written as 0.
 """
 
+import random
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +23,16 @@ def normalize_uscc(value: str) -> str:
 def check_character(first17: str) -> str:
     total = sum(_VALUES[c] * w for c, w in zip(first17, WEIGHTS, strict=True))
     return ALPHABET[(31 - total % 31) % 31]
+
+
+def random_uscc(rng: random.Random | None = None, *, prefix: str = "91", division: str = "") -> str:
+    """A well-formed made-up code (correct check character) for test, demo and benchmark data.
+
+    ``prefix`` is the authority and category (91: an enterprise); ``division`` six digits (random if empty)."""
+    rng = rng or random.Random()
+    division = division or "".join(rng.choices("0123456789", k=6))
+    body = prefix + division + "".join(rng.choices(ALPHABET, k=9))
+    return body + check_character(body)
 
 
 def validate_uscc(value: str) -> None:

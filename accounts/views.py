@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
 from accounts import privacy, services
+from accounts.access import require_manager, require_operator
 from accounts.forms import (
     AccountDeletionForm,
     ConsentForm,
@@ -36,6 +36,7 @@ from core.exceptions import DomainError
 from core.models import AuditEvent
 from core.pagination import paginate, safe_next
 from core.roles import is_operator, sees_all_organisations
+from core.web import show_error
 
 
 def _visible_organisation(request, pk) -> tuple[Organisation, Membership | None]:
@@ -46,16 +47,22 @@ def _visible_organisation(request, pk) -> tuple[Organisation, Membership | None]
 
 
 def _managed_organisation(request, pk) -> tuple[Organisation, Membership]:
+    """The organisation and the user's managing membership; 404 to strangers, 403 to other members."""
     organisation, membership = _visible_organisation(request, pk)
-    if membership is None or not membership.can_manage:
-        if membership is None and not sees_all_organisations(request.user):
-            raise Http404
-        raise PermissionDenied(_("Only the organisation's owners and administrators may do this."))
-    return organisation, membership
+    if membership is None and not sees_all_organisations(request.user):
+        raise Http404
+    return organisation, require_manager(organisation, request.user)
 
 
-def _domain_error(request, error: DomainError):
-    messages.error(request, str(error))
+def _attempt(request, action, success: str) -> bool:
+    """Run one service call: its refusal becomes an error message on the next page, its success ``success``."""
+    try:
+        action()
+    except DomainError as error:
+        show_error(request, error)
+        return False
+    messages.success(request, success)
+    return True
 
 
 @login_required
@@ -189,12 +196,11 @@ def organisation_edit(request, pk):
 @require_POST
 def organisation_submit_verification(request, pk):
     organisation, _membership = _managed_organisation(request, pk)
-    try:
-        services.submit_organisation_for_verification(organisation, by=request.user)
-    except DomainError as error:
-        _domain_error(request, error)
-    else:
-        messages.success(request, _("Submitted for verification. An operator will check the details."))
+    _attempt(
+        request,
+        lambda: services.submit_organisation_for_verification(organisation, by=request.user),
+        _("Submitted for verification. An operator will check the details."),
+    )
     return redirect(organisation)
 
 
@@ -204,14 +210,11 @@ def organisation_invite(request, pk):
     organisation, _membership = _managed_organisation(request, pk)
     form = InvitationForm(request.POST)
     if form.is_valid():
-        try:
-            services.invite_member(organisation, by=request.user, **form.cleaned_data)
-        except DomainError as error:
-            _domain_error(request, error)
-        else:
-            messages.success(
-                request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]}
-            )
+        _attempt(
+            request,
+            lambda: services.invite_member(organisation, by=request.user, **form.cleaned_data),
+            _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]},
+        )
     else:
         for errors in form.errors.values():
             for error in errors:
@@ -229,12 +232,11 @@ def membership_change_role(request, pk):
     if not form.is_valid():
         messages.error(request, _("Choose a valid role."))
     else:
-        try:
-            services.change_member_role(membership, by=request.user, role=form.cleaned_data["role"])
-        except DomainError as error:
-            _domain_error(request, error)
-        else:
-            messages.success(request, _("Role changed."))
+        _attempt(
+            request,
+            lambda: services.change_member_role(membership, by=request.user, role=form.cleaned_data["role"]),
+            _("Role changed."),
+        )
     return redirect(membership.organisation)
 
 
@@ -249,7 +251,7 @@ def membership_remove(request, pk):
     try:
         services.remove_member(membership, by=request.user)
     except DomainError as error:
-        _domain_error(request, error)
+        show_error(request, error)
         return redirect(organisation)
     if leaving:
         messages.success(request, _("You have left %(name)s.") % {"name": organisation.display_name})
@@ -264,12 +266,9 @@ def invitation_revoke(request, pk):
     invitation = get_object_or_404(
         Invitation.objects.filter(organisation__in=Organisation.objects.managed_by(request.user)), pk=pk
     )
-    try:
-        services.revoke_invitation(invitation, by=request.user)
-    except DomainError as error:
-        _domain_error(request, error)
-    else:
-        messages.success(request, _("Invitation withdrawn."))
+    _attempt(
+        request, lambda: services.revoke_invitation(invitation, by=request.user), _("Invitation withdrawn.")
+    )
     return redirect(invitation.organisation)
 
 
@@ -296,7 +295,7 @@ def invitation_respond(request, token):
             messages.info(request, _("Invitation declined."))
             return redirect("dashboard")
         except DomainError as error:
-            _domain_error(request, error)
+            show_error(request, error)
             invitation.refresh_from_db()
     return render(
         request,
@@ -309,8 +308,7 @@ def invitation_respond(request, token):
 
 
 def _require_operator(request):
-    if not is_operator(request.user):
-        raise PermissionDenied(_("This page is for the center's operators."))
+    require_operator(request.user, _("This page is for the center's operators."))
 
 
 @login_required
@@ -348,7 +346,7 @@ def verification_decide(request, pk):
         else:
             messages.error(request, _("Choose verify or reject."))
     except DomainError as error:
-        _domain_error(request, error)
+        show_error(request, error)
     return redirect(safe_next(request, "accounts:verification_queue"))
 
 

@@ -20,6 +20,7 @@ from django.db import transaction
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from accounts.uscc import random_uscc
 from bench.bulk import copy_rows, reset_sequences, vacuum_analyze
 from bench.data_alliance import load_alliance
 from bench.data_compute import load_compute
@@ -175,14 +176,11 @@ USCC_PREFIX = {
 
 
 def _uscc_factory(rng: random.Random):
-    from accounts.uscc import ALPHABET, check_character
-
     seen: set[str] = set()
 
     def make(kind: str, division: str) -> str:
         while True:
-            body = USCC_PREFIX[kind] + division + "".join(rng.choices(ALPHABET, k=9))
-            code = body + check_character(body)
+            code = random_uscc(rng, prefix=USCC_PREFIX[kind], division=division)
             if code not in seen:
                 seen.add(code)
                 return code
@@ -251,7 +249,7 @@ def load_accounts(ctx: LoadContext) -> dict[str, int]:
     from allauth.mfa.models import Authenticator
     from django.contrib.auth.models import Group
 
-    from accounts.models import Membership, Organisation, User
+    from accounts.models import Membership, Organisation, User  # noqa: PLC0415 - bench modules load before django.setup()
 
     rng = ctx.rng
     n_users, n_orgs = ctx.scaled(50_000), ctx.scaled(10_000)
@@ -481,8 +479,8 @@ def row_counts() -> dict[str, int]:
     """Estimated row counts of the loaded tables (pg_class, no COUNT(*))."""
     from django.db import connection
 
-    from accounts.models import Membership, Organisation, User
-    from compute.models import Allocation, DailyUsage, Job, QuotaRequest
+    from accounts.models import Membership, Organisation, User  # noqa: PLC0415 - bench modules load before django.setup()
+    from compute.models import Allocation, DailyUsage, Job, QuotaRequest  # noqa: PLC0415 - bench modules load before django.setup()
 
     tables = {
         "users": User,

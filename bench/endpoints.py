@@ -58,12 +58,20 @@ def resolve_path(endpoint: dict) -> str:
 # --- ids of the loaded data, looked up when the paths are resolved ---------------------------------
 
 
+def first_id(ids, missing: str) -> int:
+    """The first of ``ids`` (a values_list query), or a LookupError saying which loaded data is missing."""
+    found = ids.first()
+    if found is None:
+        raise LookupError(missing)
+    return found
+
+
 def member_allocation() -> int:
     """The member persona's active allocation that has run the most jobs."""
     from django.db.models import Count
 
-    from bench.data import PERSONAS
-    from compute.models import Allocation
+    from bench.data import PERSONAS  # noqa: PLC0415 - loaded after django.setup() in main()
+    from compute.models import Allocation  # noqa: PLC0415 - bench modules load before django.setup()
 
     found = (
         Allocation.objects.filter(
@@ -72,18 +80,15 @@ def member_allocation() -> int:
         .annotate(n=Count("jobs"))
         .order_by("-n", "id")
         .values_list("pk", flat=True)
-        .first()
     )
-    if found is None:
-        raise LookupError("the member persona has no active allocation: is compute data loaded?")
-    return found
+    return first_id(found, "the member persona has no active allocation: is compute data loaded?")
 
 
 def busiest_allocation() -> int:
     """The allocation with the most jobs (the heaviest usage chart, top users and job list)."""
     from django.db.models import Count
 
-    from compute.models import Job
+    from compute.models import Job  # noqa: PLC0415 - bench modules load before django.setup()
 
     found = (
         Job.objects.filter(allocation__isnull=False)
@@ -91,11 +96,8 @@ def busiest_allocation() -> int:
         .annotate(n=Count("id"))
         .order_by("-n", "allocation_id")
         .values_list("allocation_id", flat=True)
-        .first()
     )
-    if found is None:
-        raise LookupError("no allocation has jobs: is compute data loaded?")
-    return found
+    return first_id(found, "no allocation has jobs: is compute data loaded?")
 
 
 ENDPOINTS: list[dict] = [
@@ -233,7 +235,11 @@ ENDPOINTS: list[dict] = [
 
 def _platform_endpoints() -> list[dict]:
     """Each platform lists its own endpoints in bench/endpoints_<app>.py."""
-    from bench import endpoints_alliance, endpoints_projects, endpoints_talent
+    from bench import (  # noqa: PLC0415 - they import this module (cycle)
+        endpoints_alliance,
+        endpoints_projects,
+        endpoints_talent,
+    )
 
     return [*endpoints_projects.ENDPOINTS, *endpoints_alliance.ENDPOINTS, *endpoints_talent.ENDPOINTS]
 
@@ -243,7 +249,7 @@ ENDPOINTS += _platform_endpoints()
 
 def validate(endpoints: list[dict]) -> None:
     """Fail early on a typo in the list above."""
-    from bench.data import PERSONAS
+    from bench.data import PERSONAS  # noqa: PLC0415 - loaded after django.setup() in main()
 
     allowed = {"name", "path", "persona", "expect_status", "expect_text", "goal_ratio", "yardstick"}
     names = [e["name"] for e in endpoints]

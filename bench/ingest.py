@@ -22,18 +22,12 @@ written to ``bench/results/<time>-ingest.json``.
 """
 
 import argparse
-import gc
-import json
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from contextlib import contextmanager
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from statistics import median
 
@@ -113,494 +107,6 @@ def recreate_database() -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
 
 
-# --- data --------------------------------------------------------------------------------------------
-
-
-def load_fixture(n_allocations: int) -> tuple[dict, list, object]:
-    """Users and organisations (bench.data.load_accounts at a fifth of its scale), the partitions and the
-    allocations with their cluster users (bench.data_compute), then VACUUM ANALYZE."""
-    from django.db import transaction
-
-    from bench.bulk import copy_rows, reset_sequences, vacuum_analyze
-    from bench.data import LoadContext, load_accounts
-    from bench.data_compute import make_allocations, organisation_facts, partition_rows
-    from compute.models import Allocation, AllocationMember, Partition
-
-    ctx = LoadContext(scale=0.2, password_hash="!")  # nobody signs in here: an unusable password
-    counts = {}
-    with transaction.atomic():
-        counts.update(load_accounts(ctx))
-        counts["partitions"] = copy_rows(Partition, partition_rows())
-        organisations, members_by_org, emails = organisation_facts()
-        allocations, members, specs = make_allocations(
-            ctx, n_allocations, organisations=organisations, members_by_org=members_by_org, emails=emails
-        )
-        counts["allocations"] = copy_rows(Allocation, allocations)
-        counts["allocation members"] = copy_rows(AllocationMember, members)
-        reset_sequences(Partition, Allocation, AllocationMember)
-    vacuum_analyze()
-    return counts, specs, ctx
-
-
-def make_records(specs, n: int, ctx, unknown_share: float) -> list:
-    from bench.data_compute import CLUSTER, generate_jobs
-    from compute.backends.base import JobRecord
-
-    jobs = generate_jobs(ctx.rng, specs, n, now=ctx.now, unknown_share=unknown_share)
-    return [
-        JobRecord(
-            job_id=j.job_id,
-            cluster=CLUSTER,
-            account=j.account,
-            user=j.user,
-            partition=j.partition,
-            state=j.state,
-            submit=j.submit,
-            start=j.start,
-            end=j.end,
-            elapsed_seconds=j.elapsed,
-            tres=j.tres,
-        )
-        for j in jobs
-    ]
-
-
-def expected_totals(records) -> dict:
-    """What the database must hold after the ingest, computed here from the records alone: the metered TRES
-    count x hours of every job on a known account (in ten-thousandths, rounded as Decimal.quantize does)."""
-    from django.conf import settings
-
-    from bench.data_compute import units_e4
-    from compute.models import Allocation
-
-    metered = dict(
-        Allocation.objects.filter(account_name__startswith=settings.CLUSTER_ACCOUNT_PREFIX).values_list(
-            "account_name", "partition__tres"
-        )
-    )
-    units = units_started = known = 0
-    per_account: dict[str, int] = defaultdict(int)
-    for r in records:
-        tres = metered.get(r.account)
-        if tres is None:
-            continue
-        known += 1
-        value = units_e4(r.tres.get(tres, 0), r.elapsed_seconds)
-        units += value
-        per_account[r.account] += value
-        if r.start is not None:
-            units_started += value
-    return {
-        "jobs": len(records),
-        "known_jobs": known,
-        "unknown_jobs": len(records) - known,
-        "units_e4": units,
-        "units_started_e4": units_started,
-        "allocations_with_jobs": len(per_account),
-    }
-
-
-def copy_rows_of(records) -> list[tuple]:
-    """The column values the ingest stores (allocation by account name, units = metered TRES count x hours),
-    for the plain COPY."""
-    from django.conf import settings
-
-    from bench.data_compute import e4, units_e4
-    from compute.models import Allocation
-
-    allocations = {
-        name: (pk, tres)
-        for name, pk, tres in Allocation.objects.filter(
-            account_name__startswith=settings.CLUSTER_ACCOUNT_PREFIX
-        ).values_list("account_name", "pk", "partition__tres")
-    }
-    rows = []
-    dumps = json.dumps
-    for r in records:
-        pk, tres = allocations.get(r.account, (None, None))
-        rows.append(
-            (
-                r.cluster,
-                r.job_id,
-                pk,
-                r.account,
-                r.user,
-                r.partition,
-                r.state,
-                r.submit,
-                r.start,
-                r.end,
-                r.elapsed_seconds,
-                dumps(r.tres),
-                e4(units_e4(r.tres.get(tres, 0), r.elapsed_seconds)) if pk else Decimal(0),
-            )
-        )
-    return rows
-
-
-# --- measurements ------------------------------------------------------------------------------------
-
-
-def checkpoint() -> None:
-    """Write out dirty pages first, so one step does not pay for the previous one's writes."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("CHECKPOINT")
-
-
-_TABLE = re.compile(
-    r'(?:INTO|FROM|UPDATE|TABLE)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"?([a-z_]+)"?', re.IGNORECASE
-)
-_INSERT = re.compile(r'INSERT\s+INTO\s+"?([a-z_]+)"?', re.IGNORECASE)
-
-
-def _label(statement: str) -> str:
-    """What a statement is, in a few words: its verb and main table."""
-    insert = _INSERT.search(statement[:2000])
-    if insert and "ON CONFLICT" in statement:
-        return f"INSERT ... ON CONFLICT {insert[1]}"
-    words = statement.lstrip()[:12].upper().split()
-    verb = words[0] if words else "?"
-    table = (_TABLE.search(statement) or [None, "?"])[1]
-    if verb == "SELECT":
-        if "FOR UPDATE" in statement:
-            return f"SELECT ... FOR UPDATE {table}"
-        if "GROUP BY" in statement:
-            day = "AT TIME ZONE" in statement or "::date" in statement
-            return f"SELECT {'daily sums' if day else 'sums'} {table}"
-    if verb == "INSERT" and insert:
-        table = insert[1]
-    return f"{verb} {table}"
-
-
-# The functions of one ingest whose own time (their time minus the functions they call) is measured, and what
-# that time is once their SQL statements are taken out: (where, name, what). The first is the one called.
-REAL_PHASES = [
-    ("usage", "ingest_jobs", "Python: the loop over the records"),
-    ("usage", "_ingest_postgresql", "Python: the loop over the records (duplicates, unknown accounts)"),
-    ("usage", "_ingest_portable", "Python: the loop, units_for, Job instances"),
-    ("usage", "upsert_jobs", "Python"),
-    ("usage", "_upsert_postgresql", "COPY into the temporary table (Python write_row + server)"),
-    ("usage", "refresh_allocation_usage", "Python"),
-    ("usage", "_refresh_postgresql", "Python"),
-    ("DailyUsage.objects", "bulk_create", "Python: bulk_create building its INSERT"),
-    ("usage", "_apply_thresholds", "Python: thresholds"),
-    ("usage", "_notify", "Python: rendering threshold mails (dummy mail backend here)"),
-]
-PROPOSAL_PHASES = [
-    ("proposal", "ingest_jobs", "Python: the loop over the records (duplicates, unknown accounts)"),
-    ("proposal", "upsert_jobs", "binary COPY into the temporary table (Python write_row + server)"),
-    *REAL_PHASES[5:],
-]
-
-
-class Profiler:
-    """Times the parts of one ``ingest_jobs`` call: the own time of each function of ``phases`` (wrapped for
-    the call; any that no longer exists is skipped) and every SQL statement, by kind, in the function that
-    sent it."""
-
-    def __init__(self, phases: list[tuple[str, str, str]]):
-        self.phases = phases
-        self.stack = [phases[0][1]]
-        self.mark = 0.0
-        self.own: dict[str, float] = defaultdict(float)
-        self.calls: dict[str, int] = defaultdict(int)
-        self.sql: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0])
-
-    def _charge(self) -> None:
-        now = time.perf_counter()
-        self.own[self.stack[-1]] += now - self.mark
-        self.mark = now
-
-    def _record(self, execute, statement, params, many, context):
-        began = time.perf_counter()
-        try:
-            return execute(statement, params, many, context)
-        finally:
-            entry = self.sql[(self.stack[-1], _label(statement))]
-            entry[0] += time.perf_counter() - began
-            entry[1] += 1
-
-    def _timed_commit(self, commit):
-        def wrapper():
-            began = time.perf_counter()
-            try:
-                return commit()
-            finally:
-                entry = self.sql[(self.stack[-1], "COMMIT (deferred foreign-key checks, WAL flush)")]
-                entry[0] += time.perf_counter() - began
-                entry[1] += 1
-
-        return wrapper
-
-    def _wrap(self, owner, name: str):
-        original = getattr(owner, name)
-
-        def wrapper(*args, **kwargs):
-            self._charge()
-            self.stack.append(name)
-            self.calls[name] += 1
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self._charge()
-                self.stack.pop()
-
-        setattr(owner, name, wrapper)
-
-    @contextmanager
-    def active(self):
-        from django.db import connection
-
-        from bench import ingest_proposal
-        from compute import usage
-        from compute.models import DailyUsage
-
-        owners = {"usage": usage, "proposal": ingest_proposal, "DailyUsage.objects": DailyUsage.objects}
-        restore = []
-        for where, name, _what in self.phases[1:]:
-            owner = owners[where]
-            if not hasattr(owner, name):
-                continue  # the module changed: profile what is there
-            restore.append((owner, name, owner.__dict__.get(name, _MISSING)))
-            self._wrap(owner, name)
-        # COMMITs (deferred foreign-key checks, WAL flush) are not statements: time them apart.
-        restore.append((connection, "_commit", connection.__dict__.get("_commit", _MISSING)))
-        connection._commit = self._timed_commit(connection._commit)
-        try:
-            with connection.execute_wrapper(self._record):
-                self.mark = time.perf_counter()
-                yield self
-                self._charge()
-        finally:
-            for owner, name, value in reversed(restore):
-                if value is _MISSING:
-                    delattr(owner, name)
-                else:
-                    setattr(owner, name, value)
-
-    def breakdown(self, total: float) -> list[dict]:
-        """Parts of ``total`` seconds: SQL statements by function and kind, then each function's own time
-        without its SQL (Python, and the COPY, which does not go through Django's cursor)."""
-        parts = []
-        sql_in: dict[str, float] = defaultdict(float)
-        for (phase, label), (seconds, count) in self.sql.items():
-            sql_in[phase] += seconds
-            part = label if label.startswith("COMMIT") else f"SQL {label}"
-            parts.append({"phase": phase, "part": part, "count": count, "seconds": seconds})
-        for _where, name, what in self.phases:
-            if name in self.own:
-                calls = self.calls.get(name) or 1
-                parts.append(
-                    {
-                        "phase": name,
-                        "part": what,
-                        "count": None,
-                        "calls": calls,
-                        "seconds": self.own[name] - sql_in[name],
-                    }
-                )
-        order = {name: n for n, (_d, name, _w) in enumerate(self.phases)}
-        parts.sort(key=lambda p: (order.get(p["phase"], 99), -p["seconds"]))
-        for p in parts:
-            p["seconds"] = round(p["seconds"], 3)
-            p["share"] = round(p["seconds"] / total, 3) if total else None
-        return parts
-
-
-_MISSING = object()
-
-
-def timed_ingest(records, *, proposal: bool = False) -> dict:
-    """One ``ingest_jobs`` call (the portal's, or the sketch in ingest_proposal.py), timed and profiled."""
-    if proposal:
-        from bench.ingest_proposal import ingest_jobs
-    else:
-        from compute.usage import ingest_jobs
-
-    checkpoint()
-    gc.collect()
-    profiler = Profiler(PROPOSAL_PHASES if proposal else REAL_PHASES)
-    with profiler.active():
-        began = time.perf_counter()
-        result = ingest_jobs(records)
-        seconds = time.perf_counter() - began
-    return {
-        "seconds": round(seconds, 3),
-        "result": {
-            "jobs": result.jobs,
-            "allocations": result.allocations,
-            "unknown_accounts": result.unknown_accounts,
-        },
-        "profile": profiler.breakdown(seconds),
-    }
-
-
-def timed_copy(rows: list[tuple], *, table: str, temporary: bool = False) -> float:
-    """COPY ``rows`` into an empty ``table`` shaped like compute_job, committed. The table is made first (not
-    timed): a real table ``LIKE compute_job INCLUDING ALL`` plus its foreign key, or, with ``temporary``, a
-    bare temporary one as ``ingest_jobs`` uses."""
-    from django.db import connection
-
-    from compute.usage import JOB_COLUMNS
-
-    columns = sql.SQL(", ").join(map(sql.Identifier, JOB_COLUMNS))
-    connection.ensure_connection()
-    conn = connection.connection
-    with conn.cursor() as cursor:
-        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
-        if temporary:
-            cursor.execute(
-                sql.SQL("CREATE TEMP TABLE {} AS SELECT {} FROM compute_job WITH NO DATA").format(
-                    sql.Identifier(table), columns
-                )
-            )
-        else:
-            cursor.execute(
-                sql.SQL("CREATE TABLE {} (LIKE compute_job INCLUDING ALL)").format(sql.Identifier(table))
-            )
-            cursor.execute(
-                sql.SQL(
-                    "ALTER TABLE {} ADD FOREIGN KEY (allocation_id) REFERENCES compute_allocation (id) "
-                    "DEFERRABLE INITIALLY DEFERRED"
-                ).format(sql.Identifier(table))
-            )
-    checkpoint()
-    gc.collect()
-    began = time.perf_counter()
-    with conn.transaction(), conn.cursor() as cursor:
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), columns)
-        with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-    return round(time.perf_counter() - began, 3)
-
-
-def database_state() -> dict:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*), count(allocation_id), coalesce(sum(units), 0), "
-            "coalesce(sum(units) FILTER (WHERE start_at IS NOT NULL), 0) FROM compute_job"
-        )
-        jobs, with_allocation, units, units_started = cursor.fetchone()
-        cursor.execute(
-            "SELECT count(*), coalesce(sum(units), 0), coalesce(sum(jobs), 0) FROM compute_dailyusage"
-        )
-        daily_rows, daily_units, daily_jobs = cursor.fetchone()
-        cursor.execute(
-            "SELECT coalesce(sum(used_amount), 0), count(*) FILTER (WHERE used_amount > 0), "
-            "count(*) FILTER (WHERE notified_80_at IS NOT NULL), "
-            "count(*) FILTER (WHERE status = 'exhausted') "
-            "FROM compute_allocation"
-        )
-        used, with_usage, notified_80, exhausted = cursor.fetchone()
-    return {
-        "jobs": jobs,
-        "jobs_with_allocation": with_allocation,
-        "units_e4": int(units.scaleb(4)),
-        "units_started_e4": int(units_started.scaleb(4)),
-        "daily_rows": daily_rows,
-        "daily_units_e4": int(daily_units.scaleb(4)),
-        "daily_jobs": daily_jobs,
-        "allocations_used_e4": int(used.scaleb(4)),
-        "allocations_with_usage": with_usage,
-        "notified_80": notified_80,
-        "exhausted": exhausted,
-    }
-
-
-def verify(expected: dict, after_first: dict, after_second: dict, first: dict, second: dict) -> list[dict]:
-    checks = [
-        ("stored jobs == records", after_first["jobs"], expected["jobs"]),
-        (
-            "jobs on known accounts have their allocation",
-            after_first["jobs_with_allocation"],
-            expected["known_jobs"],
-        ),
-        ("sum of units == sum computed in Python", after_first["units_e4"], expected["units_e4"]),
-        ("allocations' used amounts add up to it", after_first["allocations_used_e4"], expected["units_e4"]),
-        (
-            "daily usage adds up to the started jobs' units",
-            after_first["daily_units_e4"],
-            expected["units_started_e4"],
-        ),
-        ("unknown accounts counted", first["result"]["unknown_accounts"], expected["unknown_jobs"]),
-        ("allocations touched", first["result"]["allocations"], expected["allocations_with_jobs"]),
-    ]
-    for key in ("jobs", "units_e4", "daily_rows", "daily_units_e4", "daily_jobs", "allocations_used_e4"):
-        checks.append((f"second ingest leaves {key} unchanged", after_second[key], after_first[key]))
-    checks.append(("second ingest reports the same jobs", second["result"]["jobs"], first["result"]["jobs"]))
-    return [{"check": name, "got": got, "expected": want, "ok": got == want} for name, got, want in checks]
-
-
-def extra_profile(records) -> list[dict]:
-    """Parts of an ingest measured alone: a COPY of the raw records into a bare temporary table, in text and
-    in binary format (what the proposal changes), and ``json.dumps`` of every record's TRES."""
-    from django.db import connection
-
-    from bench.ingest_proposal import RAW_COLUMNS
-
-    raw = [
-        (
-            r.cluster,
-            r.job_id,
-            r.account,
-            r.user,
-            r.partition,
-            r.state,
-            r.submit,
-            r.start,
-            r.end,
-            r.elapsed_seconds,
-        )
-        for r in records
-    ]
-    tres = {}
-    began = time.perf_counter()
-    for r in records:
-        tres[id(r)] = json.dumps(r.tres)
-    out = [
-        {"part": "json.dumps() of every record's TRES (not memoised)", "seconds": time.perf_counter() - began}
-    ]
-    raw = [row + (tres[id(r)],) for row, r in zip(raw, records, strict=True)]
-    names = ", ".join(name for name, _kind in RAW_COLUMNS)
-    connection.ensure_connection()
-    conn = connection.connection
-    for binary in (False, True):
-        with conn.cursor() as cursor:
-            cursor.execute("DROP TABLE IF EXISTS job_copy_bare")
-            cursor.execute(
-                "CREATE TEMP TABLE job_copy_bare ("
-                + ", ".join(f"{name} {kind}" for name, kind in RAW_COLUMNS)
-                + ")"
-            )
-        checkpoint()
-        gc.collect()
-        began = time.perf_counter()
-        with conn.transaction(), conn.cursor() as cursor:
-            statement = f"COPY job_copy_bare ({names}) FROM STDIN" + (" (FORMAT BINARY)" if binary else "")
-            with cursor.copy(statement) as copy:
-                if binary:
-                    copy.set_types([kind for _name, kind in RAW_COLUMNS])
-                for row in raw:
-                    copy.write_row(row)
-        what = "binary" if binary else "text"
-        out.append(
-            {
-                "part": f"COPY of the raw records into a bare temporary table, {what}",
-                "seconds": time.perf_counter() - began,
-            }
-        )
-        with conn.cursor() as cursor:
-            cursor.execute("DROP TABLE job_copy_bare")
-    for part in out:
-        part["seconds"] = round(part["seconds"], 3)
-    return out
-
-
 # --- output ------------------------------------------------------------------------------------------
 
 
@@ -649,51 +155,19 @@ def format_profile(name: str, seconds: float, parts: list[dict]) -> str:
     )
 
 
-SNAPSHOT = "bench_allocation_snapshot"
-USAGE_FIELDS = (
-    "status",
-    "status_changed_at",
-    "used_amount",
-    "usage_updated_at",
-    "notified_80_at",
-    "notified_100_at",
-)
-
-
-def snapshot_allocations() -> None:
-    """Keep the allocations' usage fields as loaded, so the sketch starts from the same state as (a)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TABLE {SNAPSHOT} AS SELECT id, {', '.join(USAGE_FIELDS)} FROM compute_allocation"
-        )
-
-
-def reset_usage() -> None:
-    """Back to the state before (a): no job, no daily usage, the allocations as loaded."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE compute_job, compute_dailyusage")
-        cursor.execute(
-            f"UPDATE compute_allocation a SET {', '.join(f'{f} = s.{f}' for f in USAGE_FIELDS)} "
-            f"FROM {SNAPSHOT} s WHERE a.id = s.id"
-        )
-        cursor.execute("VACUUM (ANALYZE) compute_allocation, compute_job, compute_dailyusage")
-
-
 def run_proposal(records, after_first: dict, first: dict) -> dict:
     """(a') and (b'): the sketch of bench/ingest_proposal.py from the same state as (a), and again."""
-    reset_usage()
+    from bench import ingest_data, ingest_measure  # they load the portal's models: after setup in main
+
+    ingest_data.reset_usage()
     say("(a') the proposed ingest (bench/ingest_proposal.py) into the empty table")
-    first_p = timed_ingest(records, proposal=True)
+    first_p = ingest_measure.timed_ingest(records, proposal=True)
     say(f"(a') {first_p['seconds']:.2f} s: {first_p['result']}")
-    state_first = database_state()
+    state_first = ingest_measure.database_state()
     say("(b') the proposed ingest again")
-    second_p = timed_ingest(records, proposal=True)
+    second_p = ingest_measure.timed_ingest(records, proposal=True)
     say(f"(b') {second_p['seconds']:.2f} s: {second_p['result']}")
-    state_second = database_state()
+    state_second = ingest_measure.database_state()
     checks = [
         {"check": f"(a') leaves {key} as (a) does", "got": state_first[key], "expected": want}
         for key, want in after_first.items()
@@ -726,25 +200,22 @@ STEPS = {
 
 def one_round(records, rows, expected: dict, *, proposal: bool) -> dict:
     """(a), (b), (c) and, with ``proposal``, (a') and (b'), from the state as loaded; checks included."""
-    from django.db import connection
+    from bench import ingest_data, ingest_measure  # they load the portal's models: after setup in main
 
-    reset_usage()
+    ingest_data.reset_usage()
     say("(a) ingest_jobs into the empty table")
-    first = timed_ingest(records)
+    first = ingest_measure.timed_ingest(records)
     say(f"(a) {first['seconds']:.2f} s: {first['result']}")
-    after_first = database_state()
+    after_first = ingest_measure.database_state()
     say("(b) ingest_jobs again, every job already stored")
-    second = timed_ingest(records)
+    second = ingest_measure.timed_ingest(records)
     say(f"(b) {second['seconds']:.2f} s: {second['result']}")
-    after_second = database_state()
+    after_second = ingest_measure.database_state()
     say(f"(c) COPY {COPY_TABLE} FROM STDIN, the same rows")
-    copy_seconds = timed_copy(rows, table=COPY_TABLE)
+    copy_seconds = ingest_measure.timed_copy(rows, table=COPY_TABLE)
     say(f"(c) {copy_seconds:.2f} s")
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {COPY_TABLE}")
-        copied = cursor.fetchone()[0]
-        cursor.execute(f"DROP TABLE {COPY_TABLE}")
-    checks = verify(expected, after_first, after_second, first, second)
+    copied = ingest_measure.count_and_drop(COPY_TABLE)
+    checks = ingest_measure.verify(expected, after_first, after_second, first, second)
     checks.append(
         {"check": "COPY wrote every row", "got": copied, "expected": len(rows), "ok": copied == len(rows)}
     )
@@ -777,22 +248,23 @@ def main(argv=None) -> int:
     say("manage.py migrate")
     server.manage(env, "migrate", "--noinput")
 
-    import django
+    import django  # configured by the environment set above, so not before
 
     django.setup()
+    from bench import ingest_data, ingest_measure  # they load the portal's models: only now
 
     say(f"loading users, organisations, partitions and {args.allocations:,} allocations")
-    counts, specs, ctx = load_fixture(args.allocations)
+    counts, specs, ctx = ingest_data.load_fixture(args.allocations)
     say(f"loaded {', '.join(f'{v:,} {k}' for k, v in counts.items())}")
 
     say(f"generating {args.rows:,} job records")
     began = time.perf_counter()
-    records = make_records(specs, args.rows, ctx, args.unknown_share)
+    records = ingest_data.make_records(specs, args.rows, ctx, args.unknown_share)
     generation = round(time.perf_counter() - began, 3)
     say(f"generated in {generation:.1f} s")
-    expected = expected_totals(records)
-    rows = copy_rows_of(records)
-    snapshot_allocations()
+    expected = ingest_data.expected_totals(records)
+    rows = ingest_data.copy_rows_of(records)
+    ingest_data.snapshot_allocations()
 
     rounds = []
     busy = []
@@ -812,7 +284,7 @@ def main(argv=None) -> int:
     extra = []
     if not args.no_profile and not (goal["first"]["met"] and goal["again"]["met"]):
         say("the goal is not met: measuring the parts alone")
-        extra = extra_profile(records)
+        extra = ingest_measure.extra_profile(records)
 
     out = RESULTS_DIR / f"{stamp}-ingest.json"
     report.write_json(

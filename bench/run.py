@@ -112,7 +112,7 @@ def prepare_database(env: dict[str, str], args) -> dict:
     import django
 
     django.setup()
-    from bench import data
+    from bench import data  # noqa: PLC0415 - loaded after django.setup() in main()
 
     if reuse and data.has_data(args.scale):
         say("reusing the data already loaded (--reuse-db)")
@@ -148,7 +148,10 @@ def resolve_paths(endpoints: list[dict]) -> list[dict]:
 
 def sign_in(endpoints: list[dict], base_url: str) -> dict[str, str]:
     """The Cookie header of each persona the endpoints need."""
-    from bench.data import PASSWORD, PERSONAS
+    from bench.data import (  # noqa: PLC0415 - loaded after django.setup() in main()
+        PASSWORD,
+        PERSONAS,
+    )
 
     cookies = {}
     for key in sorted({e["persona"] for e in endpoints if e.get("persona")}):

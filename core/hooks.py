@@ -28,9 +28,11 @@ AUDIT_LABELS = "audit_labels"
 STAFF_MENU = "staff_menu"
 USER_MENU = "user_menu"
 DASHBOARD_PANELS = "dashboard_panels"
-# Reports for supervisors: ``fn() -> list[Report]`` (the report classes of ``portal.reports``' shape).
+# Reports for supervisors: a dict ``{slug: (title, fn(start, end) -> core.reports.Report)}``; the supervision
+# area lists them by ``order``, then as the dict lists them (slugs are their URLs, so they never change).
 OVERSIGHT_REPORTS = "oversight_reports"
-# Figures of the public transparency page and of the cross-platform overview: ``fn(start, end) -> dict``.
+# Figures of the public transparency page (aggregates only, nothing about one person or organisation):
+# ``fn(today) -> dict`` of the figures the page's template shows by name.
 OVERVIEW_FIGURES = "overview_figures"
 # Demo data: ``fn(people) -> None``, where ``people`` maps the demo's roles to users; ``order=`` decides who
 # goes first (later seeders may use what earlier ones made).

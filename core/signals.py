@@ -17,5 +17,6 @@ member_left = Signal()
 # An organisation's public facts (names, kind, sector, verification) changed. Argument: ``organisation``.
 organisation_changed = Signal()
 
-# An incubation application was accepted and its project started. Arguments: ``project``, ``by``.
+# An incubation application was accepted and its project started. Arguments: ``project``, ``voucher_amount``
+# (a Decimal in CNY, None when the programme grants no voucher), ``by``.
 project_accepted = Signal()

@@ -31,11 +31,13 @@ from core.exceptions import InvalidTransition
 class StatusMachine(models.Model):
     """A model whose ``status`` moves only along ``TRANSITIONS`` (status -> the statuses it may move to).
 
+    ``STATUS_FIELD`` names the status field when it is not ``status`` (the audit record uses that name too).
     ``STATUS_STAMP`` names a date-time field stamped on every move (``status_changed_at``), if any.
     ``TRANSITION_ERROR`` is the sentence shown when a move is refused; it gets ``%(old)s`` and ``%(new)s``.
     """
 
     TRANSITIONS: ClassVar[dict[str, set[str]]] = {}
+    STATUS_FIELD: ClassVar[str] = "status"
     STATUS_STAMP: ClassVar[str | None] = None
     TRANSITION_ERROR: ClassVar = gettext_lazy("This cannot go from “%(old)s” to “%(new)s”.")
 
@@ -45,15 +47,19 @@ class StatusMachine(models.Model):
     # --- reading ---
 
     def status_label(self, value: str | None = None) -> str:
-        value = self.status if value is None else value
-        return str(dict(self._meta.get_field("status").flatchoices).get(value, value))
+        value = self.current_status if value is None else value
+        return str(dict(self._meta.get_field(self.STATUS_FIELD).flatchoices).get(value, value))
+
+    @property
+    def current_status(self) -> str:
+        return getattr(self, self.STATUS_FIELD)
 
     def can_move_to(self, new_status: str) -> bool:
-        return new_status in self.TRANSITIONS.get(self.status, ())
+        return new_status in self.TRANSITIONS.get(self.current_status, ())
 
     @property
     def allowed_moves(self) -> set[str]:
-        return set(self.TRANSITIONS.get(self.status, ()))
+        return set(self.TRANSITIONS.get(self.current_status, ()))
 
     # --- moving (nothing here saves) ---
 
@@ -63,15 +69,15 @@ class StatusMachine(models.Model):
 
     def move_to(self, new_status: str, *, same_is_fine: bool = False) -> str:
         """Move to ``new_status`` or raise ``InvalidTransition``; returns the status it moved from."""
-        old = self.status
+        old = self.current_status
         if same_is_fine and new_status == old:
             return old
         if not self.can_move_to(new_status):
             raise InvalidTransition(
                 self.TRANSITION_ERROR % {"old": self.status_label(old), "new": self.status_label(new_status)}
             )
-        self.status = new_status
-        self.touch("status")
+        setattr(self, self.STATUS_FIELD, new_status)
+        self.touch(self.STATUS_FIELD)
         if self.STATUS_STAMP:
             setattr(self, self.STATUS_STAMP, timezone.now())
             self.touch(self.STATUS_STAMP)
@@ -133,7 +139,8 @@ def save_transition(
     reason: str = "",
     organisation=None,
 ) -> None:
-    """Save a moved object (the fields its move touched and ``fields``) and audit the move.
+    """Save a moved object (the fields its move touched and ``fields``) and audit the move (as the change of
+    its status field, ``status`` unless the model names another).
 
     ``changes`` adds other before/after pairs to the audit record; ``organisation`` defaults to the object's
     own ``organisation`` when it has one."""
@@ -147,6 +154,6 @@ def save_transition(
         obj,
         actor=by,
         organisation=organisation,
-        changes={"status": (old, obj.status), **(changes or {})},
+        changes={obj.STATUS_FIELD: (old, obj.current_status), **(changes or {})},
         reason=reason,
     )

@@ -12,9 +12,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from core.reports import MAX_PERIOD_DAYS
 from core.roles import can_read_audit_trail
 from portal import reports
 
@@ -35,7 +36,7 @@ class PeriodForm(forms.Form):
         if start and end:
             if end < start:
                 self.add_error("end", _("The end must not be before the start."))
-            elif (end - start).days > reports.MAX_PERIOD_DAYS:
+            elif (end - start).days > MAX_PERIOD_DAYS:
                 self.add_error("end", _("Choose a period of at most five years."))
         return cleaned
 
@@ -59,7 +60,7 @@ def oversight_index(request):
         request,
         "portal/oversight/index.html",
         {
-            "reports": [(slug, title) for slug, (title, _builder) in reports.REPORTS.items()],
+            "reports": [(slug, title) for slug, (title, _builder) in reports.registered().items()],
             "period": _default_period(today),
         },
     )
@@ -68,7 +69,8 @@ def oversight_index(request):
 @login_required
 def report(request, slug):
     _require_oversight(request)
-    if slug not in reports.REPORTS:
+    available = reports.registered()
+    if slug not in available:
         raise Http404(_("No such report."))
     today = timezone.localdate()
     form = PeriodForm(
@@ -79,7 +81,7 @@ def report(request, slug):
         return render(
             request,
             "portal/oversight/report.html",
-            {"form": form, "title": reports.REPORTS[slug][0], "slug": slug},
+            {"form": form, "title": available[slug][0], "slug": slug},
             status=400,
         )
     period = form.cleaned_data if form.is_bound else _default_period(today)
@@ -120,8 +122,8 @@ def _csv(result) -> HttpResponse:
 
 
 def _xlsx(result) -> HttpResponse:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl import Workbook  # heavy optional library, loaded only for an Excel export
+    from openpyxl.styles import Font  # heavy optional library, loaded only for an Excel export
 
     workbook = Workbook()
     sheet = workbook.active
@@ -150,8 +152,6 @@ def _xlsx(result) -> HttpResponse:
 
 def transparency(request):
     """Public: what the center does with public money and machines, in aggregates only."""
-    from django.utils.translation import get_language
-
     today = timezone.localdate()
     key = f"transparency:{today:%Y%m%d}:{get_language()}"
     figures = cache.get(key)

@@ -2,8 +2,12 @@ import os
 import socket
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from rest_framework.test import APIClient
 
+from compute.backends.fake import FakeBackend
 from portal.celery import app as celery_app
+from tests.accounts.factories import UserFactory, make_operator, make_supervisor
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -35,8 +39,6 @@ def _portal_test_settings(settings, tmp_path):
     }
     settings.CLUSTER_BACKEND = "compute.backends.fake.FakeBackend"
     settings.CLUSTER_BACKEND_OPTIONS = {}  # in memory, emptied for every test
-    from compute.backends.fake import FakeBackend
-
     FakeBackend.reset()
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
@@ -47,29 +49,22 @@ def _portal_test_settings(settings, tmp_path):
 
 @pytest.fixture
 def user(db):
-    from tests.factories import UserFactory
-
     return UserFactory()
 
 
 @pytest.fixture
 def operator(db):
-    from tests.factories import make_operator
-
     return make_operator()
 
 
 @pytest.fixture
 def supervisor(db):
-    from tests.factories import make_supervisor
-
     return make_supervisor()
 
 
 @pytest.fixture
 def mfa(db):
     """Switch on TOTP for a user, as staff must before reaching the back office."""
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
     def enable(user):
         TOTP.activate(user, generate_totp_secret())
@@ -80,6 +75,4 @@ def mfa(db):
 
 @pytest.fixture
 def api_client():
-    from rest_framework.test import APIClient
-
     return APIClient()

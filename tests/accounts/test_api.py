@@ -1,10 +1,13 @@
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from rest_framework.authtoken.models import Token
+from rest_framework.settings import api_settings
+from rest_framework.throttling import UserRateThrottle
 
 from accounts import services
-from accounts.models import Invitation, Membership, MembershipRole, Organisation, VerificationStatus
-from tests.factories import UserFactory, make_organisation
+from accounts.models import Invitation, Membership, Organisation, VerificationStatus
+from tests.accounts.factories import UserFactory, add_member, make_organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +124,7 @@ def test_another_organisation_is_404(api_client, user):
 def test_update_needs_owner_or_admin(api_client, user):
     org = make_organisation(user)
     member = UserFactory()
-    Membership.objects.create(organisation=org, user=member, role=MembershipRole.MEMBER)
+    add_member(org, member)
     api_client.force_authenticate(member)
     assert (
         api_client.patch(f"/api/v1/organisations/{org.pk}/", {"city": "上海"}, format="json").status_code
@@ -197,7 +200,7 @@ def test_invitation_lifecycle(api_client, user, django_capture_on_commit_callbac
 def test_memberships_api(api_client, user):
     org = make_organisation(user)
     member = UserFactory()
-    m = Membership.objects.create(organisation=org, user=member, role=MembershipRole.MEMBER)
+    m = add_member(org, member)
     make_organisation(UserFactory())
     api_client.force_authenticate(user)
     listed = api_client.get(f"/api/v1/memberships/?organisation={org.pk}").json()["results"]
@@ -234,10 +237,6 @@ def test_schema_and_docs_are_served_locally(client):
 
 
 def test_throttling_applies(api_client, user, settings):
-    from django.core.cache import cache
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import UserRateThrottle
-
     cache.clear()
     rates = {**api_settings.DEFAULT_THROTTLE_RATES, "user": "3/minute"}
     original = UserRateThrottle.THROTTLE_RATES

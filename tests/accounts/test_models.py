@@ -1,8 +1,11 @@
 import pytest
+from django.db import IntegrityError, transaction
 
+from accounts import services
 from accounts.models import Invitation, InvitationStatus, Organisation, VerificationStatus
 from core.exceptions import InvalidTransition
-from tests.factories import OrganisationFactory, UserFactory
+from core.models import AuditEvent
+from tests.accounts.factories import OrganisationFactory, UserFactory, make_operator, make_organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -50,16 +53,12 @@ def test_rejection_needs_a_reason():
 
 
 def test_database_refuses_an_unknown_status():
-    from django.db import IntegrityError, transaction
-
     org = OrganisationFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         Organisation.objects.filter(pk=org.pk).update(verification_status="approved")
 
 
 def test_database_refuses_an_enterprise_without_credit_code():
-    from django.db import IntegrityError, transaction
-
     with pytest.raises(IntegrityError), transaction.atomic():
         OrganisationFactory(uscc="")
 
@@ -71,3 +70,29 @@ def test_invitation_cannot_be_answered_twice():
     assert invitation.status == InvitationStatus.DECLINED
     with pytest.raises(InvalidTransition):
         invitation.accept(user=None)
+
+
+def test_refused_moves_keep_their_wording():
+    org = OrganisationFactory.build(verification_status=VerificationStatus.UNVERIFIED)
+    with pytest.raises(InvalidTransition, match="An organisation cannot go from “Unverified” to “Verified”."):
+        org.verify(by=None)
+    assert org.allowed_moves == {VerificationStatus.PENDING}
+    invitation = Invitation(organisation=org, email="a@example.cn", status=InvitationStatus.REVOKED)
+    with pytest.raises(InvalidTransition, match="This invitation is already revoked."):
+        invitation.accept(user=None)
+
+
+def test_a_verification_decision_is_saved_and_audited_as_the_verification_status():
+    operator = make_operator()
+    org = make_organisation(UserFactory())
+    services.submit_organisation_for_verification(org, by=org.memberships.get().user)
+    services.reject_organisation(org, by=operator, reason="The code does not match the name.")
+    org.refresh_from_db()
+    assert (org.verification_status, org.verification_decided_by, org.verification_reason) == (
+        VerificationStatus.REJECTED,
+        operator,
+        "The code does not match the name.",
+    )
+    event = AuditEvent.objects.filter(action="organisation.reject").get()
+    assert event.changes == {"verification_status": {"from": "pending", "to": "rejected"}}
+    assert event.reason == "The code does not match the name."

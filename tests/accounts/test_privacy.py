@@ -9,9 +9,11 @@ from rest_framework.authtoken.models import Token
 
 from accounts import privacy, services
 from accounts.models import Consent, ConsentPurpose, Invitation, Membership, MembershipRole, User
+from compute.backends.fake import FakeBackend
 from core.exceptions import Conflict
 from core.models import AuditEvent
-from tests.factories import PASSWORD, UserFactory, make_organisation
+from tests.accounts.factories import PASSWORD, UserFactory, add_member, make_organisation
+from tests.compute.factories import make_allocation
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +79,7 @@ def test_export_needs_login(client):
 def test_delete_account_erases_and_pseudonymises(client, user, mfa):
     org = make_organisation(user)
     successor = UserFactory()
-    Membership.objects.create(organisation=org, user=successor, role=MembershipRole.OWNER)
+    add_member(org, successor, role=MembershipRole.OWNER)
     services.invite_member(org, by=user, email="x@example.cn", role="member")
     other = make_organisation(UserFactory())
     services.invite_member(other, by=other.memberships.get().user, email=user.email, role="member")
@@ -129,12 +131,9 @@ def test_sole_owner_must_hand_over_first(user):
 def test_deletion_removes_cluster_access_and_export_lists_it(
     client, user, django_capture_on_commit_callbacks
 ):
-    from compute.backends.fake import FakeBackend
-    from tests.factories import make_allocation
-
     allocation = make_allocation(user, username="leaver")
     colleague = UserFactory()
-    Membership.objects.create(organisation=allocation.organisation, user=colleague, role=MembershipRole.OWNER)
+    add_member(allocation.organisation, colleague, role=MembershipRole.OWNER)
     client.force_login(user)
     data = json.loads(
         zipfile.ZipFile(io.BytesIO(client.get("/account/privacy/export/").content)).read("all.json")

@@ -14,9 +14,10 @@ from accounts.models import (
     Organisation,
     VerificationStatus,
 )
+from accounts.uscc import random_uscc
 from core.exceptions import Conflict, DomainError, InvalidTransition, NotAllowed
 from core.models import AuditEvent
-from tests.factories import UserFactory, make_operator, make_organisation, make_uscc
+from tests.accounts.factories import UserFactory, add_member, make_operator, make_organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +104,7 @@ def test_rejecting_without_reason_changes_nothing(user, operator):
 def test_members_cannot_submit_or_edit(user):
     org = make_organisation(user)
     member = UserFactory()
-    Membership.objects.create(organisation=org, user=member, role=MembershipRole.MEMBER)
+    add_member(org, member)
     with pytest.raises(NotAllowed):
         services.submit_organisation_for_verification(org, by=member)
     with pytest.raises(NotAllowed):
@@ -120,7 +121,7 @@ def test_changing_identity_of_a_verified_organisation_sends_it_back(user, operat
     org.refresh_from_db()
     assert org.verification_status == VerificationStatus.VERIFIED  # not identity
 
-    new_code = make_uscc()
+    new_code = random_uscc()
     services.update_organisation(org, by=user, uscc=new_code)
     org.refresh_from_db()
     assert org.uscc == new_code
@@ -184,7 +185,7 @@ def test_duplicate_invitations_and_existing_members_are_refused(user):
 def test_only_owners_invite_owners(user):
     org = make_organisation(user)
     admin = UserFactory()
-    Membership.objects.create(organisation=org, user=admin, role=MembershipRole.ADMIN)
+    add_member(org, admin, role=MembershipRole.ADMIN)
     with pytest.raises(NotAllowed):
         services.invite_member(org, by=admin, email="boss@example.cn", role="owner")
     services.invite_member(org, by=admin, email="staff@example.cn", role="member")
@@ -226,7 +227,7 @@ def test_the_last_owner_can_neither_leave_nor_be_demoted(user):
 def test_ownership_can_be_handed_over(user):
     org = make_organisation(user)
     successor = UserFactory()
-    m = Membership.objects.create(organisation=org, user=successor, role=MembershipRole.MEMBER)
+    m = add_member(org, successor)
     services.change_member_role(m, by=user, role="owner")
     services.remove_member(Membership.objects.get(organisation=org, user=user), by=user)
     assert list(Membership.objects.filter(organisation=org).values_list("user", "role")) == [
@@ -241,13 +242,13 @@ def test_ownership_can_be_handed_over(user):
 def test_admins_cannot_touch_owners(user):
     org = make_organisation(user)
     admin = UserFactory()
-    Membership.objects.create(organisation=org, user=admin, role=MembershipRole.ADMIN)
+    add_member(org, admin, role=MembershipRole.ADMIN)
     owner_membership = Membership.objects.get(organisation=org, user=user)
     with pytest.raises(NotAllowed):
         services.remove_member(owner_membership, by=admin)
     with pytest.raises(NotAllowed):
         services.change_member_role(owner_membership, by=admin, role="member")
-    member = Membership.objects.create(organisation=org, user=UserFactory(), role=MembershipRole.MEMBER)
+    member = add_member(org)
     with pytest.raises(NotAllowed):
         services.change_member_role(member, by=admin, role="owner")
     services.change_member_role(member, by=admin, role="admin")
@@ -258,7 +259,7 @@ def test_admins_cannot_touch_owners(user):
 def test_members_can_leave(user):
     org = make_organisation(user)
     member = UserFactory()
-    m = Membership.objects.create(organisation=org, user=member, role=MembershipRole.MEMBER)
+    m = add_member(org, member)
     services.remove_member(m, by=member)
     assert not Membership.objects.filter(user=member).exists()
 

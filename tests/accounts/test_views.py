@@ -1,10 +1,15 @@
+import io
+
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from PIL import Image
+from rest_framework.authtoken.models import Token
 
 from accounts import services
-from accounts.models import Invitation, Membership, MembershipRole, Organisation, VerificationStatus
-from tests.factories import UserFactory, make_organisation
+from accounts.models import Invitation, Membership, Organisation, VerificationStatus
+from tests.accounts.factories import UserFactory, add_member, make_organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -72,8 +77,6 @@ def test_enterprise_needs_a_credit_code(client, user):
 
 
 def test_logo_must_be_an_image(client, user):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     client.force_login(user)
     fake = SimpleUploadedFile("logo.png", b"this is not an image", content_type="image/png")
     response = client.post("/organisations/new/", {**VALID_FORM, "logo": fake})
@@ -82,11 +85,6 @@ def test_logo_must_be_an_image(client, user):
 
 
 def test_logo_size_is_limited(client, user, settings):
-    import io
-
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from PIL import Image
-
     settings.MAX_LOGO_BYTES = 1000
     buffer = io.BytesIO()
     Image.effect_noise((200, 200), 100).convert("RGB").save(buffer, "PNG")
@@ -99,11 +97,6 @@ def test_logo_size_is_limited(client, user, settings):
 
 
 def test_a_valid_logo_is_stored(client, user):
-    import io
-
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from PIL import Image
-
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), "navy").save(buffer, "PNG")
     client.force_login(user)
@@ -135,7 +128,7 @@ def test_other_organisations_are_invisible(client, user):
 def test_members_see_but_cannot_edit(client, user):
     org = make_organisation(user)
     member = UserFactory()
-    Membership.objects.create(organisation=org, user=member, role=MembershipRole.MEMBER)
+    add_member(org, member)
     client.force_login(member)
     page = client.get(org.get_absolute_url())
     assert page.status_code == 200
@@ -225,8 +218,6 @@ def test_last_owner_cannot_leave_through_the_page(client, user):
 
 
 def test_api_token_page(client, user):
-    from rest_framework.authtoken.models import Token
-
     client.force_login(user)
     response = client.post("/accounts/api-token/", {"action": "create"})
     key = Token.objects.get(user=user).key

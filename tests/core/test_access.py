@@ -8,7 +8,7 @@ from accounts import access
 from accounts.models import Membership, MembershipRole
 from core.exceptions import NotAllowed
 from core.roles import SiteRole
-from tests.factories import UserFactory, make_operator, make_organisation, make_supervisor
+from tests.accounts.factories import UserFactory, make_operator, make_organisation, make_supervisor
 
 pytestmark = pytest.mark.django_db
 

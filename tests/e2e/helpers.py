@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from tests.factories import PASSWORD
+from tests.accounts.factories import PASSWORD
 
 SNAPSHOT_DIR = Path(__file__).resolve().parents[2] / "var" / "e2e-screenshots"
 

@@ -27,17 +27,10 @@ from accounts.models import (
     Sector,
     User,
 )
+from tests.accounts.factories import PASSWORD, UserFactory, make_operator, make_organisation, make_supervisor
+from tests.compute.factories import make_allocation, make_quota_request
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DEFAULT_TIMEOUT_MS
 from tests.e2e.crawl import AXE_JS, PAGE_CAP, CrawlResult, crawl, run_axe, start_urls
-from tests.factories import (
-    PASSWORD,
-    UserFactory,
-    make_allocation,
-    make_operator,
-    make_organisation,
-    make_quota_request,
-    make_supervisor,
-)
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHINESE_TOO = {"visitor", "member"}  # personas crawled in Simplified Chinese as well

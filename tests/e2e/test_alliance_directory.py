@@ -7,9 +7,9 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import OrganisationKind, Sector
 from alliance.models import AllianceMembership, MembershipStatus
+from tests.accounts.factories import UserFactory, make_operator, make_verified_organisation
 from tests.alliance.factories import make_alliance_member
 from tests.e2e.helpers import field
-from tests.factories import UserFactory, make_operator, make_verified_organisation
 
 
 def session_cookie(user) -> str:

@@ -6,8 +6,8 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from accounts.models import Invitation, InvitationStatus, Membership, MembershipRole
+from tests.accounts.factories import UserFactory, make_organisation
 from tests.e2e.helpers import link_in, messages_to, sign_in, snap, submit_sign_in_form
-from tests.factories import UserFactory, make_organisation
 
 
 def test_owner_invites_a_colleague_who_accepts(make_page, live_server, settings):

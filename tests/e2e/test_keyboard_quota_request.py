@@ -17,7 +17,8 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from compute.models import Partition, QuotaRequest, RequestStatus
-from tests.factories import PartitionFactory, UserFactory, make_verified_organisation
+from tests.accounts.factories import UserFactory, make_verified_organisation
+from tests.compute.factories import PartitionFactory
 
 MAX_TAB_STOPS = 80  # more than the request form has; a loop that never finds its target fails instead
 MIN_RING_PIXELS = 40  # a ring of 2 px around a 16 px icon changes well over 100 pixels

@@ -8,8 +8,8 @@ from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from projects.models import Application, ApplicationStatus, AssignmentStatus, ReviewAssignment
+from tests.accounts.factories import UserFactory, make_operator, make_verified_organisation
 from tests.e2e.test_keyboard_quota_request import session_cookie
-from tests.factories import UserFactory, make_operator, make_verified_organisation
 from tests.projects.factories import make_call, make_reviewer
 
 

@@ -6,9 +6,10 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import expect
 
+from tests.accounts.factories import UserFactory
+from tests.compute.factories import make_allocation
 from tests.compute.test_vouchers import card_hours
 from tests.e2e.helpers import snap
-from tests.factories import UserFactory, make_allocation
 
 
 def test_a_supervisor_opens_a_report_and_exports_it(make_page, live_server, supervisor, mfa, tmp_path):

@@ -9,8 +9,8 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import OrganisationKind, User
 from talent.models import Enrolment, EnrolmentStatus
+from tests.accounts.factories import UserFactory, make_verified_organisation
 from tests.e2e.helpers import field, link_in, messages_to, navbar, sign_in, snap
-from tests.factories import UserFactory, make_verified_organisation
 from tests.talent.factories import make_cohort, make_course
 
 EMAIL = "zhao.min@example.cn"

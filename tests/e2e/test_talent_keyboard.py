@@ -9,8 +9,8 @@ from PIL import Image, ImageChops
 from playwright.sync_api import Page, expect
 
 from talent.models import Enrolment, EnrolmentStatus
+from tests.accounts.factories import UserFactory
 from tests.e2e.test_keyboard_quota_request import MIN_RING_PIXELS, Keyboard, session_cookie
-from tests.factories import UserFactory
 from tests.talent.factories import make_cohort, make_course
 
 

@@ -5,8 +5,9 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.models import Organisation, VerificationStatus
+from core.models import AuditEvent
 from core.roles import SECRET_MODELS
-from tests.factories import UserFactory, make_organisation
+from tests.accounts.factories import UserFactory, make_organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,6 @@ def test_operator_verifies_from_the_admin_through_the_service(client, operator, 
     assert response.status_code == 302
     org.refresh_from_db()
     assert org.verification_status == VerificationStatus.VERIFIED
-    from core.models import AuditEvent
 
     assert AuditEvent.objects.filter(action="organisation.verify", actor=operator).exists()
 

@@ -7,7 +7,7 @@ from django.db import connection
 from accounts import privacy, services
 from core import audit
 from core.models import AuditEvent
-from tests.factories import UserFactory, make_organisation
+from tests.accounts.factories import UserFactory, make_organisation
 
 pytestmark = pytest.mark.django_db
 

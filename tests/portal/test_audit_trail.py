@@ -2,7 +2,7 @@ import pytest
 
 from accounts import services
 from core.models import AuditEvent
-from tests.factories import UserFactory, make_organisation
+from tests.accounts.factories import UserFactory, make_organisation
 
 pytestmark = pytest.mark.django_db
 

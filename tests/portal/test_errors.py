@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from django.test import RequestFactory
 from django.views import defaults
 
@@ -26,8 +27,6 @@ def test_custom_403_page_explains(client, user):
 
 
 def test_login_attempts_are_rate_limited(client, user, settings):
-    from django.core.cache import cache
-
     cache.clear()
     settings.ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,3/m/key"}
     for _ in range(3):

@@ -1,6 +1,9 @@
 import pytest
+from django.core.cache import cache
 
+from accounts import services
 from portal.celery import app as celery_app
+from tests.accounts.factories import make_organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -24,11 +27,6 @@ def test_healthz_is_503_when_the_broker_is_unreachable(client, monkeypatch):
 
 
 def test_home_page_counts_verified_organisations(client, user, operator):
-    from django.core.cache import cache
-
-    from accounts import services
-    from tests.factories import make_organisation
-
     cache.clear()
     org = make_organisation(user)
     make_organisation(user)  # not verified: not counted

@@ -7,6 +7,8 @@ import pytest
 from django.template import Context, Template
 from django.utils import timezone, translation
 
+from tests.accounts.factories import make_organisation
+
 TEMPLATE = Template(
     '{% load core_tags humanize %}{{ when|date:"DATE_FORMAT" }}|{{ amount|money }}|{{ count|intcomma }}'
 )
@@ -38,8 +40,6 @@ def test_money_ignores_garbage():
 
 @pytest.mark.django_db
 def test_pages_show_dates_in_the_reader_language(client, user):
-    from tests.factories import make_organisation
-
     org = make_organisation(user)
     client.force_login(user)
     client.cookies["django_language"] = "zh-hans"

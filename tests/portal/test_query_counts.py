@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts import services
-from accounts.models import Membership, MembershipRole
-from tests.factories import OrganisationFactory, UserFactory, make_organisation
+from accounts.models import MembershipRole
+from tests.accounts.factories import OrganisationFactory, UserFactory, add_member, make_organisation
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +21,8 @@ def count_queries(client, url):
 def grow(owner, n):
     for _ in range(n):
         org = OrganisationFactory()
-        Membership.objects.create(organisation=org, user=owner, role=MembershipRole.OWNER)
-        Membership.objects.create(organisation=org, user=UserFactory(), role=MembershipRole.MEMBER)
+        add_member(org, owner, role=MembershipRole.OWNER)
+        add_member(org)
 
 
 @pytest.mark.parametrize(

@@ -9,20 +9,20 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from accounts.models import Sector
-from compute import services as compute_services
-from compute import vouchers
 from compute.models import Allocation, DailyUsage, LedgerEntry
+from compute.services import requests as request_services
+from compute.vouchers.services import ledger as vouchers
 from portal import reports
+from talent.models import Certificate, Enrolment
+from tests.accounts.factories import UserFactory, make_operator, make_verified_organisation
+from tests.alliance.factories import make_alliance_member
+from tests.compute.factories import make_allocation, make_quota_request
 from tests.compute.test_vouchers import LAST_MONTH, TODAY, card_hours, scheme
-from tests.factories import (
-    UserFactory,
-    make_allocation,
-    make_operator,
-    make_quota_request,
-    make_verified_organisation,
-)
+from tests.projects.factories import accepted, make_application
+from tests.talent.test_pool import _certified
 
 pytestmark = pytest.mark.django_db
 THIS_YEAR = (date(2026, 1, 1), date(2026, 12, 31))
@@ -80,7 +80,7 @@ def test_utilisation_prorates_the_monthly_capacity():
 def test_decision_time_is_measured_from_submission():
     operator = make_operator()
     request = make_quota_request(UserFactory())
-    compute_services.approve_quota_request(request, by=operator)
+    request_services.approve_quota_request(request, by=operator)
     request.refresh_from_db()
     today = timezone.localdate()
     report = reports.build("decision-time", today - timedelta(days=1), today)
@@ -109,8 +109,6 @@ def test_voucher_spend_equals_the_redemptions_in_the_ledger():
 
 
 def test_incubation_funnel_counts_each_stage():
-    from tests.projects.factories import accepted, make_application
-
     application = accepted()
     make_application(call=application.call)
     today = timezone.localdate()
@@ -121,8 +119,6 @@ def test_incubation_funnel_counts_each_stage():
 
 
 def test_alliance_members_by_type_and_year():
-    from tests.alliance.factories import make_alliance_member
-
     make_alliance_member(make_verified_organisation(UserFactory()))
     make_alliance_member(make_verified_organisation(UserFactory()))
     today = timezone.localdate()
@@ -135,7 +131,7 @@ def test_supervisors_open_and_export_every_report_others_are_refused(client, sta
     _two_sectors()
     client.force_login(staff)
     assert client.get(reverse("oversight")).status_code == 200
-    for slug in reports.REPORTS:
+    for slug in reports.registered():
         response = client.get(
             reverse("oversight_report", args=[slug]), {"start": "2026-01-01", "end": "2026-12-31"}
         )
@@ -150,7 +146,6 @@ def test_supervisors_open_and_export_every_report_others_are_refused(client, sta
         reverse("oversight_report", args=["compute-by-sector"]),
         {"start": "2026-01-01", "end": "2026-12-31", "format": "xlsx"},
     )
-    from openpyxl import load_workbook
 
     sheet = load_workbook(BytesIO(xlsx.content)).active
     values = [[c.value for c in row] for row in sheet.iter_rows(min_row=4)]
@@ -206,9 +201,6 @@ def test_the_transparency_page_shows_aggregates_and_nothing_personal(client):
 
 
 def test_training_counts_enrolments_completions_and_certificates():
-    from talent.models import Certificate, Enrolment
-    from tests.talent.test_pool import _certified
-
     people = _certified()
     today = timezone.localdate()
     report = reports.build("training", today.replace(month=1, day=1), today)

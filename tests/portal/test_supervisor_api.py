@@ -2,9 +2,12 @@
 routers themselves (an endpoint added later is covered without editing this test)."""
 
 import pytest
+from django.test import Client
 from django.urls import URLResolver, get_resolver
+from rest_framework.authtoken.models import Token
 from rest_framework.routers import SimpleRouter
 
+import portal.api_urls
 from core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -13,8 +16,6 @@ UNSAFE = ("post", "put", "patch", "delete")
 
 def _routers():
     """Every DRF router mounted under /api/v1/ (the portal's and each platform's)."""
-    import portal.api_urls
-
     found = [portal.api_urls.router]
     for entry in get_resolver().url_patterns:
         if isinstance(entry, URLResolver) and str(entry.pattern) == "api/v1/":
@@ -55,10 +56,7 @@ def _endpoints():
 
 
 def test_supervisors_change_nothing_through_any_api_endpoint(api_client, supervisor, mfa):
-    from django.test import Client
-    from rest_framework.authtoken.models import Token
-
-    from tests.e2e.test_accessibility import build_world
+    from tests.e2e.test_accessibility import build_world  # loads Playwright: only this test needs it
 
     build_world()
     mfa(supervisor)

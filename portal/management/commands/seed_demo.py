@@ -113,7 +113,12 @@ class Command(BaseCommand):
                 "seed_demo only runs with DEBUG on: it creates accounts with a published password."
             )
         with transaction.atomic():
-            people = {email: self._person(email, name, roles) for email, name, roles in PEOPLE}
+            # A supervisor changes nothing, so the agency's civil servant registers it first and is made a
+            # supervisor afterwards, as in real life.
+            people = {
+                email: self._person(email, name, roles - {SiteRole.SUPERVISOR})
+                for email, name, roles in PEOPLE
+            }
             operator = people["operator@demo.aicc.cn"]
             for owner_email, fields, verification in ORGANISATIONS:
                 owner = people[owner_email]
@@ -124,6 +129,9 @@ class Command(BaseCommand):
                         services.submit_organisation_for_verification(organisation, by=owner)
                     if verification == "verified":
                         services.verify_organisation(organisation, by=operator)
+            for email, name, roles in PEOPLE:
+                if SiteRole.SUPERVISOR in roles:
+                    self._person(email, name, roles)
             university = Organisation.objects.get(name_zh="滨海大学")
             student = people["student@demo.aicc.cn"]
             if not university.memberships.filter(user=student).exists():

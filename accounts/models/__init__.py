@@ -1,0 +1,38 @@
+"""People, organisations and who belongs where; Django finds every model of the app here."""
+
+from accounts.models.consents import Consent, ConsentPurpose, ConsentQuerySet
+from accounts.models.invitations import Invitation, InvitationQuerySet, InvitationStatus
+from accounts.models.organisations import (
+    EnterpriseSize,
+    Membership,
+    MembershipQuerySet,
+    MembershipRole,
+    Organisation,
+    OrganisationKind,
+    OrganisationQuerySet,
+    OrganisationScopedQuerySet,
+    Sector,
+    VerificationStatus,
+)
+from accounts.models.users import User, UserManager
+
+__all__ = [
+    "Consent",
+    "ConsentPurpose",
+    "ConsentQuerySet",
+    "EnterpriseSize",
+    "Invitation",
+    "InvitationQuerySet",
+    "InvitationStatus",
+    "Membership",
+    "MembershipQuerySet",
+    "MembershipRole",
+    "Organisation",
+    "OrganisationKind",
+    "OrganisationQuerySet",
+    "OrganisationScopedQuerySet",
+    "Sector",
+    "User",
+    "UserManager",
+    "VerificationStatus",
+]
