@@ -23,9 +23,9 @@ from psycopg.types.json import Jsonb
 from accounts.uscc import random_uscc
 from bench.bulk import copy_rows, reset_sequences, vacuum_analyze
 from bench.data_alliance import load_alliance
-from bench.data_compute import load_compute
 from bench.data_projects import load_projects
 from bench.data_talent import load_talent
+from bench.load_compute import load_compute
 
 # Every loaded user, personas included, signs in with this password.
 PASSWORD = "bench-password-not-secret-2025"

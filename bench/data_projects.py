@@ -19,7 +19,7 @@ from decimal import Decimal
 from psycopg.types.json import Jsonb
 
 from bench.bulk import copy_rows, reset_sequences
-from bench.data_compute import organisation_facts
+from bench.load_compute import organisation_facts
 
 STATUS_WEIGHTS = [
     ("draft", 10),

@@ -13,15 +13,9 @@ from django.db import connection, transaction
 
 from bench.bulk import copy_rows, reset_sequences, vacuum_analyze
 from bench.data import LoadContext, load_accounts
-from bench.data_compute import (
-    CLUSTER,
-    e4,
-    generate_jobs,
-    make_allocations,
-    organisation_facts,
-    partition_rows,
-    units_e4,
-)
+from bench.data_compute import make_allocations, partition_rows
+from bench.data_jobs import CLUSTER, e4, generate_jobs, units_e4
+from bench.load_compute import organisation_facts
 from compute.backends.base import JobRecord
 from compute.models import Allocation, AllocationMember, Partition
 
