@@ -36,6 +36,15 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 CHINESE_TOO = {"visitor", "member"}  # personas crawled in Simplified Chinese as well
 LANES = int(os.environ.get("A11Y_LANES", "2"))  # 1: one browser, one persona after the other (to debug)
 PLATFORM_WORLDS = ("alliance", "projects", "talent")  # each has tests/<app>/world.py with build(world, ...)
+# Each app's tests/<app>/world.py has ``build(world, *, organisation)``, which makes objects in interesting
+# states through the services and adds to the world:
+#
+# - ``world["values"][name]``: ids (or other values) for the URL placeholders of this platform's pages, keyed
+#   by placeholder name or by the path segment before an ``<int:pk>`` (see tests/e2e/crawl.py);
+# - ``world["personas"][name]``: more users to crawl as (signed in), e.g. a reviewer or an instructor.
+#
+# ``world`` also holds the crawl's "operator", "supervisor" and "member" users; ``organisation`` is the
+# member's verified organisation.
 MAX_REPORTED = 300  # lines of violations in the failure message (the total is always given)
 REPORT = Path(__file__).resolve().parents[2] / "var" / "accessibility-report.txt"  # every problem, last run
 

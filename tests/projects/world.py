@@ -20,15 +20,8 @@ from tests.projects.factories import (
 
 
 def build(world: dict, *, organisation) -> None:
-    """Make objects in interesting states through the services, and add to the world:
-
-    - ``world["values"][name]``: ids (or other values) for the URL placeholders of this platform's pages, keyed
-      by placeholder name or by the path segment before an ``<int:pk>`` (see tests/e2e/crawl.py);
-    - ``world["personas"][name]``: more users to crawl as (signed in), e.g. a reviewer or an instructor.
-
-    ``world`` also holds the crawl's "operator", "supervisor" and "member" users; ``organisation`` is the
-    member's verified organisation.
-    """
+    """This platform's objects in interesting states, made through its services (what a ``build``
+    adds to the world is described beside PLATFORM_WORLDS in tests/e2e/test_accessibility.py)."""
     operator, member = world["operator"], world["member"]
     reviewer = make_reviewer(name="Zhou Min", email="reviewer@example.cn")
     programme = make_programme(slug="crawl-medical")
