@@ -324,6 +324,10 @@ def remove_member(membership: Membership, *, by: User) -> None:
         changes={"role": (membership.role, None)},
     )
     membership.delete()
+    # Platforms that keep something per member (cluster access, seats) let go of it.
+    signals.member_left.send(
+        sender=Membership, organisation=membership.organisation, user=membership.user, by=by
+    )
 
 
 # --- site roles ------------------------------------------------------------------------------------

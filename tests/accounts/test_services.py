@@ -17,6 +17,7 @@ from accounts.models import (
 from accounts.uscc import random_uscc
 from core.exceptions import Conflict, DomainError, InvalidTransition, NotAllowed
 from core.models import AuditEvent
+from core.signals import member_left
 from tests.accounts.factories import UserFactory, add_member, make_operator, make_organisation
 
 pytestmark = pytest.mark.django_db
@@ -288,3 +289,22 @@ def test_operator_permissions_exclude_secrets():
     assert not operator.has_perm("accounts.change_user")
     assert not operator.has_perm("mfa.view_authenticator")
     assert not operator.has_perm("authtoken.view_token")
+
+
+def test_platforms_hear_when_a_member_leaves_or_is_removed(user):
+    org = make_organisation(user)
+    leaver, removed = UserFactory(), UserFactory()
+    add_member(org, leaver)
+    add_member(org, removed)
+    heard = []
+
+    def receiver(sender, *, organisation, user, by, **kwargs):
+        heard.append((organisation.pk, user.pk, by.pk))
+
+    member_left.connect(receiver)
+    try:
+        services.remove_member(Membership.objects.get(organisation=org, user=leaver), by=leaver)
+        services.remove_member(Membership.objects.get(organisation=org, user=removed), by=user)
+    finally:
+        member_left.disconnect(receiver)
+    assert heard == [(org.pk, leaver.pk, leaver.pk), (org.pk, removed.pk, user.pk)]
