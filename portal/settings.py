@@ -282,6 +282,9 @@ CLUSTER_BACKEND_OPTIONS = env.json(
     if CLUSTER_BACKEND.endswith("FakeBackend")
     else {},
 )
+# Several clusters: {"<cluster>": {"BACKEND": "<dotted path>", "OPTIONS": {...}}}; a cluster not listed here
+# uses CLUSTER_BACKEND and CLUSTER_BACKEND_OPTIONS (compute/backends/__init__.py).
+CLUSTERS = env.json("CLUSTERS", default={})
 # Accounts whose names start with this belong to the portal; reconcile never touches any other.
 CLUSTER_ACCOUNT_PREFIX = env.str("CLUSTER_ACCOUNT_PREFIX", default="aicc_")
 USAGE_INGEST_MINUTES = env.int("USAGE_INGEST_MINUTES", default=5)

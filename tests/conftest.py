@@ -39,6 +39,7 @@ def _portal_test_settings(settings, tmp_path):
     }
     settings.CLUSTER_BACKEND = "compute.backends.fake.FakeBackend"
     settings.CLUSTER_BACKEND_OPTIONS = {}  # in memory, emptied for every test
+    settings.CLUSTERS = {}
     FakeBackend.reset()
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True

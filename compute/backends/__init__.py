@@ -1,4 +1,8 @@
-"""The cluster boundary: only frozen dataclasses and ClusterError cross it (see base.py)."""
+"""The cluster boundary: only frozen dataclasses and ClusterError cross it (see base.py).
+
+One portal drives several clusters (an accelerator cluster and an HPC cluster, say): each partition names
+its cluster, and each cluster has its own backend (settings.CLUSTERS), or the default one.
+"""
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -6,6 +10,32 @@ from django.utils.module_loading import import_string
 from compute.backends.base import ClusterBackend
 
 
-def get_backend() -> ClusterBackend:
-    """The configured backend (settings.CLUSTER_BACKEND, a dotted path), as Django picks EMAIL_BACKEND."""
-    return import_string(settings.CLUSTER_BACKEND)(**settings.CLUSTER_BACKEND_OPTIONS)
+def backend_settings(cluster: str | None = None) -> tuple[str, dict]:
+    """The dotted path of ``cluster``'s backend class and its options.
+
+    A cluster listed in settings.CLUSTERS (``{"aicc": {"BACKEND": "...", "OPTIONS": {...}}}``) has its own;
+    any other uses CLUSTER_BACKEND and CLUSTER_BACKEND_OPTIONS, with option ``cluster`` set to its name.
+    """
+    configured = settings.CLUSTERS.get(cluster) if cluster else None
+    if configured is not None:
+        path = configured.get("BACKEND", settings.CLUSTER_BACKEND)
+        options = dict(configured.get("OPTIONS", {}))
+    else:
+        path, options = settings.CLUSTER_BACKEND, dict(settings.CLUSTER_BACKEND_OPTIONS)
+    if cluster:
+        options.setdefault("cluster", cluster)
+    return path, options
+
+
+def get_backend(cluster: str | None = None) -> ClusterBackend:
+    """The backend of ``cluster`` (None: the default backend as configured), as Django picks EMAIL_BACKEND."""
+    path, options = backend_settings(cluster)
+    return import_string(path)(**options)
+
+
+def cluster_names() -> list[str]:
+    """Every cluster the portal drives: those configured in CLUSTERS and those its partitions name."""
+    from compute.models import Partition  # the models import this package's dataclasses
+
+    names = set(settings.CLUSTERS) | set(Partition.objects.values_list("cluster", flat=True).distinct())
+    return sorted(name for name in names if name)

@@ -19,9 +19,14 @@ class ClusterError(Exception):
 class DesiredAccount:
     """What the portal wants on the cluster for one allocation.
 
-    ``limits`` are TRES-minutes (for example ``{"gres/npu": 6000}`` for 100 card-hours); an empty dict
-    means no limit is set by the portal. ``blocked`` stops new jobs (GrpSubmitJobs=0) without touching
-    running ones.
+    ``limits`` are TRES-minutes of the one billed unit (``{"billing": 6000}`` for 100 card-hours on the
+    accelerator partition, whose billing weights make one card one billing unit); an empty dict means no
+    limit is set by the portal. ``blocked`` stops new jobs (GrpSubmitJobs=0) without touching running ones.
+    ``partition`` is the Slurm partition every user association is bound to: a job under the account on any
+    other partition is refused by Slurm ("" binds nothing). ``users`` are the people who may submit now;
+    ``user_limits`` caps one person's share, in the same TRES-minutes, on that person's association. A user
+    the cluster has but ``users`` does not name is let go: blocked while they still have jobs in the
+    account (running jobs finish, new ones are refused), removed once they have none.
     """
 
     name: str
@@ -30,29 +35,54 @@ class DesiredAccount:
     limits: dict[str, int] = field(default_factory=dict)
     blocked: bool = False
     partition: str = ""
+    user_limits: dict[str, int] = field(default_factory=dict)
 
     def __hash__(self):
-        return hash((self.name, self.users, tuple(sorted(self.limits.items())), self.blocked))
+        return hash(
+            (
+                self.name,
+                self.users,
+                tuple(sorted(self.limits.items())),
+                self.blocked,
+                self.partition,
+                tuple(sorted(self.user_limits.items())),
+            )
+        )
 
 
 @dataclass(frozen=True)
 class AccountState:
-    """What the cluster has for one account, as read back."""
+    """What the cluster has for one account, as read back.
+
+    ``users`` are every user with an association in the account, ``blocked_users`` those of them whose
+    association refuses new jobs (people being let go), ``partitions`` the partitions the users'
+    associations are bound to, ``user_limits`` the caps on users' associations.
+    """
 
     name: str
     users: frozenset[str]
     limits: dict[str, int]
     blocked: bool
+    partitions: frozenset[str] = frozenset()
+    user_limits: dict[str, int] = field(default_factory=dict)
+    blocked_users: frozenset[str] = frozenset()
 
     def __hash__(self):
         return hash((self.name, self.users, tuple(sorted(self.limits.items())), self.blocked))
+
+    @property
+    def active_users(self) -> frozenset[str]:
+        """The users who may submit now."""
+        return self.users - self.blocked_users
 
 
 @dataclass(frozen=True)
 class Change:
     """One thing ``converge`` or ``remove_account`` did, for the allocation's history."""
 
-    action: str  # add_account, add_user, remove_user, set_limits, block, unblock, remove_account
+    # add_account, add_user, remove_user, block_user, set_limits, set_user_limit, block, unblock,
+    # remove_account, reset_usage
+    action: str
     account: str
     detail: str = ""
 
@@ -71,7 +101,7 @@ class JobRecord:
     start: datetime | None
     end: datetime | None
     elapsed_seconds: int
-    tres: dict[str, int]  # allocated TRES counts, for example {"cpu": 4, "gres/npu": 2}
+    tres: dict[str, int]  # allocated TRES counts, for example {"billing": 2, "cpu": 4, "gres/npu": 2}
 
     def __post_init__(self):
         # The ingest stores times as timestamptz (a binary COPY on PostgreSQL): a naive time has no meaning.
@@ -79,6 +109,18 @@ class JobRecord:
             moment = getattr(self, name)
             if moment is not None and moment.utcoffset() is None:
                 raise ValueError(f"JobRecord.{name} must be timezone-aware, got {moment!r}")
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """A job the scheduler holds now (pending or running) with Slurm's reason code (``Priority``,
+    ``AssocGrpBillingMinutes``, ``None`` for a running job...)."""
+
+    job_id: str
+    user: str
+    partition: str
+    state: str
+    reason: str
 
 
 class ClusterBackend:
@@ -114,7 +156,21 @@ class ClusterBackend:
         raise NotImplementedError
 
     def usage_minutes(self, name: str) -> dict[str, int]:
-        """TRES-minutes the account has used so far, as the scheduler counts them against its limits."""
+        """TRES-minutes the account has used so far, as the scheduler counts them against its limits
+        (``{"billing": ..., "cpu": ..., "gres/npu": ...}``)."""
+        raise NotImplementedError
+
+    def reset_usage(self, name: str) -> list[Change]:
+        """Set the account's (and its users') usage counters back to zero; the limits stay."""
+        raise NotImplementedError
+
+    def queued_jobs(self, name: str) -> list[QueuedJob]:
+        """The account's pending and running jobs, with the scheduler's reason for each."""
+        raise NotImplementedError
+
+    def ping(self, timeout: float | None = None) -> str:
+        """A short description of the controller when it answers within ``timeout`` seconds; otherwise
+        ``ClusterError``."""
         raise NotImplementedError
 
     def active_jobs(self, name: str) -> int:

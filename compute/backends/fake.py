@@ -1,10 +1,16 @@
 """A pretend cluster for unit tests and the demo. Clearly labelled: nothing runs anywhere.
 
-By default its state lives in the class, so every ``FakeBackend()`` of one process sees the same
-cluster, as instances of the real backend see the same Slurm. With ``state_file`` (the demo sets it)
-the state is a JSON file shared by the web process, the worker and beat, under a file lock.
-Tests can make the next calls fail (``fail_next``), add jobs (``add_job``) and change the cluster
-behind the portal's back (``set_limits_by_hand``), as an administrator with sacctmgr would.
+There is one pretend cluster per cluster name (``FakeBackend(cluster="aicc")``), as one portal drives
+several real clusters. By default their state lives in the class, so every ``FakeBackend`` of one process
+sees the same clusters, as instances of the real backend see the same Slurm. With ``state_file`` (the demo
+sets it) the state is a JSON file shared by the web process, the worker and beat, under a file lock.
+
+It behaves like the Slurm backend where the portal can tell: a user let go while they still have jobs in
+the account is blocked, then removed by a later converge once their jobs are gone; usage accrues in the
+billed unit from the jobs added. Tests can make the next calls fail (``fail_next``), stop the controller
+(``stop``/``start``), add jobs (``add_job``, ``add_queued_job``) and change the cluster behind the
+portal's back (``set_limits_by_hand``, ``set_usage_by_hand``, ``add_account_by_hand``), as an
+administrator with sacctmgr would.
 """
 
 import contextlib
@@ -23,22 +29,36 @@ from compute.backends.base import (
     ClusterError,
     DesiredAccount,
     JobRecord,
+    QueuedJob,
 )
 
 ACTIVE_STATES = ("RUNNING", "PENDING")
+DEFAULT_CLUSTER = "fake"
+
+
+def _new_account() -> dict:
+    return {
+        "users": [],
+        "limits": {},
+        "blocked": False,
+        "partition": "",
+        "user_limits": {},
+        "blocked_users": [],
+    }
 
 
 class FakeBackend(ClusterBackend):
     label = "fake cluster (demonstration: no real jobs run)"
-    cluster_name = "fake"
 
     _lock = RLock()
-    _memory: dict = {"accounts": {}, "jobs": {}}
+    _memory: dict = {}  # cluster name -> {"accounts": {...}, "jobs": {...}, "queued": {...}}
     _failures = 0
+    _stopped = False
     calls: list[str] = []
 
-    def __init__(self, state_file: str | None = None, **options):
+    def __init__(self, state_file: str | None = None, cluster: str | None = None, **options):
         self.state_file = Path(state_file) if state_file else None
+        self.cluster_name = cluster or DEFAULT_CLUSTER
         self.options = options
 
     # --- state -----------------------------------------------------------------------------------
@@ -46,32 +66,41 @@ class FakeBackend(ClusterBackend):
     def _state(self, write: bool = False):
         with self._lock:
             if self.state_file is None:
-                yield FakeBackend._memory
+                yield _cluster_state(FakeBackend._memory, self.cluster_name)
                 return
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             with open(self.state_file.with_suffix(".lock"), "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 try:
-                    state = json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
+                    clusters = json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
                 except ValueError:
-                    state = {}
-                state.setdefault("accounts", {})
-                state.setdefault("jobs", {})
-                yield state
+                    clusters = {}
+                if not isinstance(clusters, dict) or "accounts" in clusters:
+                    clusters = {}  # an older single-cluster file: the demo starts afresh
+                yield _cluster_state(clusters, self.cluster_name)
                 if write:
                     tmp = self.state_file.with_suffix(".tmp")
-                    tmp.write_text(json.dumps(state, default=str))
+                    tmp.write_text(json.dumps(clusters, default=str))
                     tmp.replace(self.state_file)
 
     # --- test and demo helpers -------------------------------------------------------------------
     @classmethod
     def reset(cls) -> None:
         with cls._lock:
-            cls._memory, cls._failures, cls.calls = {"accounts": {}, "jobs": {}}, 0, []
+            cls._memory, cls._failures, cls._stopped, cls.calls = {}, 0, False, []
 
     @classmethod
     def fail_next(cls, times: int = 1) -> None:
         cls._failures = times
+
+    @classmethod
+    def stop(cls) -> None:
+        """Every call fails, as with a stopped slurmctld, until ``start``."""
+        cls._stopped = True
+
+    @classmethod
+    def start(cls) -> None:
+        cls._stopped = False
 
     def add_job(self, job: JobRecord) -> None:
         """A job the pretend cluster ran (or is running); the same job id again replaces it."""
@@ -81,18 +110,31 @@ class FakeBackend(ClusterBackend):
                 record[key] = record[key].isoformat() if record[key] else None
             state["jobs"][job.job_id] = record
 
-    @classmethod
-    def set_limits_by_hand(cls, name: str, limits: dict[str, int]) -> None:
-        with cls._lock:
-            cls._memory["accounts"][name]["limits"] = dict(limits)
+    def add_queued_job(self, account: str, job: QueuedJob) -> None:
+        """A job the pretend scheduler holds for ``account`` (what squeue would list)."""
+        with self._state(write=True) as state:
+            state["queued"].setdefault(account, {})[job.job_id] = asdict(job)
 
     @classmethod
-    def add_account_by_hand(cls, name: str) -> None:
+    def set_limits_by_hand(cls, name: str, limits: dict[str, int], cluster: str = DEFAULT_CLUSTER) -> None:
         with cls._lock:
-            cls._memory["accounts"][name] = {"users": [], "limits": {}, "blocked": False}
+            _cluster_state(cls._memory, cluster)["accounts"][name]["limits"] = dict(limits)
+
+    @classmethod
+    def set_usage_by_hand(cls, name: str, usage: dict[str, int], cluster: str = DEFAULT_CLUSTER) -> None:
+        """What the scheduler counts against the account's limits, whatever the jobs say."""
+        with cls._lock:
+            _cluster_state(cls._memory, cluster)["usage"][name] = dict(usage)
+
+    @classmethod
+    def add_account_by_hand(cls, name: str, cluster: str = DEFAULT_CLUSTER) -> None:
+        with cls._lock:
+            _cluster_state(cls._memory, cluster)["accounts"][name] = _new_account()
 
     def _maybe_fail(self, call: str) -> None:
         FakeBackend.calls.append(call)
+        if FakeBackend._stopped:
+            raise ClusterError(f"fake cluster {self.cluster_name}: controller stopped (simulated)")
         if FakeBackend._failures > 0:
             FakeBackend._failures -= 1
             raise ClusterError("fake cluster: controller not reachable (simulated)")
@@ -100,85 +142,153 @@ class FakeBackend(ClusterBackend):
     # --- interface -------------------------------------------------------------------------------
     def converge(self, desired: DesiredAccount) -> list[Change]:
         self._maybe_fail(f"converge {desired.name}")
+        name = desired.name
         changes = []
         with self._state(write=True) as state:
-            account = state["accounts"].get(desired.name)
+            account = state["accounts"].get(name)
             if account is None:
-                account = state["accounts"][desired.name] = {"users": [], "limits": {}, "blocked": False}
-                changes.append(Change("add_account", desired.name))
-            users = set(account["users"])
-            for user in sorted(desired.users - users):
-                changes.append(Change("add_user", desired.name, user))
-            for user in sorted(users - desired.users):
-                changes.append(Change("remove_user", desired.name, user))
-            account["users"] = sorted(desired.users)
+                account = state["accounts"][name] = _new_account()
+                changes.append(Change("add_account", name))
+            if desired.blocked and not account["blocked"]:
+                account["blocked"] = True
+                changes.append(Change("block", name))
             if account["limits"] != desired.limits:
                 account["limits"] = dict(desired.limits)
-                changes.append(Change("set_limits", desired.name, _tres(desired.limits)))
-            if account["blocked"] != desired.blocked:
-                account["blocked"] = desired.blocked
-                changes.append(Change("block" if desired.blocked else "unblock", desired.name))
+                changes.append(Change("set_limits", name, _tres(desired.limits)))
+            account["partition"] = desired.partition
+            users, blocked_users = set(account["users"]), set(account["blocked_users"])
+            for user in sorted(desired.users - users):
+                changes.append(Change("add_user", name, user))
+            for user in sorted(desired.users & blocked_users):
+                changes.append(Change("add_user", name, user))  # taken back before their jobs ended
+            kept = set(desired.users)
+            for user in sorted(users - desired.users):
+                if self._user_has_jobs(state, name, user):
+                    kept.add(user)
+                    if user not in blocked_users:
+                        changes.append(Change("block_user", name, user))
+                else:
+                    changes.append(Change("remove_user", name, user))
+            account["users"] = sorted(kept)
+            account["blocked_users"] = sorted(kept - desired.users)
+            user_limits = {u: m for u, m in desired.user_limits.items() if u in desired.users}
+            if account["user_limits"] != user_limits:
+                for user in sorted(set(account["user_limits"]) | set(user_limits)):
+                    if account["user_limits"].get(user) != user_limits.get(user):
+                        detail = f"{user}={user_limits[user]}" if user in user_limits else f"{user}=none"
+                        changes.append(Change("set_user_limit", name, detail))
+                account["user_limits"] = user_limits
+            if not desired.blocked and account["blocked"]:
+                account["blocked"] = False
+                changes.append(Change("unblock", name))
         return changes
 
     def read_account(self, name: str) -> AccountState | None:
         self._maybe_fail(f"read {name}")
         with self._state() as state:
             account = state["accounts"].get(name)
-            if account is None:
-                return None
-            return AccountState(
-                name, frozenset(account["users"]), dict(account["limits"]), account["blocked"]
-            )
+            return None if account is None else _account_state(name, account)
 
     def remove_account(self, name: str) -> list[Change]:
         self._maybe_fail(f"remove {name}")
         with self._state(write=True) as state:
             if state["accounts"].pop(name, None) is None:
                 return []
+            state["usage"].pop(name, None)
         return [Change("remove_account", name)]
 
     def list_accounts(self, prefix: str) -> list[AccountState]:
         self._maybe_fail("list")
         with self._state() as state:
             names = sorted(n for n in state["accounts"] if n.startswith(prefix))
-            return [
-                AccountState(
-                    n,
-                    frozenset(state["accounts"][n]["users"]),
-                    dict(state["accounts"][n]["limits"]),
-                    state["accounts"][n]["blocked"],
-                )
-                for n in names
-            ]
-
-    def _jobs(self) -> list[JobRecord]:
-        with self._state() as state:
-            records = list(state["jobs"].values())
-        jobs = []
-        for r in records:
-            for key in ("submit", "start", "end"):
-                if isinstance(r[key], str):
-                    r[key] = datetime.fromisoformat(r[key])
-            jobs.append(JobRecord(**r))
-        return jobs
+            return [_account_state(n, state["accounts"][n]) for n in names]
 
     def jobs(self, since: datetime, until: datetime | None = None) -> Iterator[JobRecord]:
         self._maybe_fail("jobs")
-        for job in self._jobs():
+        with self._state() as state:
+            records = _job_records(state)
+        for job in records:
             moment = job.end or job.start or job.submit
             if moment is None or (moment >= since and (until is None or moment <= until)):
                 yield job
 
     def active_jobs(self, name: str) -> int:
-        return sum(1 for j in self._jobs() if j.account == name and j.state in ACTIVE_STATES)
+        with self._state() as state:
+            ran = {j.job_id for j in _job_records(state) if j.account == name and j.state in ACTIVE_STATES}
+            return len(ran | set(state["queued"].get(name, {})))
+
+    def queued_jobs(self, name: str) -> list[QueuedJob]:
+        self._maybe_fail(f"queued {name}")
+        with self._state() as state:
+            return [QueuedJob(**job) for _id, job in sorted(state["queued"].get(name, {}).items())]
 
     def usage_minutes(self, name: str) -> dict[str, int]:
-        used: dict[str, int] = {}
-        for job in self._jobs():
-            if job.account == name:
-                for tres, count in job.tres.items():
-                    used[tres] = used.get(tres, 0) + count * job.elapsed_seconds // 60
-        return used
+        self._maybe_fail(f"usage {name}")
+        with self._state() as state:
+            if name in state["usage"]:
+                return dict(state["usage"][name])
+            used: dict[str, int] = {}
+            for job in _job_records(state):
+                if job.account == name:
+                    for tres, count in job.tres.items():
+                        used[tres] = used.get(tres, 0) + count * job.elapsed_seconds // 60
+            for tres, minutes in state["reset"].get(name, {}).items():
+                used[tres] = max(used.get(tres, 0) - minutes, 0)
+            return used
+
+    def reset_usage(self, name: str) -> list[Change]:
+        self._maybe_fail(f"reset usage {name}")
+        with self._state(write=True) as state:
+            if name not in state["accounts"]:
+                return []
+            state["usage"].pop(name, None)
+            state["reset"].pop(name, None)
+        counted = self.usage_minutes(name)  # what the jobs so far add up to: from now on it counts as zero
+        with self._state(write=True) as state:
+            state["reset"][name] = counted
+        return [Change("reset_usage", name)]
+
+    def ping(self, timeout: float | None = None) -> str:
+        self._maybe_fail("ping")
+        return f"{self.label}: {self.cluster_name}"
+
+    @staticmethod
+    def _user_has_jobs(state: dict, account: str, user: str) -> bool:
+        if any(job["user"] == user for job in state["queued"].get(account, {}).values()):
+            return True
+        return any(
+            j.account == account and j.user == user and j.state in ACTIVE_STATES for j in _job_records(state)
+        )
+
+
+def _cluster_state(clusters: dict, name: str) -> dict:
+    state = clusters.setdefault(name, {})
+    for key in ("accounts", "jobs", "queued", "usage", "reset"):
+        state.setdefault(key, {})
+    return state
+
+
+def _account_state(name: str, account: dict) -> AccountState:
+    return AccountState(
+        name,
+        frozenset(account["users"]),
+        dict(account["limits"]),
+        account["blocked"],
+        partitions=frozenset([account["partition"]]) if account.get("partition") else frozenset(),
+        user_limits=dict(account.get("user_limits", {})),
+        blocked_users=frozenset(account.get("blocked_users", [])),
+    )
+
+
+def _job_records(state: dict) -> list[JobRecord]:
+    jobs = []
+    for stored in state["jobs"].values():
+        record = dict(stored)
+        for key in ("submit", "start", "end"):
+            if isinstance(record[key], str):
+                record[key] = datetime.fromisoformat(record[key])
+        jobs.append(JobRecord(**record))
+    return jobs
 
 
 def _tres(limits: dict[str, int]) -> str:

@@ -27,9 +27,9 @@ class PartitionFactory(factory.django.DjangoModelFactory):
     slug = "npu"
     name_en = "AI accelerator partition"
     name_zh = "AI 加速卡分区"
-    cluster = "slurmlab"
-    slurm_partition = "debug"
-    tres = "gres/npu"
+    cluster = "fake"  # the fake backend's default cluster: FakeBackend() in a test sees what the portal made
+    slurm_partition = "npu"
+    tres = "billing"
     unit = "card_hour"
     capacity_per_month = Decimal("10000")
     price_per_unit = Decimal("8.5000")
@@ -81,14 +81,14 @@ def job_record(
     start = timezone.now() - ago
     return JobRecord(
         job_id=str(job_id),
-        cluster="fake",
+        cluster=allocation.partition.cluster,
         account=allocation.account_name,
         user=user,
-        partition="debug",
+        partition=allocation.partition.slurm_partition,
         state=state,
         submit=start,
         start=start,
         end=None if state == "RUNNING" else start + timedelta(minutes=minutes),
         elapsed_seconds=minutes * 60,
-        tres={"cpu": 4, "gres/npu": cards},
+        tres={"billing": cards, "cpu": 4, "gres/npu": cards},
     )

@@ -370,7 +370,7 @@ def test_approve_creates_one_allocation_on_the_cluster(
     assert allocation.status == AllocationStatus.ACTIVE
     state = FakeBackend().read_account(allocation.account_name)
     assert state.users == frozenset({"alice"})
-    assert state.limits == {"gres/npu": 60 * 60}
+    assert state.limits == {"billing": 60 * 60}
 
     with django_capture_on_commit_callbacks(execute=True):
         second = api_client.post(url, {"granted_amount": "60"}, format="json")
@@ -396,7 +396,7 @@ def test_increase_of_an_allocation(api_client, user, org, operator, django_captu
         assert api_client.post(f"{REQUESTS}{request_id}/approve/").status_code == 200
     assert Allocation.objects.filter(organisation=org).count() == 1
     assert api_client.get(f"{ALLOCATIONS}{allocation.pk}/").json()["granted_amount"] == "150.00"
-    assert FakeBackend().read_account(allocation.account_name).limits == {"gres/npu": 150 * 60}
+    assert FakeBackend().read_account(allocation.account_name).limits == {"billing": 150 * 60}
 
 
 def test_approve_without_amount_grants_what_was_asked(api_client, user, org, operator):
@@ -535,7 +535,7 @@ def test_usage(api_client, user, org):
                 start=start,
                 end=start + timedelta(hours=hours),
                 elapsed_seconds=hours * 3600,
-                tres={"gres/npu": 2},
+                tres={"billing": 2, "gres/npu": 2},
             )
         )
     ingest_usage(backend=FakeBackend())
@@ -577,11 +577,11 @@ def test_operator_actions(api_client, user, org, operator, django_capture_on_com
     assert FakeBackend().read_account(allocation.account_name).blocked is False
 
     # A fault on the cluster, then a retry once it is fixed.
-    FakeBackend.set_limits_by_hand(allocation.account_name, {"gres/npu": 1})
+    FakeBackend.set_limits_by_hand(allocation.account_name, {"billing": 1})
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post(f"{url}retry-sync/")
     assert response.status_code == 202 and response.json()["id"] == allocation.pk
-    assert FakeBackend().read_account(allocation.account_name).limits == {"gres/npu": 100 * 60}
+    assert FakeBackend().read_account(allocation.account_name).limits == {"billing": 100 * 60}
 
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post(f"{url}close/", {"reason": "Project over."})
@@ -610,7 +610,7 @@ def test_owner_may_close_plain_member_may_not(api_client, user, org):
 
 def test_reconcile_runs(api_client, user, org, operator, supervisor, settings):
     allocation = make_allocation(user, org)
-    FakeBackend.set_limits_by_hand(allocation.account_name, {"gres/npu": 1})
+    FakeBackend.set_limits_by_hand(allocation.account_name, {"billing": 1})
     FakeBackend.add_account_by_hand(f"{settings.CLUSTER_ACCOUNT_PREFIX}999999")
 
     api_client.force_authenticate(user)
@@ -627,7 +627,7 @@ def test_reconcile_runs(api_client, user, org, operator, supervisor, settings):
     assert kinds["limit_changed"]["allocation"] == allocation.pk
     assert kinds["unknown_account"]["allocation"] is None and kinds["unknown_account"]["repaired"] is False
     assert (run["drift_count"], run["repaired_count"]) == (2, 1)
-    assert FakeBackend().read_account(allocation.account_name).limits == {"gres/npu": 100 * 60}
+    assert FakeBackend().read_account(allocation.account_name).limits == {"billing": 100 * 60}
 
     api_client.force_authenticate(supervisor)
     assert [r["id"] for r in api_client.get(RUNS).json()["results"]] == [run["id"]]

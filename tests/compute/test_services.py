@@ -151,7 +151,7 @@ def test_approval_provisions_the_cluster_once(user, operator, django_capture_on_
     assert allocation.status == AllocationStatus.ACTIVE  # the eager task converged the fake cluster
     assert allocation.account_name == f"aicc_{allocation.pk:06d}"
     state = FakeBackend().read_account(allocation.account_name)
-    assert state.users == frozenset({"alice"}) and state.limits == {"gres/npu": 4800} and not state.blocked
+    assert state.users == frozenset({"alice"}) and state.limits == {"billing": 4800} and not state.blocked
     # Running the task again changes nothing on the cluster.
     assert FakeBackend().converge(allocation.desired_account(frozenset({"alice"}))) == []
     allocation_services.sync_allocation(allocation.pk, backend=FakeBackend())
@@ -249,7 +249,7 @@ def test_increase_extension_and_early_close(user, operator, django_capture_on_co
         request_services.approve_quota_request(inc, by=operator)
     allocation.refresh_from_db()
     assert allocation.granted_amount == Decimal("150")
-    assert FakeBackend().read_account(allocation.account_name).limits == {"gres/npu": 9000}
+    assert FakeBackend().read_account(allocation.account_name).limits == {"billing": 9000}
 
     new_end = allocation.end_date + timedelta(days=30)
     with django_capture_on_commit_callbacks(execute=True):
@@ -323,7 +323,7 @@ def test_close_waits_for_running_jobs(user, operator, django_capture_on_commit_c
             timezone.now(),
             None,
             60,
-            {"gres/npu": 1},
+            {"billing": 1, "gres/npu": 1},
         )
     )
     with django_capture_on_commit_callbacks(execute=True):

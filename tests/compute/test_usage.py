@@ -73,7 +73,7 @@ def test_daily_series_has_every_day(user):
 
 def test_reconcile_reports_and_repairs_drift(user):
     allocation = make_allocation(user, amount=Decimal("100"))
-    FakeBackend.set_limits_by_hand(allocation.account_name, {"gres/npu": 999999})
+    FakeBackend.set_limits_by_hand(allocation.account_name, {"billing": 999999})
     FakeBackend.add_account_by_hand("aicc_999999")  # looks like ours, but no allocation knows it
     FakeBackend.add_account_by_hand("physics_group")  # not ours at all
     run = usage.reconcile(backend=FakeBackend())
@@ -81,7 +81,7 @@ def test_reconcile_reports_and_repairs_drift(user):
     assert ("limit_changed", allocation.account_name, True) in kinds
     assert ("unknown_account", "aicc_999999", False) in kinds
     assert not any(f["account"] == "physics_group" for f in run.findings)
-    assert FakeBackend().read_account(allocation.account_name).limits == {"gres/npu": 6000}
+    assert FakeBackend().read_account(allocation.account_name).limits == {"billing": 6000}
     assert FakeBackend().read_account("aicc_999999") is not None  # never touched
     assert FakeBackend().read_account("physics_group") is not None
     # Nothing left to repair.

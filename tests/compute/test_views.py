@@ -662,7 +662,7 @@ def test_capacity_page_with_a_bad_month_shows_the_current_one(client, operator, 
 
 def test_reconcile_report_and_run(client, user, operator, staff, organisation):
     allocation = make_allocation(user, organisation)
-    FakeBackend.set_limits_by_hand(allocation.account_name, {"gres/npu": 1})
+    FakeBackend.set_limits_by_hand(allocation.account_name, {"billing": 1})
     login(client, staff(operator))
     html = client.get(reverse("compute:reconcile_report")).content.decode()
     assert "Reconcile has not run yet" in html

@@ -68,7 +68,7 @@ def card_hours(allocation, hours: Decimal | int, *, day: date = date(2026, 10, 1
                 start=start,
                 end=start + timedelta(seconds=seconds),
                 elapsed_seconds=seconds,
-                tres={"gres/npu": 1, "cpu": 2},
+                tres={"billing": 1, "cpu": 2, "gres/npu": 1},
             )
         ]
     )
