@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from core.roles import is_operator, is_supervisor, sees_all_organisations
 from core.states import StatusMachine
 from talent.models.catalogue import Course
-from talent.models.choices import Access, Audience, CohortStatus
+from talent.models.choices import Access, Audience, CohortStatus, EnrolmentStatus
 
 # A learner may check in this long before a session starts (people arrive early); never after it ends.
 CHECKIN_EARLY_MINUTES = 15
@@ -92,6 +92,22 @@ class CohortQuerySet(models.QuerySet):
             seats_taken=Coalesce(Subquery(taken), Value(0)),
             seats_reserved=Coalesce(Subquery(reserved), Value(0)),
         ).annotate(seats_left=Greatest(F("capacity") - F("seats_reserved") - F("seats_taken"), Value(0)))
+
+    def with_waiting(self) -> "CohortQuerySet":
+        """Annotate ``waiting``: people on the waiting list.
+
+        A correlated count, like the seats: PostgreSQL works it out for the rows of the page only, where a
+        join with GROUP BY would aggregate every cohort's enrolments before the LIMIT (950 ms at bench scale).
+        """
+        enrolment_model = self.model._meta.get_field("enrolments").related_model
+        waiting = (
+            enrolment_model.objects.filter(cohort=OuterRef("pk"), status=EnrolmentStatus.WAITLISTED)
+            .order_by()
+            .values("cohort")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return self.annotate(waiting=Coalesce(Subquery(waiting), Value(0)))
 
 
 class Cohort(StatusMachine):

@@ -4,7 +4,7 @@ organisation administrators' seat pools."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -23,7 +23,7 @@ from talent.forms import (
     SeatPoolForm,
     SessionForm,
 )
-from talent.models import Cohort, CohortStatus, Course, EnrolmentStatus, Programme, SeatPool, Session
+from talent.models import Cohort, CohortStatus, Course, Programme, SeatPool, Session
 from talent.services.bulk import bulk_enrol
 from talent.services.catalogue import save_catalogue_object, save_cohort, set_cohort_status
 from talent.services.eligibility import seats_left_in
@@ -40,10 +40,7 @@ def manage(request):
     if not sees_all_organisations(request.user):
         raise PermissionDenied(_("This page is for the center's operators and supervisors."))
     cohorts = (
-        Cohort.objects.select_related("course")
-        .with_seats()
-        .annotate(waiting=Count("enrolments", filter=Q(enrolments__status=EnrolmentStatus.WAITLISTED)))
-        .order_by("-starts_on", "-id")
+        Cohort.objects.select_related("course").with_seats().with_waiting().order_by("-starts_on", "-id")
     )
     status = request.GET.get("status", "")
     if status in CohortStatus.values:

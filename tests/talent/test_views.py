@@ -246,3 +246,16 @@ def test_staff_lists_and_roster_query_counts_are_constant(client, mfa, django_as
     client.force_login(UserFactory())
     with django_assert_max_num_queries(14):
         assert client.get(reverse("talent:course_detail", args=[cohorts[0].course.slug])).status_code == 200
+
+
+def test_manage_counts_seats_and_waiting_lists_per_cohort(client, mfa):
+    full = make_cohort(capacity=2)
+    fill(full, 5)  # two seats taken, three people waiting
+    other = make_cohort(capacity=4)
+    fill(other, 1)
+    rows = {c.pk: c for c in Cohort.objects.with_seats().with_waiting()}
+    assert (rows[full.pk].seats_taken, rows[full.pk].waiting) == (2, 3)
+    assert (rows[other.pk].seats_taken, rows[other.pk].waiting) == (1, 0)
+    client.force_login(mfa(make_operator()))
+    page = client.get(reverse("talent:manage"))
+    assert [c.waiting for c in page.context["page"].object_list if c.pk in rows] == [0, 3]
