@@ -36,6 +36,8 @@ def portal_env(*, static_root: str) -> dict[str, str]:
         "SESSION_COOKIE_SECURE": "false",
         "CSRF_COOKIE_SECURE": "false",
         "BENCH_ENDPOINTS": "true",
+        # The benchmark measures the portal, not a cluster: the fake one, allowed explicitly with DEBUG off.
+        "ALLOW_FAKE_CLUSTER": "true",
         "CELERY_BROKER_URL": BROKER_URL,
         "CACHE_URL": CACHE_URL,
         "ACCOUNT_RATE_LIMITS_ENABLED": "false",
@@ -186,3 +188,92 @@ class Gunicorn:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+class CeleryWorker:
+    """``celery -A portal worker`` with the same environment (and its embedded beat with ``beat=True``), in
+    its own process group; a context manager that always stops it."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *, concurrency: int = 2, beat: bool = True):
+        self.env, self.log_path, self.concurrency, self.beat = env, log_path, concurrency, beat
+        self.process: subprocess.Popen | None = None
+        self._log = None
+
+    def __enter__(self) -> "CeleryWorker":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "portal",
+                "worker",
+                "--loglevel",
+                "WARNING",
+                "--concurrency",
+                str(self.concurrency),
+                "-n",
+                f"bench-{os.getpid()}@%h",
+                *(["--beat"] if self.beat else []),
+            ],
+            cwd=BASE_DIR,
+            env={**os.environ, **self.env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        time.sleep(5)  # its pool forks and connects to the broker
+        if self.process.poll() is not None:
+            self.stop()
+            raise RuntimeError(f"the Celery worker exited with {self.process.returncode}:\n{self.log_tail()}")
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)  # Celery's warm shutdown
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def process_tree_rss(pid: int) -> tuple[int, int]:
+    """(processes, total resident memory in bytes) of ``pid`` and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        todo.extend(children.get(current, []))
+    total = 0
+    for current in pids:
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return len(pids), total

@@ -1,12 +1,16 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from core.models import AuditEvent
+from core.models import AuditEvent, OutboxMessage
 from core.roles import is_read_only, is_supervisor
 
 admin.site.site_header = _("AI Computing Center back office")
 admin.site.site_title = _("AI Computing Center")
 admin.site.index_title = _("Back office")
+# The back office signs people in through allauth (password, then MFA, rate limits, audit), never through
+# Django's own password-only login form.
+admin.site.login = secure_admin_login(admin.site.login)
 
 
 class PortalModelAdmin(admin.ModelAdmin):
@@ -52,3 +56,14 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["organisation"]
     raw_id_fields = ["actor", "organisation"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyModelAdmin):
+    """What waits to be delivered and why (the relay and the sweeper deliver it, nobody edits it)."""
+
+    list_display = ["created_at", "kind", "name", "attempts", "next_attempt_at", "delivered_at", "last_error"]
+    list_filter = ["kind", ("delivered_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "key", "last_error"]
+    date_hierarchy = "created_at"
+    exclude = ["payload"]  # a mail's body may hold a sign-in or password-reset link

@@ -15,6 +15,8 @@ class CoreConfig(AppConfig):
     verbose_name = _("Portal kernel")
 
     def ready(self):
+        from core import metrics  # noqa: F401, PLC0415 - connects the Celery task signals in every process
+
         autodiscover_modules("hooks")
         # Permissions of new models exist only after migrate: keep the site roles' permissions complete.
         post_migrate.connect(_sync_roles, dispatch_uid="core.sync_role_permissions")

@@ -39,6 +39,21 @@ OVERVIEW_FIGURES = "overview_figures"
 DEMO_DATA = "demo_data"
 # REST API routes: the dotted path of a URLconf module whose patterns are mounted under /api/v1/.
 API_URLS = "api_urls"
+# Prometheus metrics computed at scrape time from the database: ``fn() -> iterable of prometheus_client
+# metric families``. ``core.metrics.Scrape`` calls them on every scrape of /metrics: keep each one to a
+# query or two.
+METRICS = "metrics"
+# Readiness checks of /readyz: ``fn(timeout: float) -> dict[str, str]`` mapping a check's name (shown to
+# anyone: no secrets, no addresses) to "ok" or "error: <why>"; each answers within ``timeout`` seconds
+# and caches what is costly to ask (/readyz is anonymous).
+READINESS_CHECKS = "readiness_checks"
+# Notices of the demonstration banner shown on every page: ``fn() -> str`` (empty: nothing to say). The
+# banner shows while any notice has something to say, for example compute's "the cluster is a fake".
+DEMO_NOTICES = "demo_notices"
+# Work that should have moved and did not: ``fn(now) -> list of core.sweepers.StuckItem`` (label, object,
+# age, action), each older than ``core.sweepers.stuck_before(now)``; ``action()`` re-enqueues it. The
+# sweeper task calls the actions; the health page lists the items with their age.
+STUCK_WORK = "stuck_work"
 
 _registry: dict[str, list["Hook"]] = defaultdict(list)
 

@@ -1,7 +1,8 @@
-"""Mail goes through Celery: the backend queues each message after the transaction commits.
+"""Mail goes through the outbox: the backend writes each message in the transaction of the change.
 
 Django's ``EMAIL_BACKEND`` is this class, so allauth's mails and the portal's own take the same path.
-The worker delivers with ``EMAIL_DELIVERY_BACKEND`` (SMTP in production, console in the demo).
+A worker delivers with ``EMAIL_DELIVERY_BACKEND`` (SMTP in production, console in the demo); a mail the
+server refuses waits in the outbox and is retried (see ``core.outbox``).
 """
 
 import base64
@@ -11,7 +12,6 @@ from email.mime.base import MIMEBase
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 
@@ -63,25 +63,24 @@ def deliver(data: dict) -> int:
     return connection.send_messages([deserialize_message(data)])
 
 
-class CeleryEmailBackend(BaseEmailBackend):
+class OutboxEmailBackend(BaseEmailBackend):
+    """Writes each message to the outbox (``core.outbox``), in the transaction of the change it reports."""
+
     def send_messages(self, email_messages):
-        from core.tasks import send_email_task  # core.tasks imports this module
+        from core import outbox  # core.outbox imports this module
 
         count = 0
         for message in email_messages:
-            data = serialize_message(message)
-            transaction.on_commit(lambda data=data: self._enqueue(send_email_task, data))
+            try:
+                outbox.enqueue_mail(serialize_message(message))
+            except Exception:
+                # Error mails to ADMINS are sent with fail_silently, maybe while the database is what failed:
+                # that must not turn a handled error (or a 503 health check) into a crash.
+                if not self.fail_silently:
+                    raise
+                continue
             count += 1
         return count
-
-    def _enqueue(self, task, data):
-        try:
-            task.delay(data)
-        except Exception:
-            # Error mails to ADMINS are sent with fail_silently: a broker outage must not turn a
-            # handled error (or a 503 health check) into a crash.
-            if not self.fail_silently:
-                raise
 
 
 def send_templated_mail(template_prefix: str, *, to: list[str], context: dict) -> int:

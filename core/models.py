@@ -113,3 +113,62 @@ class AuditEvent(models.Model):
 
 def _choice(choices: dict, value):
     return choices.get(value, value) if isinstance(value, str) else value
+
+
+class OutboxKind(models.TextChoices):
+    MAIL = "mail", _("Mail")
+    TASK = "task", _("Task")
+
+
+class OutboxMessageQuerySet(models.QuerySet):
+    def undelivered(self) -> "OutboxMessageQuerySet":
+        return self.filter(delivered_at__isnull=True)
+
+    def due(self, now) -> "OutboxMessageQuerySet":
+        return self.undelivered().filter(next_attempt_at__lte=now)
+
+
+class OutboxMessage(models.Model):
+    """A side effect that must happen after a change: written in the change's own transaction.
+
+    ``core.outbox`` writes and delivers these rows: a task is handed to the broker, a mail to the mail
+    server. A row is delivered once (``delivered_at``); until then the relay retries it with backoff.
+    """
+
+    kind = models.CharField(_("kind"), max_length=8, choices=OutboxKind.choices)
+    # The task's dotted name (``compute.tasks.sync_allocation_task``); empty for a mail.
+    name = models.CharField(_("task"), max_length=200, blank=True)
+    payload = models.JSONField(_("payload"), default=dict)
+    key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    objects = OutboxMessageQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=[OutboxKind.MAIL, OutboxKind.TASK]), name="outbox_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind=OutboxKind.TASK) | ~models.Q(name=""), name="outbox_task_has_name"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(delivered_at__isnull=True),
+                name="outbox_due_idx",
+            ),
+        ]
+
+    def __str__(self):
+        if self.kind == OutboxKind.TASK:
+            return self.name
+        return f"{self.payload.get('subject', '')} → {', '.join(self.payload.get('to') or [])}"

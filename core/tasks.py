@@ -1,21 +1,26 @@
 from celery import shared_task
 
-from core import audit, mail
+from core import audit, outbox, sweepers
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=(OSError,),
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    max_retries=8,
-    acks_late=True,
-)
-def send_email_task(self, message: dict) -> int:
-    """Deliver a queued message; network errors (SMTP down) are retried with backoff."""
-    if not isinstance(message, dict) or not message.get("to") and not message.get("bcc"):
-        return 0
-    return mail.deliver(message)
+@shared_task(acks_late=True)
+def deliver_outbox_mail_task(message_id: int) -> bool:
+    """Deliver one mail of the outbox; a refusal stays on the row and the relay retries it."""
+    if not isinstance(message_id, int) or message_id <= 0:
+        return False
+    return outbox.deliver(message_id)
+
+
+@shared_task(acks_late=True)
+def relay_outbox_task() -> int:
+    """Deliver what is due in the outbox (on beat every OUTBOX_RELAY_SECONDS)."""
+    return outbox.relay()
+
+
+@shared_task(acks_late=True)
+def sweep_stuck_work_task() -> int:
+    """Re-enqueue work that should have moved and did not (on beat every STUCK_SWEEP_MINUTES)."""
+    return sweepers.sweep()
 
 
 @shared_task

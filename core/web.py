@@ -1,9 +1,17 @@
 """Small helpers that views and API views share: ids from input, refused actions shown to the person."""
 
 import re
+import sys
 
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
+from django.template import loader
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views import defaults
+from django.views.decorators.csrf import requires_csrf_token
 from rest_framework import serializers
 
 # Ids larger than a bigint are not ids: refuse them as input instead of asking the database.
@@ -66,3 +74,25 @@ def apply_errors(form, error: ValidationError, *, elsewhere: tuple[str, ...] = (
             else:
                 form.add_error(field if field in form.fields else None, message)
     return kept
+
+
+def page_not_found(request, exception):
+    """The 404 handler: under ``/api/`` a URL that matches no route (an id that is not a number) answers in
+    JSON like every other API error, as the schema says; elsewhere Django's page (templates/404.html)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found."), "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+@requires_csrf_token
+def server_error(request):
+    """The 500 handler: a lost database connection (restarted or cut) answers 503 and asks to try again.
+
+    Rendered without the request's context on purpose: the context processors would ask the database that
+    just failed. The change the request made was rolled back with its transaction; the next request opens a
+    new connection.
+    """
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        body = loader.get_template("503.html").render({"LANGUAGE_CODE": get_language()})
+        return HttpResponse(body, status=503, headers={"Retry-After": "10"})
+    return HttpResponseServerError(loader.get_template("500.html").render())

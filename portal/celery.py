@@ -2,13 +2,25 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+def _serve_task_metrics(sender=None, **kwargs):
+    """A worker runs on its own host: it serves its task metrics itself when CELERY_METRICS_PORT is set."""
+    from django.conf import settings  # noqa: PLC0415 - this module is imported while settings load
+
+    from core.metrics import start_worker_exporter  # noqa: PLC0415 - only worker processes need it
+
+    if not settings.CELERY_METRICS_PORT:
+        return None
+    return start_worker_exporter(settings.CELERY_METRICS_PORT, settings.CELERY_METRICS_ADDR)
 
 
 @app.on_after_configure.connect

@@ -1,5 +1,3 @@
-from django.conf import settings
-
 from core import hooks
 from core.apps import platform_configs
 from core.roles import is_operator, is_supervisor
@@ -15,5 +13,6 @@ def portal(request):
         "DASHBOARD_PANELS": hooks.values(hooks.DASHBOARD_PANELS),
         "IS_OPERATOR": is_operator(user) if user else False,
         "IS_SUPERVISOR": is_supervisor(user) if user else False,
-        "DEMO_MODE": settings.DEBUG,
+        # The demonstration banner: shown while an app has something to say (compute: the cluster is a fake).
+        "DEMO_NOTICES": [notice for notice in (fn() for fn in hooks.values(hooks.DEMO_NOTICES)) if notice],
     }

@@ -50,13 +50,14 @@ INSTALLED_APPS = [
     "django.contrib.sites",
     "django.contrib.postgres",  # trigram and full-text lookups on PostgreSQL; inert on SQLite
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "django_prometheus",
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",
     "core",
     "portal",
     "accounts",
@@ -67,7 +68,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and last: request latency by view for /metrics, the whole middleware stack included.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.csp.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -78,8 +82,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # allauth.usersessions' activity tracking, written at most once a minute per session.
+    "accounts.security.UserSessionsMiddleware",
+    # Sees every answer of the two below and of the views: audits 403s, gives rate limits their 429.
+    "accounts.security.SecurityEventsMiddleware",
+    "core.middleware.StaffIdleTimeoutMiddleware",
     "core.middleware.StaffMFAMiddleware",
     "core.middleware.SupervisorReadOnlyMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -154,6 +164,43 @@ if not ACCOUNT_RATE_LIMITS_ENABLED:
     ACCOUNT_RATE_LIMITS = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="AI Computing Center")
+# Changing the email address, disabling MFA and creating an API token ask for the password (or an MFA code)
+# again when the last sign-in is older than this many seconds; changing the password asks the old one.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("REAUTHENTICATION_TIMEOUT", default=300)
+if ACCOUNT_RATE_LIMITS_ENABLED:
+    # Per address ("ip"), per account ("key", the email) or per signed-in person ("user"); docs/security.md.
+    # "login_failed" counts per address across accounts and per account *and address* (accounts.adapter), so
+    # nobody can lock a person out from elsewhere; allauth applies it to MFA codes too (per account).
+    ACCOUNT_RATE_LIMITS = {
+        "login": "30/m/ip",
+        "login_failed": "10/m/ip,5/5m/key",
+        "signup": "10/10m/ip",
+        "reset_password": "10/m/ip,3/10m/key",
+        "reset_password_from_key": "20/m/ip",
+        "reauthenticate": "10/m/user",
+        "change_password": "5/m/user",
+        "manage_email": "10/m/user",
+    }
+# Client addresses as the rate limits, sessions and the audit trail see them: behind N trusted proxies, the
+# N-th address from the right of X-Forwarded-For; 0 uses the connection's address (REMOTE_ADDR). Behind the
+# nginx of deploy/ (which overwrites X-Forwarded-For) that is 1: otherwise every client would share nginx's
+# address, and one person's failures would count against everybody.
+TRUSTED_PROXY_COUNT = env.int(
+    "TRUSTED_PROXY_COUNT", default=1 if env.bool("BEHIND_TLS_PROXY", default=True) else 0
+)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# Sessions: people see and end theirs (allauth.usersessions), with the last address and time each was seen.
+USERSESSIONS_TRACK_ACTIVITY = True
+# Operators and supervisors are signed out after this many minutes without a request (everyone else: the
+# session cookie's age, SESSION_COOKIE_AGE).
+STAFF_SESSION_IDLE_MINUTES = env.int("STAFF_SESSION_IDLE_MINUTES", default=30)
+# API tokens: the lifetime a new token gets unless its owner chooses one, and the longest allowed.
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+# Security events an outsider can repeat at will (refusals, failed sign-ins, rate limits) are written once
+# per person or address, path and reason in this many minutes.
+AUDIT_DEDUP_MINUTES = env.int("AUDIT_DEDUP_MINUTES", default=10)
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 
 # --- Internationalisation -------------------------------------------------------------------------
@@ -187,10 +234,14 @@ STORAGES = {
     },
 }
 MAX_LOGO_BYTES = env.int("MAX_LOGO_BYTES", default=1024 * 1024)
+# Other pictures (course covers) and the pixel cap of every picture, checked from the image's header before
+# anything is decoded (core.uploads: a decompression bomb is refused without being unpacked).
+MAX_IMAGE_BYTES = env.int("MAX_IMAGE_BYTES", default=5 * 1024 * 1024)
+UPLOAD_MAX_IMAGE_PIXELS = env.int("UPLOAD_MAX_IMAGE_PIXELS", default=4096 * 4096)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
-# --- Mail: every message is handed to a Celery task after the transaction commits -----------------
-EMAIL_BACKEND = "core.mail.CeleryEmailBackend"
+# --- Mail: every message is written to the outbox with the change and delivered by a worker ---------
+EMAIL_BACKEND = "core.mail.OutboxEmailBackend"
 _delivery = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_DELIVERY_BACKEND = env.str("EMAIL_DELIVERY_BACKEND", default=_delivery["EMAIL_BACKEND"])
 EMAIL_HOST = _delivery.get("EMAIL_HOST", "")
@@ -202,6 +253,19 @@ EMAIL_USE_SSL = _delivery.get("EMAIL_USE_SSL", False)
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI Computing Center <noreply@aicc.example.cn>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# A mail server that does not answer must not hold a worker (the outbox retries the mail later).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+
+# --- Outbox and sweepers (docs/operations.md) --------------------------------------------------------
+# The relay retries undelivered mails and tasks every OUTBOX_RELAY_SECONDS; a message that failed waits
+# OUTBOX_RETRY_SECONDS, doubled after each failure, at most OUTBOX_RETRY_MAX_SECONDS.
+OUTBOX_RELAY_SECONDS = env.int("OUTBOX_RELAY_SECONDS", default=30)
+OUTBOX_RETRY_SECONDS = env.int("OUTBOX_RETRY_SECONDS", default=15)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=900)
+# Work that has not moved for STUCK_AFTER_MINUTES is stuck: the sweeper re-enqueues it every
+# STUCK_SWEEP_MINUTES and the health page lists it.
+STUCK_AFTER_MINUTES = env.int("STUCK_AFTER_MINUTES", default=10)
+STUCK_SWEEP_MINUTES = env.int("STUCK_SWEEP_MINUTES", default=5)
 
 # --- Celery ----------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
@@ -237,6 +301,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.seal_audit_trail_task",
         "schedule": crontab(minute="*/5"),
     },
+    "relay-outbox": {
+        "task": "core.tasks.relay_outbox_task",
+        "schedule": OUTBOX_RELAY_SECONDS,
+    },
+    "sweep-stuck-work": {
+        "task": "core.tasks.sweep_stuck_work_task",
+        "schedule": STUCK_SWEEP_MINUTES * 60,
+    },
     "expire-invitations": {
         "task": "accounts.tasks.expire_invitations_task",
         "schedule": crontab(minute=15),
@@ -252,6 +324,14 @@ CELERY_BEAT_SCHEDULE = {
     "expire-allocations": {
         "task": "compute.tasks.expire_allocations_task",
         "schedule": crontab(hour=0, minute=20),
+    },
+    "open-started-allocations": {
+        "task": "compute.tasks.sync_due_allocations_task",
+        "schedule": crontab(minute="*/5"),
+    },
+    "remind-allocation-ends": {
+        "task": "compute.tasks.send_end_reminders_task",
+        "schedule": crontab(minute=50),
     },
     "settle-compute-usage": {
         "task": "compute.tasks.settle_usage_task",
@@ -285,8 +365,17 @@ CLUSTER_BACKEND_OPTIONS = env.json(
 # Several clusters: {"<cluster>": {"BACKEND": "<dotted path>", "OPTIONS": {...}}}; a cluster not listed here
 # uses CLUSTER_BACKEND and CLUSTER_BACKEND_OPTIONS (compute/backends/__init__.py).
 CLUSTERS = env.json("CLUSTERS", default={})
+# With DEBUG off the portal refuses to start while any cluster uses the fake backend (compute/apps.py), unless
+# this says the fake is wanted (a training or staging site, the benchmark): nothing would be provisioned.
+ALLOW_FAKE_CLUSTER = env.bool("ALLOW_FAKE_CLUSTER", default=False)
+# Reconcile reports an allocation whose usage in the portal and on the scheduler differ by more than the larger
+# of these: units of the partition, and per cent of the scheduler's figure.
+USAGE_DRIFT_TOLERANCE_UNITS = env.float("USAGE_DRIFT_TOLERANCE_UNITS", default=1.0)
+USAGE_DRIFT_TOLERANCE_PERCENT = env.float("USAGE_DRIFT_TOLERANCE_PERCENT", default=2.0)
 # Accounts whose names start with this belong to the portal; reconcile never touches any other.
 CLUSTER_ACCOUNT_PREFIX = env.str("CLUSTER_ACCOUNT_PREFIX", default="aicc_")
+# The center's page on logging in to the cluster, linked from the mails that give or change someone's access.
+CLUSTER_LOGIN_INSTRUCTIONS_URL = env.str("CLUSTER_LOGIN_INSTRUCTIONS_URL", default="")
 USAGE_INGEST_MINUTES = env.int("USAGE_INGEST_MINUTES", default=5)
 # Expired allocations stay blocked (no new jobs, data kept) this many days before they are closed.
 ALLOCATION_CLOSE_AFTER_DAYS = env.int("ALLOCATION_CLOSE_AFTER_DAYS", default=7)
@@ -311,21 +400,28 @@ TALENT_OFFER_HOLD_HOURS = env.int("TALENT_OFFER_HOLD_HOURS", default=48)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so that a request without credentials is told how to authenticate (401).
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
+        "accounts.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.authentication.StaffMFARequired",
+    ],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Documents the error answers of every operation too (400, 401, 403, 404, 409, 415, 429).
+    "DEFAULT_SCHEMA_CLASS": "core.schema.PortalAutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
+        "accounts.authentication.AddressRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="600/minute"),
+        "address": env.str("API_THROTTLE_ADDRESS", default="1200/minute"),
     },
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,  # the throttles' client address, as allauth's
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -347,7 +443,12 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=True) else None
 )
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Probes and the Prometheus scrape reach the web hosts directly on the private network, in plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /readyz: each check (database, broker, every cluster) answers within this many seconds or counts as failed;
+# a cluster's answer is reused for READINESS_CACHE_SECONDS, so a flood of probes does not reach the controller.
+READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=5.0)
+READINESS_CACHE_SECONDS = env.int("READINESS_CACHE_SECONDS", default=10)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
@@ -356,6 +457,37 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy of every answer (core.csp.SecurityHeadersMiddleware): scripts and styles only from
+# the portal's own files, never inline (no page has an inline script, style element or style attribute);
+# data: images for Bootstrap's and Swagger UI's built-in icons; no plug-ins, no framing, forms post only here.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+# Browser features no page uses are switched off for the portal and anything it could embed.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
 SESSION_COOKIE_HTTPONLY = True
 # Sessions live in the database (or cache via SESSION_ENGINE) so any web process can serve any request.
 SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.backends.db")
@@ -370,6 +502,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Metrics (docs/operations.md: "Metrics and alerts") -------------------------------------------------
+# /metrics answers only the bearer token or an allowed client address (addresses or networks, as the web sees
+# them: REMOTE_ADDR); with neither set it does not exist (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# A Celery worker serves its task metrics on this port (0: it does not) and address.
+CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
+CELERY_METRICS_ADDR = env.str("CELERY_METRICS_ADDR", default="127.0.0.1")
 
 # Serves /bench/minimal, the yardstick view of the benchmark harness (bench/); off in real deployments.
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)

@@ -1,5 +1,6 @@
 import csv
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -12,6 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from accounts.models import Organisation, OrganisationKind
+from accounts.security import SECURITY_ACTIONS
+from core import hooks
 from core.apps import platform_configs
 from core.models import AuditEvent
 from core.pagination import paginate
@@ -38,20 +41,45 @@ def _home_stats() -> dict:
 
 @never_cache
 def healthz(request):
-    checks = {}
+    """Liveness of a web host: its database and its broker (not the clusters: see readyz)."""
+    return _health_response({"database": _database_check(), "broker": _broker_check(timeout=2)})
+
+
+@never_cache
+def readyz(request):
+    """Readiness for monitors: the database, the broker and every check the apps register (compute: each
+    cluster's controller), each within READINESS_TIMEOUT seconds. 503 names what failed; anonymous, so
+    the answers carry no secrets and the costly ones are cached by the apps."""
+    timeout = settings.READINESS_TIMEOUT
+    checks = {"database": _database_check(), "broker": _broker_check(timeout=timeout)}
+    for readiness_check in hooks.get(hooks.READINESS_CHECKS):
+        try:
+            checks.update(readiness_check.value(timeout))
+        except Exception as exc:  # noqa: BLE001 - a failing check is a "not ready", never a 500
+            checks[readiness_check.app] = f"error: {exc.__class__.__name__}"
+    return _health_response(checks)
+
+
+def _database_check() -> str:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-        checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        checks["database"] = f"error: {exc.__class__.__name__}"
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
+def _broker_check(*, timeout: float) -> str:
     try:
         with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        checks["broker"] = "ok"
+            conn.ensure_connection(max_retries=1, timeout=timeout)
     except Exception as exc:  # noqa: BLE001
-        checks["broker"] = f"error: {exc.__class__.__name__}"
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
+def _health_response(checks: dict[str, str]) -> JsonResponse:
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse(
         {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
@@ -73,6 +101,9 @@ def _audit_events(request):
     if organisation.isdigit():
         events = events.filter(organisation_id=int(organisation))
         filters["organisation"] = organisation
+    if request.GET.get("kind") == "security":
+        events = events.filter(action__in=SECURITY_ACTIONS)
+        filters["kind"] = "security"
     actor = request.GET.get("actor", "").strip()
     if actor:
         events = events.filter(actor_label__icontains=actor)
@@ -100,7 +131,12 @@ def audit_trail(request):
     return render(
         request,
         "portal/audit_trail.html",
-        {"page": paginate(request, events), "filters": filters, "platforms": _platform_labels().items()},
+        {
+            "page": paginate(request, events),
+            "filters": filters,
+            "platforms": _platform_labels().items(),
+            "kinds": [("security", _("Sign-in, tokens and refusals"))],
+        },
     )
 
 

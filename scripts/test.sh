@@ -17,7 +17,9 @@ else
   echo "!! not root: cannot start Slurm; its integration tests will be skipped (and fail in CI)" >&2
 fi
 
-export DEBUG=true   # test settings; pytest-django itself runs the code with DEBUG off
+# The settings are read with DEBUG on (so the start-up checks of production, such as the refusal of the fake
+# cluster, let the tests start); pytest-django then runs the tests themselves with DEBUG off.
+export DEBUG=true
 export DATABASE_URL=${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/portal}
 export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/9}
 export CELERY_BROKER_URL=${CELERY_BROKER_URL:-memory://localhost/}

@@ -26,8 +26,8 @@ def require_service(name: str, host: str, port: int) -> None:
 
 @pytest.fixture(autouse=True)
 def _portal_test_settings(settings, tmp_path):
-    # Mail takes the real path (queued via Celery after commit); the worker delivers to locmem.
-    settings.EMAIL_BACKEND = "core.mail.CeleryEmailBackend"
+    # Mail takes the real path (the outbox, delivered after commit by the eager task) to locmem.
+    settings.EMAIL_BACKEND = "core.mail.OutboxEmailBackend"
     settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.ACCOUNT_RATE_LIMITS = False

@@ -1,0 +1,40 @@
+"""Stuck training work for the kernel's sweeper: free seats nobody was offered.
+
+A freed seat is offered to the waitlist in the transaction that frees it; a seat freed another way (more
+capacity, a seat pool given back through the back office) or an offer run that failed leaves people waiting
+beside an empty seat. The sweeper offers those seats again.
+"""
+
+from datetime import datetime
+
+from django.db.models import Min, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core import sweepers
+from core.sweepers import StuckItem
+from talent.models import Cohort, CohortStatus, EnrolmentStatus
+from talent.services.common import lock_cohort
+from talent.services.enrolment import fill_free_seats
+
+
+def unoffered_seats(now: datetime) -> list[StuckItem]:
+    waiting = Q(enrolments__status=EnrolmentStatus.WAITLISTED, enrolments__seat_pool__isnull=True)
+    cohorts = (
+        Cohort.objects.with_seats()
+        .filter(status=CohortStatus.PUBLISHED, ends_on__gte=timezone.localdate(), seats_left__gt=0)
+        .annotate(waiting_since=Min("enrolments__waitlisted_at", filter=waiting))
+        .filter(waiting_since__lte=sweepers.stuck_before(now))
+        .select_related("course")
+        .order_by("waiting_since")[: sweepers.LIMIT]
+    )
+    return [
+        StuckItem(
+            _("Free seat not offered to the waitlist"), cohort, now - cohort.waiting_since, _offer(cohort)
+        )
+        for cohort in cohorts
+    ]
+
+
+def _offer(cohort: Cohort):
+    return lambda: fill_free_seats(lock_cohort(cohort))
