@@ -1,10 +1,9 @@
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
-from rest_framework.authtoken.models import TokenProxy
 
 from accounts import services
-from accounts.models import Consent, Invitation, Membership, Organisation, User
+from accounts.models import ApiToken, Consent, Invitation, Membership, Organisation, User
 from core.admin import PortalModelAdmin, ReadOnlyModelAdmin
 from core.exceptions import DomainError
 
@@ -94,8 +93,17 @@ class InvitationAdmin(ReadOnlyModelAdmin):
 
 
 admin.site.unregister(Group)
-if admin.site.is_registered(TokenProxy):
-    admin.site.unregister(TokenProxy)  # API tokens are secrets: people manage their own in the portal
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyModelAdmin):
+    """Superusers only (no role has permissions on tokens); never the digest. People revoke in the portal."""
+
+    list_display = ["name", "user", "display_prefix", "scope", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "user__email", "display_prefix"]
+    exclude = ["digest"]
+    ordering = ["-id"]
 
 
 @admin.register(Group)

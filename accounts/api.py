@@ -19,9 +19,15 @@ class MeSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "email", "name", "date_joined", "site_roles"]
         read_only_fields = ["id", "email", "date_joined", "site_roles"]
+        # The length is checked on the name as sent, as the schema's maxLength says; the spaces around it
+        # are dropped afterwards (validate_name).
+        extra_kwargs = {"name": {"trim_whitespace": False}}
 
     def get_site_roles(self, user) -> list[str]:
         return sorted(site_roles(user))
+
+    def validate_name(self, value: str) -> str:
+        return value.strip()
 
 
 class MeView(generics.RetrieveUpdateAPIView):

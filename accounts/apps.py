@@ -8,3 +8,7 @@ class AccountsConfig(core_apps.PlatformConfig):
     verbose_name = _("People and organisations")
     short_name = _("People and organisations")
     operator_permissions = ("verify_organisation",)
+
+    def ready(self):
+        super().ready()
+        from accounts import schema  # noqa: F401, PLC0415 - registers the schema's view of the auth classes

@@ -1,7 +1,9 @@
 from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import ConsentPurpose, MembershipRole, Organisation, OrganisationKind
+from accounts.models import ConsentPurpose, MembershipRole, Organisation, OrganisationKind, TokenScope
 from accounts.uscc import normalize_uscc
 
 
@@ -92,3 +94,33 @@ class AccountDeletionForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError(_("The password is not correct."))
         return password
+
+
+class ApiTokenForm(forms.Form):
+    """A new API token: what it is for, what it may do and how long it lives (checked again by the service)."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("What the token is for, for example “nightly usage export”."),
+    )
+    scope = forms.ChoiceField(
+        label=_("Access"),
+        choices=TokenScope.choices,
+        initial=TokenScope.READ,
+        help_text=_(
+            "Read only is enough for reports and exports; choose read and write only if the program changes things."
+        ),
+    )
+    days = forms.IntegerField(label=_("Valid for (days)"), min_value=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        days = self.fields["days"]
+        days.initial = settings.API_TOKEN_DEFAULT_DAYS
+        days.max_value = settings.API_TOKEN_MAX_DAYS
+        days.validators.append(MaxValueValidator(settings.API_TOKEN_MAX_DAYS))
+        days.widget.attrs["max"] = settings.API_TOKEN_MAX_DAYS
+        days.help_text = _("At most %(max)d days. Create a new token before this one expires.") % {
+            "max": settings.API_TOKEN_MAX_DAYS
+        }

@@ -1,8 +1,11 @@
 """What people and organisations offer the rest of the portal (see core/hooks.py for what each hook means)."""
 
+from allauth.account import signals as account_signals
+from allauth.mfa import signals as mfa_signals
+from django.contrib.auth import signals as auth_signals
 from django.utils.translation import gettext_lazy as _
 
-from accounts import privacy
+from accounts import privacy, security
 from core import hooks
 
 hooks.register(
@@ -27,13 +30,53 @@ hooks.register(
         "user.delete": _("Account deleted"),
         "consent.give": _("Consent given"),
         "consent.withdraw": _("Consent withdrawn"),
+        "auth.sign_in": _("Signed in"),
+        "auth.sign_out": _("Signed out"),
+        "auth.sign_in_failed": _("Sign-in failed"),
+        "auth.locked_out": _("Sign-in locked for too many failures"),
+        "auth.rate_limited": _("Too many attempts (rate limit)"),
+        "auth.mfa_failed": _("Wrong two-factor code"),
+        "auth.mfa_enabled": _("Two-factor authentication turned on"),
+        "auth.mfa_disabled": _("Two-factor authentication turned off"),
+        "auth.recovery_codes_reset": _("Recovery codes regenerated"),
+        "auth.recovery_code_used": _("Signed in with a recovery code"),
+        "auth.password_changed": _("Password changed"),
+        "auth.password_reset": _("Password reset"),
+        "auth.email_added": _("Email address added"),
+        "auth.email_removed": _("Email address removed"),
+        "auth.email_changed": _("Primary email address changed"),
+        "auth.sessions_ended": _("Sessions ended"),
+        "api_token.create": _("API token created"),
+        "api_token.new_address": _("API token used from a new address"),
+        "api_token.revoke": _("API token revoked"),
+        "access.refused": _("Access refused"),
     },
 )
+
+# Security events (accounts/security.py): allauth's and Django's signals, each receiver once.
+for signal, receiver in (
+    (account_signals.user_logged_in, security.on_signed_in),
+    (auth_signals.user_logged_out, security.on_signed_out),
+    (auth_signals.user_login_failed, security.on_sign_in_failed),
+    (account_signals.password_changed, security.on_password_changed),
+    (account_signals.password_set, security.on_password_changed),
+    (account_signals.password_reset, security.on_password_reset),
+    (account_signals.email_added, security.on_email_added),
+    (account_signals.email_removed, security.on_email_removed),
+    (account_signals.email_changed, security.on_email_changed),
+    (mfa_signals.authenticator_added, security.on_authenticator_added),
+    (mfa_signals.authenticator_removed, security.on_authenticator_removed),
+    (mfa_signals.authenticator_reset, security.on_authenticator_reset),
+    (mfa_signals.authenticator_used, security.on_authenticator_used),
+    (mfa_signals.authentication_failed, security.on_mfa_failed),
+):
+    signal.connect(receiver, dispatch_uid=f"accounts.security.{receiver.__name__}")
 
 hooks.register(hooks.PERSONAL_DATA, privacy.profile, name="profile")
 hooks.register(hooks.PERSONAL_DATA, privacy.memberships, name="memberships")
 hooks.register(hooks.PERSONAL_DATA, privacy.invitations, name="invitations")
 hooks.register(hooks.PERSONAL_DATA, privacy.consents, name="consents")
+hooks.register(hooks.PERSONAL_DATA, privacy.api_tokens, name="api_tokens")
 hooks.register(hooks.PERSONAL_DATA, privacy.audit_trail_of_my_actions, name="audit_trail_of_my_actions")
 
 hooks.register(hooks.API_URLS, "accounts.api_urls")

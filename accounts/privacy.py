@@ -16,9 +16,9 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework.authtoken.models import Token
 
 from accounts.models import (
+    ApiToken,
     Consent,
     ConsentPurpose,
     Invitation,
@@ -87,6 +87,23 @@ def consents(user: User):
             "notice": c.notice_version,
         }
         for c in Consent.objects.filter(user=user)
+    ]
+
+
+def api_tokens(user: User):
+    """What the portal knows of the person's API tokens (never the secrets: it does not have them)."""
+    return [
+        {
+            "name": t.name,
+            "starts_with": t.display_prefix,
+            "scope": t.scope,
+            "created": _iso(t.created_at),
+            "expires": _iso(t.expires_at),
+            "revoked": _iso(t.revoked_at),
+            "last_used": _iso(t.last_used_at),
+            "used_from": t.seen_addresses,
+        }
+        for t in ApiToken.objects.filter(user=user)
     ]
 
 
@@ -212,7 +229,7 @@ def delete_account(user: User) -> None:
     signals.account_deleting.send(sender=User, user=user, by=user)
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
-    Token.objects.filter(user=user).delete()
+    ApiToken.objects.filter(user=user).delete()
     # Sessions are signed blobs: end every session of this person.
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):

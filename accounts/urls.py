@@ -22,6 +22,11 @@ urlpatterns = [
     path("account/privacy/", views.privacy_settings, name="privacy_settings"),
     path("account/privacy/export/", views.privacy_export, name="privacy_export"),
     path("account/delete/", views.account_delete, name="account_delete"),
+    path("account/tokens/", views.api_tokens, name="api_tokens"),
+    path("account/tokens/new/", views.api_token_create, name="api_token_create"),
+    path("account/tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+    path("account/sessions/end/", views.sessions_end, name="sessions_end"),
+    path("operator/tokens/", views.api_token_oversight, name="api_token_oversight"),
     path("operator/verifications/", views.verification_queue, name="verification_queue"),
     path("operator/verifications/<int:pk>/", views.verification_decide, name="verification_decide"),
 ]

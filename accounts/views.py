@@ -1,3 +1,5 @@
+from allauth.account.decorators import reauthentication_required
+from allauth.usersessions.models import UserSession
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -8,12 +10,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from rest_framework.authtoken.models import Token
 
-from accounts import privacy, services
+from accounts import privacy, security, services
+from accounts import tokens as api_token_services
 from accounts.access import require_manager, require_operator
 from accounts.forms import (
     AccountDeletionForm,
+    ApiTokenForm,
     ConsentForm,
     InvitationForm,
     OrganisationForm,
@@ -21,6 +24,7 @@ from accounts.forms import (
     RoleForm,
 )
 from accounts.models import (
+    ApiToken,
     Consent,
     ConsentPurpose,
     Invitation,
@@ -36,7 +40,7 @@ from core.exceptions import DomainError
 from core.models import AuditEvent
 from core.pagination import paginate, safe_next
 from core.roles import is_operator, sees_all_organisations
-from core.web import show_error
+from core.web import parse_id, show_error
 
 
 def _visible_organisation(request, pk) -> tuple[Organisation, Membership | None]:
@@ -350,23 +354,75 @@ def verification_decide(request, pk):
     return redirect(safe_next(request, "accounts:verification_queue"))
 
 
-# --- API token -----------------------------------------------------------------------------------
+# --- API tokens ----------------------------------------------------------------------------------
 
 
 @login_required
-def api_token(request):
-    token = Token.objects.filter(user=request.user).first()
-    new_key = None
-    if request.method == "POST":
-        Token.objects.filter(user=request.user).delete()
-        if request.POST.get("action") != "delete":
-            token = Token.objects.create(user=request.user)
-            new_key = token.key
-            messages.success(request, _("A new API token was created. Copy it now: it is shown only once."))
+def api_tokens(request):
+    """The person's own tokens: live ones first, then the ended ones they may still want to recognise."""
+    tokens = ApiToken.objects.filter(user=request.user).order_by("revoked_at", "-created_at")[:100]
+    return render(request, "accounts/api_tokens.html", {"tokens": tokens, "now": timezone.now()})
+
+
+@login_required
+@reauthentication_required
+def api_token_create(request):
+    """A new token; its secret is shown on the answer to this POST and never again."""
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, secret = api_token_services.create_api_token(request.user, **form.cleaned_data)
+        except DomainError as error:
+            show_error(request, error)
         else:
-            token = None
-            messages.info(request, _("Your API token was deleted."))
-    return render(request, "account/api_token.html", {"token": token, "new_key": new_key})
+            messages.success(request, _("The token was created. Copy it now: it is shown only once."))
+            return render(request, "accounts/api_token_created.html", {"token": token, "secret": secret})
+    return render(request, "accounts/api_token_form.html", {"form": form})
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, pk):
+    token = get_object_or_404(ApiToken.objects.for_user(request.user), pk=pk)
+    try:
+        api_token_services.revoke_api_token(token, by=request.user)
+        messages.success(request, _("The token “%(name)s” is revoked.") % {"name": token.name})
+    except DomainError as error:
+        show_error(request, error)
+    default = "accounts:api_tokens" if token.user_id == request.user.pk else "accounts:api_token_oversight"
+    return redirect(safe_next(request, default))
+
+
+@login_required
+def api_token_oversight(request):
+    """Operators: everybody's live tokens, to revoke one that leaked or whose owner left."""
+    require_operator(request.user)
+    tokens = ApiToken.objects.for_user(request.user).active().select_related("user")
+    owner = request.GET.get("owner", "").strip()
+    if owner:
+        tokens = tokens.filter(user__email__icontains=owner)
+    return render(
+        request, "accounts/api_token_oversight.html", {"page": paginate(request, tokens), "owner": owner}
+    )
+
+
+# --- sessions (the list is allauth's usersessions page, templates/usersessions/) -----------------------
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def sessions_end(request):
+    """End one of the person's sessions (``session``: its id) or all the others (``session=others``), after
+    the person proved again who they are (ASVS 7.5.2: a stolen session cannot throw the owner out)."""
+    sessions = UserSession.objects.filter(user=request.user)
+    choice = request.POST.get("session", "")
+    if choice != "others":
+        sessions = [get_object_or_404(sessions, pk=parse_id(choice) or 0)]
+    if security.end_user_sessions(request, [s for s in sessions if choice != "others" or not s.is_current()]):
+        return redirect("home")
+    messages.success(request, _("The sessions you chose are ended: those browsers are signed out."))
+    return redirect("usersessions_list")
 
 
 # --- privacy (PIPL rights) -----------------------------------------------------------------------

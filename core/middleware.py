@@ -1,33 +1,99 @@
+import time
+
+from allauth.account.authentication import get_authentication_records
 from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from rest_framework.authtoken.models import Token
 
 from core.roles import is_read_only, requires_mfa
 
-# What staff without MFA may still open: setting MFA up (allauth), signing out, public assets and notices.
-# The API authenticates inside DRF (tokens), where StaffMFAPermission-style checks belong, not here.
+# What staff without MFA may still open: signing in and out, setting MFA up or passing it again, a password
+# reset, public assets and notices. The rest of allauth's pages (email, password change, sessions) and every
+# page of the portal wait for MFA. The API is not listed because it is refused inside DRF instead
+# (accounts.authentication): tokens are only known there, and an API client needs a 403, not a redirect.
 OPEN_PREFIXES = (
-    "/accounts/",
+    "/accounts/login/",
+    "/accounts/logout/",
+    "/accounts/2fa/",
+    "/accounts/reauthenticate/",
+    "/accounts/password/reset/",
+    "/accounts/confirm-email/",
+    "/accounts/inactive/",
     "/static/",
     "/media/",
     "/i18n/",
     "/healthz",
+    "/readyz",
     "/about/",
     "/api/",
     "/admin/logout",
 )
 
+# Why a staff request is refused; also the reason written to the audit trail.
+STAFF_WITHOUT_MFA = "staff account without two-factor authentication"
+SESSION_WITHOUT_MFA = "staff session has not passed two-factor authentication"
+
+
+def session_skipped_mfa(request, user) -> bool:
+    """A session signed in through allauth whose record of authentication steps has no MFA step.
+
+    That happens when MFA was switched on after this session signed in (or from another browser): the
+    session proves the password only. Sessions made without allauth (the test client's ``force_login``) carry
+    no record and are not judged here; the back office's own login page is routed through allauth."""
+    records = get_authentication_records(request, user)
+    return bool(records) and not any(record.get("method") == "mfa" for record in records)
+
+
+def staff_mfa_refusal(request, user, *, by_session: bool) -> str:
+    """Why this staff member may not act yet ("" when they may): no authenticator, or a session without MFA."""
+    if not requires_mfa(user):
+        return ""
+    if not is_mfa_enabled(user):
+        return STAFF_WITHOUT_MFA
+    if by_session and session_skipped_mfa(request, user):
+        return SESSION_WITHOUT_MFA
+    return ""
+
+
+class StaffIdleTimeoutMiddleware:
+    """Operators' and supervisors' sessions end after STAFF_SESSION_IDLE_MINUTES without a request.
+
+    Their sessions can decide and read everything, so an unattended browser is a bigger risk than a member's.
+    The time of the last request is kept in the session, written at most once a minute."""
+
+    SESSION_KEY = "staff_last_request_at"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and requires_mfa(user):
+            now, last = int(time.time()), request.session.get(self.SESSION_KEY)
+            if last is not None and now - last > settings.STAFF_SESSION_IDLE_MINUTES * 60:
+                logout(request)
+                messages.info(
+                    request,
+                    _("You were signed out after %(minutes)d minutes without activity. Please sign in again.")
+                    % {"minutes": settings.STAFF_SESSION_IDLE_MINUTES},
+                )
+            elif last is None or now - last >= 60:
+                request.session[self.SESSION_KEY] = now
+        return self.get_response(request)
+
 
 class StaffMFAMiddleware:
-    """Operators and supervisors act as staff only after they have enabled two-factor authentication.
+    """Operators and supervisors act as staff only after they have enabled two-factor authentication, and
+    only in a session that passed it.
 
-    Until then every page but MFA set-up sends them there, so no staff decision or back-office page is
-    reachable with a password alone.
+    Until then every page but MFA set-up (or MFA re-authentication) sends them there, so no staff decision or
+    back-office page is reachable with a password alone.
     """
 
     def __init__(self, get_response):
@@ -36,14 +102,10 @@ class StaffMFAMiddleware:
     def __call__(self, request):
         path = request.path_info
         user = getattr(request, "user", None)
-        if (
-            user is not None
-            and user.is_authenticated
-            and not path.startswith(OPEN_PREFIXES)
-            and path != "/"
-            and requires_mfa(user)
-            and not is_mfa_enabled(user)
-        ):
+        if user is None or not user.is_authenticated or path.startswith(OPEN_PREFIXES) or path == "/":
+            return self.get_response(request)
+        refusal = staff_mfa_refusal(request, user, by_session=True)
+        if refusal == STAFF_WITHOUT_MFA:
             messages.warning(
                 request,
                 _(
@@ -51,6 +113,9 @@ class StaffMFAMiddleware:
                 ),
             )
             return redirect(reverse("mfa_activate_totp") + "?next=" + path)
+        if refusal == SESSION_WITHOUT_MFA:
+            messages.warning(request, _("Confirm it is you with your authenticator app to go on."))
+            return redirect(reverse("mfa_reauthenticate") + "?next=" + path)
         return self.get_response(request)
 
 
@@ -64,8 +129,8 @@ class SupervisorReadOnlyMiddleware:
     """Supervisors read everything and change nothing: every unsafe request of a supervisor (who is not also
     an operator) is refused here, on pages, in the back office and in the API alike, whatever a view allows.
 
-    The API authenticates with tokens inside DRF, after the middleware; a token is looked up here too so that
-    token clients are held to the same rule."""
+    API tokens are only known inside DRF, after the middleware: accounts.authentication holds token clients
+    to the same rule."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -77,6 +142,7 @@ class SupervisorReadOnlyMiddleware:
             user = self._user(request)
             if user is not None and is_read_only(user):
                 message = _("Supervisors have read-only access: nothing can be changed with this account.")
+                request.refusal_reason = "supervisors are read-only"
                 if request.path_info.startswith("/api/"):
                     return JsonResponse({"detail": message}, status=403)
                 raise PermissionDenied(message)
@@ -87,9 +153,4 @@ class SupervisorReadOnlyMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             return user
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if request.path_info.startswith("/api/") and header.startswith("Token "):
-            token = Token.objects.select_related("user").filter(key=header[6:].strip()[:40]).first()
-            if token is not None and token.user.is_active:
-                return token.user
         return None

@@ -22,8 +22,7 @@ OPERATOR_MANAGED_APPS = ("accounts", "compute", "projects", "alliance", "talent"
 OPERATOR_EXTRA_PERMISSIONS = ("accounts.verify_organisation", "portal.view_auditevent")
 # Secrets no role reads, not even in the back office: API tokens, MFA secrets, sessions.
 SECRET_MODELS = {
-    ("authtoken", "token"),
-    ("authtoken", "tokenproxy"),
+    ("accounts", "apitoken"),
     ("mfa", "authenticator"),
     ("sessions", "session"),
 }

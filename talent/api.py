@@ -147,7 +147,7 @@ class CohortSerializer(serializers.ModelSerializer):
 
 class CourseSerializer(serializers.ModelSerializer):
     title = serializers.CharField(read_only=True)
-    programme = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    programme = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     cohorts = CohortSerializer(source="upcoming_cohorts", many=True, read_only=True)
     level = LevelField()
     category = CategoryField()

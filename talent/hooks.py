@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from core import hooks, signals
-from talent import demo, privacy, reports
+from talent import demo, privacy, reports, sweepers
 
 hooks.register(
     hooks.AUDIT_LABELS,
@@ -55,3 +55,4 @@ hooks.register(hooks.DASHBOARD_PANELS, "talent/partials/dashboard_panel.html", o
 hooks.register(hooks.DEMO_DATA, demo.seed, order=40)
 hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=30)
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)
+hooks.register(hooks.STUCK_WORK, sweepers.unoffered_seats)

@@ -14,9 +14,12 @@ from accounts.models.organisations import (
     Sector,
     VerificationStatus,
 )
+from accounts.models.tokens import ApiToken, ApiTokenQuerySet, TokenScope
 from accounts.models.users import User, UserManager
 
 __all__ = [
+    "ApiToken",
+    "ApiTokenQuerySet",
     "Consent",
     "ConsentPurpose",
     "ConsentQuerySet",
@@ -32,6 +35,7 @@ __all__ = [
     "OrganisationQuerySet",
     "OrganisationScopedQuerySet",
     "Sector",
+    "TokenScope",
     "User",
     "UserManager",
     "VerificationStatus",

@@ -1,12 +1,14 @@
 """The public alliance directory in the API: entries, a member's visible profile, and facet counts."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.models import Sector
 from alliance.api.common import AllianceCapabilitySerializer
 from alliance.models import AllianceProfile, DirectoryEntry, Tier
 from alliance.services import directory, profiles
@@ -75,12 +77,26 @@ DIRECTORY_PARAMETERS = [
         enum=["enterprise", "university", "research_institute", "government", "other"],
     ),
     OpenApiParameter("tier", OpenApiTypes.STR, enum=Tier.values),
-    OpenApiParameter("sector", OpenApiTypes.STR),
+    OpenApiParameter("sector", OpenApiTypes.STR, enum=Sector.values),
     OpenApiParameter("city", OpenApiTypes.STR),
     OpenApiParameter(
         "capability", OpenApiTypes.STR, many=True, description="Capability short names (all must match)."
     ),
 ]
+
+
+def directory_query(params) -> directory.DirectoryQuery:
+    """The filters of the request; an unknown kind, tier or sector is a 400 that names it (the page drops it
+    quietly, but a program must learn that its filter was not applied)."""
+    query = directory.DirectoryQuery.from_params(params)
+    if query.errors:
+        raise serializers.ValidationError(
+            {
+                name: [_("“%(value)s” is not one of the choices.") % {"value": params.get(name)}]
+                for name in query.errors
+            }
+        )
+    return query
 
 
 class DirectoryViewSet(viewsets.ReadOnlyModelViewSet):
@@ -92,7 +108,7 @@ class DirectoryViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"[0-9]{1,18}"
 
     def get_queryset(self):
-        query = directory.DirectoryQuery.from_params(self.request.query_params)
+        query = directory_query(self.request.query_params)
         return directory.entries(query).order_by("pk")
 
     @extend_schema(parameters=DIRECTORY_PARAMETERS)
@@ -128,7 +144,7 @@ class DirectoryViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=False)
     def facets(self, request):
         """Counts per facet value for the given filters."""
-        query = directory.DirectoryQuery.from_params(request.query_params)
+        query = directory_query(request.query_params)
         return Response(
             {
                 name: AllianceFacetValueSerializer(values, many=True).data

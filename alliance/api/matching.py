@@ -1,5 +1,6 @@
 """Solutions, needs, their matches and interest in the API."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
@@ -138,9 +139,14 @@ class NeedViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             .prefetch_related("capabilities")
         )
         kind = self.request.query_params.get("kind")
-        if kind in NeedKind.values:
-            queryset = queryset.filter(kind=kind)
-        return queryset
+        if kind is None:
+            return queryset
+        if kind not in NeedKind.values:
+            # A filter that is not applied must not look applied: a 400 that names it.
+            raise serializers.ValidationError(
+                {"kind": [_("“%(value)s” is not one of the choices.") % {"value": kind}]}
+            )
+        return queryset.filter(kind=kind)
 
     @extend_schema(parameters=[OpenApiParameter("kind", OpenApiTypes.STR, enum=NeedKind.values)])
     def list(self, request, *args, **kwargs):

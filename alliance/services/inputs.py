@@ -2,46 +2,19 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
-from PIL import Image, UnidentifiedImageError
 
 from accounts.models import Organisation
 from alliance.models import AllianceMembership, CapabilityTag, Scenario
 from core.exceptions import NotAllowed
+from core.uploads import accept_image
 
-IMAGE_FORMATS = {"PNG", "JPEG", "WEBP"}
-MAX_IMAGE_PIXELS = 4096
 MAX_CAPABILITIES = 12
 
 
 def validate_image(file, *, max_bytes: int | None = None) -> None:
-    """An upload must be a PNG, JPEG or WebP image that Pillow can read, within the size limits."""
-    if file is None:
-        return
-    max_bytes = max_bytes or settings.MAX_LOGO_BYTES
-    if file.size > max_bytes:
-        raise ValidationError(
-            _("The image is %(size)s; the largest allowed is %(max)s.")
-            % {"size": filesizeformat(file.size), "max": filesizeformat(max_bytes)}
-        )
-    try:
-        file.seek(0)
-        with Image.open(file) as image:
-            image_format, size = image.format, image.size
-            image.verify()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise ValidationError(
-            _("This file is not an image the portal can read: use PNG, JPEG or WebP.")
-        ) from None
-    finally:
-        file.seek(0)
-    if image_format not in IMAGE_FORMATS:
-        raise ValidationError(_("Use a PNG, JPEG or WebP image."))
-    if max(size) > MAX_IMAGE_PIXELS:
-        raise ValidationError(
-            _("The image may be at most %(px)d pixels wide or high.") % {"px": MAX_IMAGE_PIXELS}
-        )
+    """A PNG, JPEG or WebP picture by its content, within the size limits, stored under a random name."""
+    accept_image(file, max_bytes=max_bytes or settings.MAX_LOGO_BYTES)
 
 
 def clean_image(file, field: str, *, max_bytes: int | None = None) -> None:

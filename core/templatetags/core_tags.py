@@ -62,6 +62,17 @@ def percent(ratio):
     return f"{formats.number_format(value, decimal_pos=min(places, 1), use_l10n=True)} %"
 
 
+@register.filter
+def width_class(percent) -> str:
+    """The class that makes a bar ``percent`` wide (``w-pct-0`` … ``w-pct-100`` in portal.css), rounded and
+    kept within 0–100: the Content-Security-Policy refuses ``style="width: …"`` attributes."""
+    try:
+        value = Decimal(str(percent)).quantize(Decimal(1))
+    except (InvalidOperation, TypeError, ValueError):
+        value = Decimal(0)
+    return f"w-pct-{min(max(int(value), 0), 100)}"
+
+
 @register.simple_tag
 def breadcrumb(*trail):
     """The breadcrumb trail: pairs of (URL name or path, label), then the current page's label.

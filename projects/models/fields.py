@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core import uploads
+
 
 def person(verbose_name=None, *, blank: bool = False) -> models.ForeignKey:
     """Who did something (invited, uploaded, reviewed ...); None once their account is gone."""
@@ -31,22 +33,9 @@ def attachment_path(instance, filename: str) -> str:
 
 
 def validate_pdf(upload) -> None:
-    """A PDF by name, by its first bytes and within the size limit (settings.PROJECT_ATTACHMENT_MAX_BYTES)."""
-    name = getattr(upload, "name", "") or ""
-    if not name.lower().endswith(".pdf"):
+    """A PDF by its content within settings.PROJECT_ATTACHMENT_MAX_BYTES (core.uploads), and named as one so
+    that people downloading it get what the name says; stored under ``attachment_path`` (random, private),
+    its original name kept on the row."""
+    if not (getattr(upload, "name", "") or "").lower().endswith(".pdf"):
         raise ValidationError(_("Upload a PDF file (its name must end in .pdf)."), code="extension")
-    size = getattr(upload, "size", None)
-    limit = settings.PROJECT_ATTACHMENT_MAX_BYTES
-    if size is None or size > limit:
-        raise ValidationError(
-            _("The file is too large: at most %(mb)s MB.") % {"mb": round(limit / 1024 / 1024, 1)},
-            code="size",
-        )
-    if size == 0:
-        raise ValidationError(_("The file is empty."), code="empty")
-    position = upload.tell() if hasattr(upload, "tell") else 0
-    upload.seek(0)
-    head = upload.read(5)
-    upload.seek(position)
-    if head != b"%PDF-":
-        raise ValidationError(_("This file is not a PDF document."), code="not_pdf")
+    uploads.validate_pdf(upload, max_bytes=settings.PROJECT_ATTACHMENT_MAX_BYTES)

@@ -4,6 +4,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -12,6 +13,7 @@ from core import audit
 from core.exceptions import Conflict, DomainError
 from core.roles import sees_all_organisations
 from core.states import save_transition
+from core.uploads import decode_csv
 from talent.models import Cohort, CohortStatus, Enrolment, EnrolmentStatus
 from talent.services.common import (
     lock_cohort,
@@ -38,17 +40,10 @@ class BulkRow:
 
 
 def _parse_csv(data: bytes | str) -> list[tuple[int, str, str]]:
-    if isinstance(data, bytes):
-        if len(data) > MAX_CSV_BYTES:
-            raise DomainError(_("The file is larger than 1 MB; split it."))
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise DomainError(
-                _("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")
-            ) from None
-    if "\x00" in data:
-        raise DomainError(_("The file is not a CSV text file."))
+    try:
+        data = decode_csv(data.encode() if isinstance(data, str) else data, max_bytes=MAX_CSV_BYTES)
+    except ValidationError as error:
+        raise DomainError(error.messages[0]) from None
     try:
         rows = list(csv.reader(io.StringIO(data)))
     except csv.Error as error:

@@ -1,12 +1,12 @@
 import pytest
 from django.core import mail
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 
 from accounts import services
 from accounts.models import Invitation, Membership, Organisation, VerificationStatus
+from accounts.tokens import create_api_token
 from tests.accounts.factories import UserFactory, add_member, make_organisation
 
 pytestmark = pytest.mark.django_db
@@ -27,8 +27,8 @@ def test_anonymous_requests_are_refused(api_client):
 
 
 def test_token_authentication(api_client, user):
-    token = Token.objects.create(user=user)
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _token, secret = create_api_token(user, name="script", scope="read")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
     response = api_client.get("/api/v1/me/")
     assert response.status_code == 200
     assert response.json()["email"] == user.email
@@ -101,11 +101,11 @@ def test_list_shows_only_my_organisations(api_client, user):
     assert [o["id"] for o in response.json()["results"]] == [mine.pk]
 
 
-def test_operators_and_supervisors_see_all(api_client, operator, supervisor):
+def test_operators_and_supervisors_see_all(api_client, operator, supervisor, mfa):
     make_organisation(UserFactory())
     make_organisation(UserFactory())
     for person in (operator, supervisor):
-        api_client.force_authenticate(person)
+        api_client.force_authenticate(mfa(person))
         assert len(api_client.get("/api/v1/organisations/").json()["results"]) == 2
 
 
@@ -135,7 +135,7 @@ def test_update_needs_owner_or_admin(api_client, user):
     assert response.status_code == 200 and response.json()["city"] == "上海"
 
 
-def test_verification_through_the_api(api_client, user, operator):
+def test_verification_through_the_api(api_client, user, operator, mfa):
     org = make_organisation(user)
     api_client.force_authenticate(user)
     assert api_client.post(f"/api/v1/organisations/{org.pk}/verify/").status_code == 403
@@ -146,7 +146,7 @@ def test_verification_through_the_api(api_client, user, operator):
     again = api_client.post(f"/api/v1/organisations/{org.pk}/submit-verification/")
     assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
 
-    api_client.force_authenticate(operator)
+    api_client.force_authenticate(mfa(operator))
     assert (
         api_client.post(f"/api/v1/organisations/{org.pk}/reject/", {"reason": ""}, format="json").status_code
         == 400

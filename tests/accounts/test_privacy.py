@@ -5,10 +5,10 @@ import zipfile
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
-from rest_framework.authtoken.models import Token
 
 from accounts import privacy, services
-from accounts.models import Consent, ConsentPurpose, Invitation, Membership, MembershipRole, User
+from accounts.models import ApiToken, Consent, ConsentPurpose, Invitation, Membership, MembershipRole, User
+from accounts.tokens import create_api_token
 from compute.backends.fake import FakeBackend
 from core.exceptions import Conflict
 from core.models import AuditEvent
@@ -84,7 +84,7 @@ def test_delete_account_erases_and_pseudonymises(client, user, mfa):
     other = make_organisation(UserFactory())
     services.invite_member(other, by=other.memberships.get().user, email=user.email, role="member")
     privacy.set_consent(user, purpose=ConsentPurpose.MARKETING_EMAIL, given=True)
-    Token.objects.create(user=user)
+    create_api_token(user, name="script", scope="read")
     mfa(user)
     email = user.email
     client.force_login(user)
@@ -96,7 +96,7 @@ def test_delete_account_erases_and_pseudonymises(client, user, mfa):
     assert user.email == f"deleted-user-{user.pk}@invalid" and user.name == ""
     assert not EmailAddress.objects.filter(user=user).exists()
     assert not Authenticator.objects.filter(user=user).exists()
-    assert not Token.objects.filter(user=user).exists()
+    assert not ApiToken.objects.filter(user=user).exists()
     assert not Membership.objects.filter(user=user).exists()
     assert not privacy.has_consent(user, ConsentPurpose.MARKETING_EMAIL)
     assert Invitation.objects.filter(organisation=other).get().status == "declined"
@@ -141,5 +141,6 @@ def test_deletion_removes_cluster_access_and_export_lists_it(
     assert data["compute"]["cluster_access"][0]["cluster_username"] == "leaver"
     with django_capture_on_commit_callbacks(execute=True):
         privacy.delete_account(user)
-    assert not allocation.members.exists()
+    assert not allocation.members.current().exists()
+    assert allocation.members.get().removed_at is not None  # the allocation's history keeps who had access
     assert FakeBackend().read_account(allocation.account_name).users == frozenset()

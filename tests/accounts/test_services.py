@@ -288,7 +288,7 @@ def test_operator_permissions_exclude_secrets():
     assert operator.has_perm("accounts.change_organisation")
     assert not operator.has_perm("accounts.change_user")
     assert not operator.has_perm("mfa.view_authenticator")
-    assert not operator.has_perm("authtoken.view_token")
+    assert not operator.has_perm("accounts.view_apitoken")
 
 
 def test_platforms_hear_when_a_member_leaves_or_is_removed(user):

@@ -5,7 +5,6 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
-from rest_framework.authtoken.models import Token
 
 from accounts import services
 from accounts.models import Invitation, Membership, Organisation, VerificationStatus
@@ -215,16 +214,6 @@ def test_last_owner_cannot_leave_through_the_page(client, user):
     response = client.post(reverse("accounts:membership_remove", args=[membership.pk]), follow=True)
     assert "at least one owner" in response.content.decode()
     assert Membership.objects.filter(pk=membership.pk).exists()
-
-
-def test_api_token_page(client, user):
-    client.force_login(user)
-    response = client.post("/accounts/api-token/", {"action": "create"})
-    key = Token.objects.get(user=user).key
-    assert key in response.content.decode()
-    assert key not in client.get("/accounts/api-token/").content.decode()
-    client.post("/accounts/api-token/", {"action": "delete"})
-    assert not Token.objects.filter(user=user).exists()
 
 
 def test_signup_requires_email_verification(client, django_capture_on_commit_callbacks):

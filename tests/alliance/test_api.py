@@ -38,7 +38,12 @@ def test_directory_is_public_with_filters_search_and_facets(api_client, operator
     ] == [a.pk]
     facets = api_client.get(DIRECTORY + "facets/").json()
     assert {f["value"]: f["count"] for f in facets["city"]} == {"滨海": 1, "临江": 1}
-    assert api_client.get(DIRECTORY, {"kind": "spaceship", "q": "%%"}).status_code == 200
+    # An unknown filter value is a 400 that names the parameter, never a quietly unfiltered list.
+    refused = api_client.get(DIRECTORY, {"kind": "spaceship", "q": "%%"})
+    assert refused.status_code == 400 and "kind" in refused.json()
+    assert api_client.get(DIRECTORY, {"tier": "platinum"}).json().keys() == {"tier"}
+    assert api_client.get(DIRECTORY, {"page_size": "null"}).status_code == 400
+    assert api_client.get(DIRECTORY, {"q": "%%"}).status_code == 200
     detail = api_client.get(f"{DIRECTORY}{a.pk}/").json()
     assert detail["entry"]["name_zh"] == "星河智能科技有限公司"
     assert [c["slug"] for c in detail["profile"]["capabilities"]] == ["computer-vision"]

@@ -3,8 +3,10 @@
 The start URLs come from the URL configuration itself (so a page added later is crawled without editing the
 test), then every same-site link found on a visited page is followed, breadth first, up to a cap.
 On each HTML page axe-core (installed from npm by ``scripts/install-axe.sh``) runs the WCAG 2.0/2.1 A and AA
-rules, and every request the page makes is checked to stay on the live server: the portal must work on a
-closed network (no CDN, web fonts or analytics).
+rules, every request the page makes is checked to stay on the live server (the portal must work on a
+closed network: no CDN, web fonts or analytics), and every Content-Security-Policy violation the page causes
+(a ``securitypolicyviolation`` event, or Chromium's console message about the policy) is recorded: the policy
+refuses inline scripts and styles, so a template that brings one back is caught here.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ VALUES_PER_PARAMETER = 8  # objects tried for one URL parameter (organisation pk
 SKIPPED_PREFIXES = ("/static/", "/media/", "/i18n/")
 API_PAGES = ("/api/docs/", "/api/redoc/")  # the API's human-readable documentation; the rest is JSON
 ADMIN_PAGE = re.compile(r"^/admin/(?:[a-z0-9_]+/[a-z0-9_]+/)?$")  # the index and the model changelists
+
+# Reported by the page to the crawler's console listener; registered before any script of the page runs.
+_CSP_LISTENER = """document.addEventListener('securitypolicyviolation', (e) => console.error(
+  `CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`
+  + (e.sample ? ` (${e.sample})` : '')));"""
+CSP_MESSAGE = re.compile(r"Content Security Policy|CSP violation", re.I)
 
 _PLACEHOLDER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 
@@ -182,6 +190,7 @@ class CrawlResult:
     checked_urls: list[str] = field(default_factory=list)  # the same, as URLs to visit again
     violations: list[Violation] = field(default_factory=list)
     foreign_requests: list[tuple[str, str]] = field(default_factory=list)  # (page, requested URL)
+    csp_violations: list[tuple[str, str]] = field(default_factory=list)  # (page, console message)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (page, what went wrong)
     not_html: list[str] = field(default_factory=list)
     post_only: list[str] = field(default_factory=list)
@@ -231,6 +240,7 @@ class _Crawler:
         # Only listen: a route() that blocks other hosts would switch the browser cache off (every page
         # slower); on a closed network such a request fails at once anyway, and it is reported here.
         context.on("request", self._on_request)
+        context.add_init_script(script=_CSP_LISTENER)
         if PRELOAD_AXE:
             # The same file as add_script_tag(path=...) would inject, but compiled once for the whole crawl.
             context.add_init_script(path=str(axe_source))
@@ -241,6 +251,7 @@ class _Crawler:
         self.status = None
         self.in_flight: set = set()
         page.on("response", self._on_response)
+        page.on("console", self._on_console)
         page.on("request", lambda request: self.in_flight.add(request))
         page.on("requestfinished", lambda request: self.in_flight.discard(request))
         page.on("requestfailed", lambda request: self.in_flight.discard(request))
@@ -269,6 +280,10 @@ class _Crawler:
             return
         if (parts.scheme, parts.netloc) != (self.origin.scheme, self.origin.netloc):
             self.result.foreign_requests.append((self.current or "?", request.url))
+
+    def _on_console(self, message):
+        if CSP_MESSAGE.search(message.text):
+            self.result.csp_violations.append((self.current or "?", message.text))
 
     def _on_response(self, response):
         if response.request.is_navigation_request() and response.frame.parent_frame is None:

@@ -1,5 +1,5 @@
 """Public-sector fitness: every reachable page passes axe-core's WCAG 2.1 A/AA rules, loads nothing from
-other hosts, and the main paths work with the keyboard alone.
+other hosts, violates nothing of the Content-Security-Policy, and the main paths work with the keyboard alone.
 
 axe-core comes from the npm registry (package.json, package-lock.json): install it with
 ``scripts/install-axe.sh``. Without it the crawl skips loudly on a laptop and fails in CI.
@@ -245,6 +245,9 @@ def report(results: list[CrawlResult]) -> tuple[str, list[str], list[str]]:
         for page, url in r.foreign_requests:
             add(f"{page}  requested another host: {url}", r.persona)
             every.append(f"[{r.persona}] {page}  requested another host: {url}")
+        for page, message in r.csp_violations:
+            add(f"{page}  Content-Security-Policy: {message}", r.persona)
+            every.append(f"[{r.persona}] {page}  Content-Security-Policy: {message}")
         for v in r.violations:
             add(f"{v.page}  {v.rule} ({v.impact}): {v.help}", r.persona, v.target)
             every.append(f"[{r.persona}] {v.line()}")
@@ -506,3 +509,31 @@ def test_axe_finds_what_it_should(page: Page, axe_js):
     )
     rules = {finding.rule for finding in run_axe(page, "test page", axe_js)}
     assert {"html-has-lang", "image-alt", "label", "color-contrast", "link-name"} <= rules, rules
+
+
+def test_the_crawl_sees_a_csp_violation(browser, live_server, axe_js):
+    """The crawl's CSP check is not blind: a page under the portal's policy with an inline style and an inline
+    script is reported, once for each."""
+    probe = "/csp-probe/"
+    page_with_faults = (
+        "<!DOCTYPE html><html lang='en'><head><title>probe</title></head><body><main>"
+        "<h1 style='color: red'>inline style</h1><script>document.title = 'ran';</script></main></body></html>"
+    )
+    context = browser.new_context()
+    try:
+        context.route(
+            live_server.url + probe,
+            lambda route: route.fulfill(
+                status=200,
+                content_type="text/html",
+                headers={
+                    "Content-Security-Policy": "default-src 'self'; style-src 'self'; script-src 'self'"
+                },
+                body=page_with_faults,
+            ),
+        )
+        result = crawl(context, live_server.url, "probe", [probe], axe_js, follow_links=False)
+    finally:
+        context.close()
+    messages = "\n".join(message for _, message in result.csp_violations)
+    assert "style-src" in messages and "script-src" in messages, messages

@@ -35,5 +35,5 @@ def test_login_attempts_are_rate_limited(client, user, settings):
     # The limit now holds even for the right password: a brute force cannot find it by luck.
     response = client.post("/accounts/login/", {"login": user.email, "password": "correct-horse-battery-9"})
     cache.clear()
-    assert response.status_code == 200
+    assert response.status_code == 429 and int(response["Retry-After"]) == 60
     assert "Too many failed login attempts" in response.content.decode()
