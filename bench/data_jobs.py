@@ -86,7 +86,7 @@ def generate_jobs(
             continue
         partition = spec.partition
         tres_key = partition["tres"]
-        npu = tres_key == "gres/npu"
+        npu = partition["unit"] == "card_hour"
         sizes = choices(partition["_counts"][0], cum_weights=_cumulative(partition["_counts"][1]), k=n)
         job_states = choices(states, cum_weights=cum_states, k=n)
         base = []  # seconds, log-normal: median 1.5 h, mean ~3 h; failures end early
@@ -106,7 +106,12 @@ def generate_jobs(
             if end > now:
                 state, end = "RUNNING", None
                 elapsed = int((now - start).total_seconds())
-            tres = {"cpu": count * 24, "gres/npu": count} if npu else {"cpu": count}
+            # billed as Slurm would with one card (or core) weighing one billing unit
+            tres = (
+                {"billing": count, "cpu": count * 24, "gres/npu": count}
+                if npu
+                else {"billing": count, "cpu": count}
+            )
             jobs.append(
                 GeneratedJob(
                     "",

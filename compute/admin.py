@@ -4,6 +4,7 @@ from compute.models import (
     Allocation,
     AllocationMember,
     DailyUsage,
+    EndReminder,
     Job,
     Partition,
     QuotaRequest,
@@ -80,6 +81,7 @@ class QuotaRequestAdmin(ReadOnlyModelAdmin):
 
 class AllocationMemberInline(ClusterUserInline):
     model = AllocationMember
+    readonly_fields = [*ClusterUserInline.readonly_fields, "limit_amount", "added_at", "removed_at"]
 
 
 @admin.register(Allocation)
@@ -131,7 +133,15 @@ class QuotaRequestMemberAdmin(ReadOnlyModelAdmin):
 
 @admin.register(AllocationMember)
 class AllocationMemberAdmin(ReadOnlyModelAdmin):
-    list_display = ["cluster_username", "user", "allocation"]
-    list_filter = ["allocation__status"]
+    list_display = ["cluster_username", "user", "allocation", "limit_amount", "added_at", "removed_at"]
+    list_filter = ["allocation__status", "removed_at"]
     search_fields = ["cluster_username", "user__email", "allocation__account_name"]
     list_select_related = ["user", "allocation"]
+
+
+@admin.register(EndReminder)
+class EndReminderAdmin(ReadOnlyModelAdmin):
+    list_display = ["allocation", "end_date", "days_before", "sent_at"]
+    list_filter = ["days_before", "sent_at"]
+    search_fields = ["allocation__account_name"]
+    list_select_related = ["allocation"]

@@ -1,7 +1,8 @@
 """Demo data of the compute service, loaded by `manage.py seed_demo` (idempotent, made through the services):
-partitions, an active allocation with usage on the fake cluster, a request to decide, voucher schemes and a
-settled month."""
+partitions on an accelerator cluster and an HPC cluster, an active allocation with usage on each (fake
+clusters), a request to decide, voucher schemes and a settled month."""
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -17,7 +18,9 @@ from compute.services.allocations import sync_allocation
 from compute.vouchers.services import applications as voucher_applications
 from compute.vouchers.services import ledger
 
-# The demo's partitions, by short name (created once; an operator may change them afterwards).
+# The demo's partitions, by short name (created once; an operator may change them afterwards). Like the
+# center, the demo has two clusters: the accelerator cluster "aicc" and the HPC cluster "hpc", each metered in
+# Slurm's billing TRES (one card on the accelerator partition, one core on the CPU partition).
 DEMO_PARTITIONS = {
     "npu": dict(
         name_en="AI accelerator partition",
@@ -25,7 +28,7 @@ DEMO_PARTITIONS = {
         description="Nodes with 8 AI accelerator cards each, for training and inference.",
         cluster="aicc",
         slurm_partition="npu",
-        tres="gres/npu",
+        tres="billing",
         unit="card_hour",
         capacity_per_month=Decimal("500000"),
         price_per_unit=Decimal("8.50"),
@@ -37,9 +40,9 @@ DEMO_PARTITIONS = {
         name_en="HPC CPU partition",
         name_zh="高性能计算 CPU 分区",
         description="General-purpose CPU nodes for simulation and data processing.",
-        cluster="aicc",
+        cluster="hpc",
         slurm_partition="cpu",
-        tres="cpu",
+        tres="billing",
         unit="core_hour",
         capacity_per_month=Decimal("2000000"),
         price_per_unit=Decimal("0.12"),
@@ -55,53 +58,48 @@ def seed(people: dict[str, User]) -> None:
 
 
 def _compute(people):
-    """Partitions, an active allocation with some usage on the fake cluster, a request to decide."""
+    """Partitions on two clusters; an active allocation with some usage on each (the fake clusters), a
+    request to decide."""
 
     for slug, fields in DEMO_PARTITIONS.items():
         Partition.objects.get_or_create(slug=slug, defaults=fields)
-    npu = Partition.objects.get(slug="npu")
+    npu, cpu = Partition.objects.get(slug="npu"), Partition.objects.get(slug="cpu")
     if QuotaRequest.objects.exists():
         return
     owner, operator = people["owner@demo.aicc.cn"], people["operator@demo.aicc.cn"]
+    researcher = people["researcher@demo.aicc.cn"]
     xinghe = Organisation.objects.get(name_zh="星河智能科技有限公司")
+    university = Organisation.objects.get(name_zh="滨海大学")
     today = timezone.localdate()
-    request = quota_requests.create_quota_request(
+    now = timezone.now()
+    training = _approved_allocation(
         xinghe,
         by=owner,
+        operator=operator,
         partition=npu,
         amount=Decimal("2000"),
-        start_date=today,
-        end_date=today + timedelta(days=90),
+        granted=Decimal("1500"),
         purpose="Train a lung-nodule detection model",
         justification="3D CT segmentation model, 8 cards for about ten days.",
-        members=[quota_requests.MemberAccess(owner, "zhangwei")],
+        member=quota_requests.MemberAccess(owner, "zhangwei"),
     )
-    quota_requests.submit_quota_request(request, by=owner)
-    quota_requests.approve_quota_request(request, by=operator, granted_amount=Decimal("1500"))
-    backend = get_backend()
-    allocation = sync_allocation(request.created_allocation.pk, backend=backend)
-    now = timezone.now()
-    # Twelve jobs over the last days, and six a month earlier (last month is settled below).
-    for i, days_ago in enumerate([*range(11, -1, -1), *range(40, 34, -1)]):
-        start = now - timedelta(days=days_ago, hours=3)
-        backend.add_job(
-            JobRecord(
-                job_id=str(1000 + i),
-                cluster=backend.cluster_name,
-                account=allocation.account_name,
-                user="zhangwei",
-                partition="npu",
-                state="COMPLETED",
-                submit=start,
-                start=start,
-                end=start + timedelta(hours=2 + i % 4),
-                elapsed_seconds=(2 + i % 4) * 3600,
-                tres={"cpu": 32, "gres/npu": 8},
-            )
-        )
-    usage.ingest_usage(backend=backend, since=now - timedelta(days=45))
-    university = Organisation.objects.get(name_zh="滨海大学")
-    researcher = people["researcher@demo.aicc.cn"]
+    # Twelve jobs over the last days, and six a month earlier (last month is settled below): 8 cards each.
+    _add_jobs(
+        training, "zhangwei", 1000, [*range(11, -1, -1), *range(40, 34, -1)], now, {"cpu": 32, "gres/npu": 8}
+    )
+    simulation = _approved_allocation(
+        university,
+        by=researcher,
+        operator=operator,
+        partition=cpu,
+        amount=Decimal("20000"),
+        granted=Decimal("20000"),
+        purpose="Ocean circulation simulation for the Bohai Bay",
+        justification="MPI model on 256 cores, about 60 runs of four hours.",
+        member=quota_requests.MemberAccess(researcher, "chenjing"),
+    )
+    # The HPC cluster numbers its jobs on its own: the same ids as the accelerator cluster's are other jobs.
+    _add_jobs(simulation, "chenjing", 1000, range(9, -1, -1), now, {"cpu": 256})
     pending = quota_requests.create_quota_request(
         university,
         by=researcher,
@@ -114,6 +112,55 @@ def _compute(people):
         members=[quota_requests.MemberAccess(researcher, "chenjing")],
     )
     quota_requests.submit_quota_request(pending, by=researcher)
+
+
+def _approved_allocation(
+    organisation, *, by, operator, partition, amount, granted, purpose, justification, member
+):
+    """A request filed, approved and provisioned on its partition's cluster, as people would do it."""
+    today = timezone.localdate()
+    request = quota_requests.create_quota_request(
+        organisation,
+        by=by,
+        partition=partition,
+        amount=amount,
+        start_date=today,
+        end_date=today + timedelta(days=90),
+        purpose=purpose,
+        justification=justification,
+        members=[member],
+    )
+    quota_requests.submit_quota_request(request, by=by)
+    quota_requests.approve_quota_request(request, by=operator, granted_amount=granted)
+    return sync_allocation(request.created_allocation.pk)
+
+
+def _add_jobs(
+    allocation, user: str, first_id: int, days_ago: Iterable[int], now, tres: dict[str, int]
+) -> None:
+    """Finished jobs of 2 to 5 hours on the allocation's (fake) cluster, billed as Slurm would: on the
+    accelerator partition one billing unit per card, on the CPU partition one per core; then ingested."""
+    backend = get_backend(allocation.partition.cluster)
+    billing = tres.get("gres/npu", tres["cpu"])
+    for i, ago in enumerate(days_ago):
+        start = now - timedelta(days=ago, hours=3)
+        hours = 2 + i % 4
+        backend.add_job(
+            JobRecord(
+                job_id=str(first_id + i),
+                cluster=backend.cluster_name,
+                account=allocation.account_name,
+                user=user,
+                partition=allocation.partition.slurm_partition,
+                state="COMPLETED",
+                submit=start,
+                start=start,
+                end=start + timedelta(hours=hours),
+                elapsed_seconds=hours * 3600,
+                tres={**tres, "billing": billing},
+            )
+        )
+    usage.ingest_usage(backend=backend, since=now - timedelta(days=45))
 
 
 def _vouchers(people):

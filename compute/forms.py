@@ -234,3 +234,45 @@ class DecisionForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), required=False, max_length=2000)
+
+
+class AllocationMemberForm(forms.Form):
+    """A person of the organisation to add to an allocation; the rules are the service's."""
+
+    user = PersonChoiceField(
+        label=_("Person"),
+        queryset=User.objects.none(),
+        empty_label=_("— choose a member of the organisation —"),
+        error_messages={"invalid_choice": _("Choose one of the organisation's members listed.")},
+    )
+    cluster_username = forms.CharField(
+        label=_("Cluster username"),
+        max_length=32,
+        required=False,
+        help_text=_(
+            "The login they use on the cluster: 1 to 32 lower-case letters, digits, “_” or “-”, starting with a "
+            "letter or “_”. Leave it empty for someone who already has one: a person keeps one username."
+        ),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"}
+        ),
+    )
+    limit_amount = forms.CharField(
+        label=_("Cap (optional)"),
+        required=False,
+        help_text=_("The most this person may use, in the allocation's unit. Empty: no cap."),
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+
+    def __init__(self, *args, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = people
+
+
+class AllocationMemberCapForm(forms.Form):
+    limit_amount = forms.CharField(
+        label=_("Cap"),
+        required=False,
+        help_text=_("In the allocation's unit. Empty: no cap."),
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )

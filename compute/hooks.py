@@ -1,8 +1,11 @@
 """What the compute service offers the rest of the portal (see core/hooks.py for what each hook means)."""
 
+from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
-from compute import demo, privacy, reports
+from accounts.models import User
+from compute import demo, metrics, privacy, readiness, reports, sweepers
+from compute.services import members
 from compute.vouchers.services import applications as voucher_applications
 from core import hooks, signals
 
@@ -28,7 +31,14 @@ hooks.register(
         "allocation.exhausted": _("Quota used up"),
         "allocation.reconcile_repair": _("Drift repaired"),
         "allocation.retry_sync": _("Cluster update retried"),
+        "allocation.open": _("Allocation opened on its start date"),
+        "allocation.usage_reset": _("Cluster usage counter reset for billing units"),
+        "allocation.end_reminder": _("End reminder sent"),
         "allocation.remove_cluster_user": _("Cluster user removed"),
+        "allocation.add_cluster_user": _("Cluster user added"),
+        "allocation.cap_cluster_user": _("Cluster user capped"),
+        "allocation.uncap_cluster_user": _("Cluster user's cap lifted"),
+        "allocation.skip_cluster_user": _("Cluster user named on a request not added"),
         "partition.update": _("Partition changed"),
         "reconcile.run": _("Cluster reconciled"),
         "partition.create": _("Partition created"),
@@ -48,8 +58,11 @@ hooks.register(
 
 hooks.register(hooks.PERSONAL_DATA, privacy.personal_data, name="compute")
 
-# A deleted person keeps no cluster access.
+# A deleted person keeps no cluster access; nor does one who left an organisation (its allocations) or whose
+# account was deactivated (every allocation).
 signals.account_deleting.connect(privacy.remove_cluster_access, dispatch_uid="compute.remove_cluster_access")
+signals.member_left.connect(members.on_member_left, dispatch_uid="compute.member_left_cluster_access")
+post_save.connect(members.on_user_saved, sender=User, dispatch_uid="compute.deactivated_cluster_access")
 # An accepted incubation application brings its programme's compute voucher.
 signals.project_accepted.connect(
     voucher_applications.grant_incubation_voucher, dispatch_uid="compute.grant_incubation_voucher"
@@ -60,3 +73,8 @@ hooks.register(hooks.API_URLS, "compute.api_urls")
 hooks.register(hooks.DEMO_DATA, demo.seed, order=10)
 hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=10)
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)
+hooks.register(hooks.READINESS_CHECKS, readiness.cluster_checks)
+hooks.register(hooks.DEMO_NOTICES, readiness.fake_cluster_notice)
+hooks.register(hooks.METRICS, metrics.provisioning_lag)
+hooks.register(hooks.METRICS, metrics.waiting_allocations)
+hooks.register(hooks.STUCK_WORK, sweepers.stuck_allocations)

@@ -2,8 +2,7 @@
 when they delete their account."""
 
 from compute.models import AllocationMember, QuotaRequest
-from compute.services.allocations import schedule_sync
-from core import audit
+from compute.services.members import ACCOUNT_DELETED, withdraw_cluster_access
 
 
 def personal_data(user) -> dict:
@@ -14,6 +13,8 @@ def personal_data(user) -> dict:
                 "organisation": m.allocation.organisation.name_zh,
                 "cluster_username": m.cluster_username,
                 "status": m.allocation.status,
+                "added": m.added_at.isoformat(),
+                "removed": m.removed_at.isoformat() if m.removed_at else None,
             }
             for m in AllocationMember.objects.filter(user=user).select_related("allocation__organisation")
         ],
@@ -30,17 +31,7 @@ def personal_data(user) -> dict:
 
 
 def remove_cluster_access(sender, *, user, **kwargs) -> None:
-    """Receiver of ``core.signals.account_deleting``: a deleted person keeps no cluster access. Their
-    usernames come off every allocation, and the cluster is brought in line after commit."""
-    for member in AllocationMember.objects.filter(user=user).select_related("allocation__organisation"):
-        allocation = member.allocation
-        audit.record(
-            "allocation.remove_cluster_user",
-            allocation,
-            actor=user,
-            organisation=allocation.organisation,
-            changes={"cluster_user": (member.cluster_username, None)},
-            reason="account deleted",
-        )
-        member.delete()
-        schedule_sync(allocation)
+    """Receiver of ``core.signals.account_deleting``: a deleted person keeps no cluster access. Their access
+    to every allocation ends (the rows stay, pseudonymous with the account, for the allocations' history) and
+    the cluster is brought in line after commit. No mail: the person asked for the deletion."""
+    withdraw_cluster_access(user, by=user, reason=ACCOUNT_DELETED, notify=False)

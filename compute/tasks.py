@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from compute import usage
 from compute.backends.base import ClusterError
-from compute.services import allocations
+from compute.services import allocations, reminders
 from core.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
@@ -32,8 +32,10 @@ def sync_allocation_task(self, allocation_id: int) -> None:
     allocations.sync_allocation(allocation_id)
 
 
-@shared_task(acks_late=True, autoretry_for=(ClusterError,), retry_backoff=30, max_retries=3)
+@shared_task(acks_late=True)
 def ingest_usage_task() -> int:
+    """Every cluster's accounting; one that cannot be read is logged and caught up by the next run (the
+    look-back spans many runs), without holding the others back."""
     return usage.ingest_usage().jobs
 
 
@@ -45,6 +47,18 @@ def reconcile_task() -> int:
 @shared_task(acks_late=True)
 def expire_allocations_task() -> int:
     return allocations.expire_due_allocations()
+
+
+@shared_task(acks_late=True)
+def sync_due_allocations_task() -> int:
+    """Open allocations whose start date has come (and do a pending usage reset): every few minutes."""
+    return allocations.sync_due_allocations()
+
+
+@shared_task(acks_late=True)
+def send_end_reminders_task() -> int:
+    """Mail the reminders due before allocations end (30, 7 and 1 days); idempotent, so run hourly."""
+    return reminders.send_end_reminders()
 
 
 @shared_task(acks_late=True)

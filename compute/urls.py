@@ -1,6 +1,6 @@
 from django.urls import path
 
-from compute.views import allocations, operations, public, requests, review
+from compute.views import allocations, members, operations, public, requests, review
 from compute.vouchers import views as voucher_views
 
 app_name = "compute"
@@ -23,6 +23,23 @@ urlpatterns = [
     path("allocations/<int:pk>/suspend/", allocations.allocation_suspend, name="allocation_suspend"),
     path("allocations/<int:pk>/resume/", allocations.allocation_resume, name="allocation_resume"),
     path("allocations/<int:pk>/close/", allocations.allocation_close, name="allocation_close"),
+    path("allocations/<int:pk>/people/", members.allocation_people, name="allocation_people"),
+    path("allocations/<int:pk>/people/add/", members.allocation_member_add, name="allocation_member_add"),
+    path(
+        "allocations/<int:pk>/people/username/",
+        members.allocation_member_username,
+        name="allocation_member_username",
+    ),
+    path(
+        "allocations/<int:pk>/people/<int:member_pk>/remove/",
+        members.allocation_member_remove,
+        name="allocation_member_remove",
+    ),
+    path(
+        "allocations/<int:pk>/people/<int:member_pk>/cap/",
+        members.allocation_member_cap,
+        name="allocation_member_cap",
+    ),
     path("vouchers/", voucher_views.voucher_index, name="voucher_index"),
     path("vouchers/<int:pk>/", voucher_views.voucher_detail, name="voucher_detail"),
     path("vouchers/<int:pk>/reverse/", voucher_views.voucher_reverse, name="voucher_reverse"),

@@ -13,6 +13,7 @@ from compute.api.base import (
     object_action,
     query_params,
 )
+from compute.api.members import AllocationMembersMixin
 from compute.models import Allocation, AllocationStatus
 from compute.services import allocations as allocation_services
 from compute.services.requests import MAX_PERIOD_DAYS
@@ -52,7 +53,7 @@ class AllocationSerializer(OnPartitionSerializer):
         read_only_fields = fields
 
     def get_members(self, obj) -> list[str]:
-        return sorted(m.cluster_username for m in obj.members.all())
+        return sorted(m.cluster_username for m in obj.members.all() if m.is_current)
 
 
 class AllocationFilterSerializer(OrganisationFilterSerializer):
@@ -93,11 +94,12 @@ class CloseAllocationSerializer(serializers.Serializer):
 
 
 @extend_schema_view(list=extend_schema(parameters=[AllocationFilterSerializer]))
-class AllocationViewSet(OrganisationObjectsMixin, viewsets.ReadOnlyModelViewSet):
+class AllocationViewSet(AllocationMembersMixin, OrganisationObjectsMixin, viewsets.ReadOnlyModelViewSet):
     """Allocations of my organisations (all of them for operators and supervisors), with their usage.
 
     Operators suspend, resume, close and retry the cluster synchronisation; the organisation's owners and
-    administrators may close their own. Filter with ``?status=`` and ``?organisation=<id>``.
+    administrators may close their own, and add, remove and cap its cluster users (``members/``).
+    Filter with ``?status=`` and ``?organisation=<id>``.
     """
 
     serializer_class = AllocationSerializer

@@ -15,13 +15,17 @@ class ReconcileFindingSerializer(serializers.Serializer):
 
     kind = serializers.CharField(
         required=False,
-        help_text="missing_account, account_not_removed, missing_user, unexpected_user, limit_changed, "
-        "block_changed or unknown_account.",
+        help_text="missing_account, account_not_removed, missing_user, unexpected_user, user_leaving, "
+        "partition_changed, user_limit_changed, limit_changed, block_changed, unknown_account or usage_differs (expected: the portal's usage, observed: the "
+        "scheduler's, in the partition's unit).",
     )
+    cluster = serializers.CharField(required=False, help_text="The cluster the account is on.")
     account = serializers.CharField(required=False)
     allocation = serializers.IntegerField(allow_null=True, required=False)
     expected = serializers.JSONField(required=False)
     observed = serializers.JSONField(required=False)
+    difference = serializers.CharField(required=False, help_text="usage_differs: scheduler minus portal.")
+    unit = serializers.CharField(required=False, help_text="usage_differs: card_hour or core_hour.")
     repaired = serializers.BooleanField(required=False)
     error = serializers.CharField(required=False, help_text="Why the repair failed, if it did.")
 

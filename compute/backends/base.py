@@ -80,8 +80,8 @@ class AccountState:
 class Change:
     """One thing ``converge`` or ``remove_account`` did, for the allocation's history."""
 
-    # add_account, add_user, remove_user, block_user, set_limits, set_user_limit, block, unblock,
-    # remove_account, reset_usage
+    # add_account, add_user, remove_user, block_user, set_partition, set_limits, set_user_limit, block,
+    # unblock, remove_account, reset_usage
     action: str
     account: str
     detail: str = ""

@@ -116,6 +116,12 @@ class FakeBackend(ClusterBackend):
             state["queued"].setdefault(account, {})[job.job_id] = asdict(job)
 
     @classmethod
+    def finish_queued(cls, name: str, cluster: str = DEFAULT_CLUSTER) -> None:
+        """The account's queued and running jobs are over (squeue lists none of them any more)."""
+        with cls._lock:
+            _cluster_state(cls._memory, cluster)["queued"].pop(name, None)
+
+    @classmethod
     def set_limits_by_hand(cls, name: str, limits: dict[str, int], cluster: str = DEFAULT_CLUSTER) -> None:
         with cls._lock:
             _cluster_state(cls._memory, cluster)["accounts"][name]["limits"] = dict(limits)

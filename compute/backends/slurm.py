@@ -5,16 +5,23 @@ arguments (never through a shell) with a timeout, and every failure (a missing b
 timeout, slurmdbd or slurmctld unreachable) becomes a ``ClusterError`` carrying the command's output.
 
 What the portal asks of the cluster, and how (docs/slurm.md has the details):
-- an allocation is a Slurm account under ``parent_account`` with the organisation's cluster users
-  associated to it; its quota is the account association's ``GrpTRESMins`` (TRES-minutes, for example
-  ``gres/npu=6000`` for 100 card-hours); blocking sets ``GrpSubmitJobs=0``: new submissions are refused
-  (``AssocGrpSubmitJobsLimit``), running and already queued jobs are not touched;
+- an allocation is a Slurm account under ``parent_account``; each of its cluster users has an association
+  bound to the allocation's partition (``sacctmgr add user ... partition=<p>``), so Slurm refuses a job
+  under the account on any other partition;
+- its quota is the account association's ``GrpTRESMins=billing=<minutes>``: the ``billing`` TRES, which the
+  partition's ``TRESBillingWeights`` make one accelerator card (or one core on a CPU partition), so every
+  job under the account, cards or not, draws on it; a per-person cap is the same limit on that person's
+  association;
+- blocking sets ``GrpSubmitJobs=0`` (on the account, or on one person's association when they are let go):
+  new submissions are refused, running and already queued jobs are not touched; a person let go is deleted
+  once they have no job left in the account;
 - usage comes from accounting (``sacct``) and, as the scheduler counts it against the limits, from
   slurmctld's association manager (whole TRES-minutes).
 
 Slurm 22.05 refuses to delete an association that has running jobs ("Job(s) active, cancel job(s) before
-remove"), and leaves pending jobs of a deleted association queued forever (reason ``InvalidAccount``).
-Removing a user or an account therefore cancels that association's jobs first, as the interface promises.
+remove"), and leaves pending jobs of a deleted association queued forever (reason ``InvalidAccount``):
+``converge`` therefore deletes a person's association only once they have no job in the account, and
+``remove_account`` (called once the account is blocked and idle) cancels whatever is left first.
 """
 
 import logging
@@ -25,6 +32,7 @@ import subprocess
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -35,6 +43,7 @@ from compute.backends.base import (
     ClusterError,
     DesiredAccount,
     JobRecord,
+    QueuedJob,
 )
 
 logger = logging.getLogger(__name__)
@@ -42,6 +51,7 @@ logger = logging.getLogger(__name__)
 ACCOUNT_NAME = re.compile(r"[a-z0-9_][a-z0-9_-]{0,63}")
 USER_NAME = re.compile(r"[a-z0-9_][a-z0-9_-]{0,31}")
 TRES_NAME = re.compile(r"[a-z][a-z0-9_]*(/[a-z0-9_.-]+)?")
+PARTITION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 DEFAULT_CLUSTER = "slurmlab"
 
 # sacctmgr exits 1 and prints these when the change is already in place: success for a converging caller.
@@ -54,6 +64,8 @@ _ACTIVE_JOB_ID = re.compile(r"JobID\s*=\s*(\d+)")
 _SACCT_ACTIVE_STATES = "PENDING,RUNNING,SUSPENDED,REQUEUED,RESIZING"  # sacct --state knows no COMPLETING
 _SQUEUE_ACTIVE_STATES = "PENDING,RUNNING,SUSPENDED,COMPLETING,CONFIGURING,REQUEUED,RESIZING"
 _JOB_FIELDS = "JobID,Cluster,Account,User,Partition,State,Submit,Start,End,ElapsedRaw,AllocTRES"
+_ASSOC_FIELDS = "account,user,partition,grptresmins,grpsubmitjobs"
+BILLING = "billing"
 _GRP_TRES_MINS = re.compile(r"([^=,]+)=([^(,]*)\((\d+)\)")
 _NO_DATE = {"", "Unknown", "None", "N/A"}
 _DESCRIPTION_MAX = 200
@@ -63,6 +75,13 @@ def validate_account_name(name: str) -> str:
     """Slurm account names the portal creates: lowercase letters, digits, ``_`` and ``-``; at most 64."""
     if not isinstance(name, str) or not ACCOUNT_NAME.fullmatch(name):
         raise ValueError(f"not a valid Slurm account name: {name!r} (a-z, 0-9, _, -; at most 64)")
+    return name
+
+
+def validate_partition_name(name: str) -> str:
+    """Slurm partition names: letters, digits, ``_``, ``.`` and ``-``; at most 64 ("" binds nothing)."""
+    if not isinstance(name, str) or (name and not PARTITION_NAME.fullmatch(name)):
+        raise ValueError(f"not a valid Slurm partition name: {name!r} (A-Z, a-z, 0-9, _, ., -; at most 64)")
     return name
 
 
@@ -131,9 +150,16 @@ class SlurmBackend(ClusterBackend):
     def converge(self, desired: DesiredAccount) -> list[Change]:
         name = validate_account_name(desired.name)
         users = {validate_user_name(user) for user in desired.users}
+        partition = validate_partition_name(desired.partition)
         limits = _validated_limits(desired.limits)
+        caps = {
+            user: minutes
+            for user, minutes in _validated_user_limits(desired.user_limits).items()
+            if user in users
+        }
         cluster = self._detect_cluster()
-        current = self._read_assocs(name)
+        rows = self._read_assocs(name)
+        current = _account_state(name, rows)
         changes: list[Change] = []
 
         if current is None:
@@ -152,18 +178,13 @@ class SlurmBackend(ClusterBackend):
             changes.append(Change("block", name))
 
         if current.limits != limits:
-            # Every TRES the portal no longer limits is cleared with -1; the rest are set exactly.
+            # Every TRES the portal no longer limits is cleared with -1 (gres/npu=-1 when a limit becomes
+            # billing); the rest are set exactly.
             values = {tres: -1 for tres in current.limits if tres not in limits} | limits
             self._modify_account(name, "GrpTRESMins=" + _tres_string(values))
             changes.append(Change("set_limits", name, _tres_string(limits) or "none"))
 
-        for user in sorted(users - current.users):
-            self._sacctmgr(["add", "user", f"name={user}", f"account={name}", f"cluster={cluster}"])
-            changes.append(Change("add_user", name, user))
-
-        for user in sorted(current.users - users):
-            self._delete_user_association(name, user)
-            changes.append(Change("remove_user", name, user))
+        changes += self._converge_users(name, users, partition, caps, [row for row in rows if row.user])
 
         if not desired.blocked and current.blocked:
             self._modify_account(name, "GrpSubmitJobs=-1")
@@ -171,17 +192,18 @@ class SlurmBackend(ClusterBackend):
         return changes
 
     def read_account(self, name: str) -> AccountState | None:
-        return self._read_assocs(validate_account_name(name))
+        return _account_state(name, self._read_assocs(validate_account_name(name)))
 
     def remove_account(self, name: str) -> list[Change]:
         validate_account_name(name)
         cluster = self._detect_cluster()
-        current = self._read_assocs(name)
+        current = self.read_account(name)
         changes = []
         if current is not None:
             self._cancel_jobs(name)
             for user in sorted(current.users):
-                self._delete_user_association(name, user, cancel_jobs=False)
+                where = [f"name={user}", f"account={name}", f"cluster={cluster}"]  # every partition
+                self._sacctmgr_deleting(["delete", "user", "where", *where])
                 changes.append(Change("remove_user", name, user))
             self._sacctmgr_deleting(["delete", "account", "where", f"name={name}", f"cluster={cluster}"])
         # The account's own record outlives its last association; drop it once no cluster uses it.
@@ -195,11 +217,10 @@ class SlurmBackend(ClusterBackend):
     def list_accounts(self, prefix: str) -> list[AccountState]:
         if prefix:
             validate_account_name(prefix)
-        out = self._sacctmgr_show_assoc([f"cluster={self._detect_cluster()}"])
-        rows: dict[str, list[list[str]]] = {}
-        for fields in out:
-            if fields[0].startswith(prefix):
-                rows.setdefault(fields[0], []).append(fields)
+        rows: dict[str, list[_Assoc]] = {}
+        for row in self._sacctmgr_show_assoc([f"cluster={self._detect_cluster()}"]):
+            if row.account.startswith(prefix):
+                rows.setdefault(row.account, []).append(row)
         states = (_account_state(account, account_rows) for account, account_rows in sorted(rows.items()))
         return [state for state in states if state is not None]
 
@@ -225,7 +246,8 @@ class SlurmBackend(ClusterBackend):
                 yield job
 
     def usage_minutes(self, name: str) -> dict[str, int]:
-        """The account's GrpTRESMins usage as slurmctld counts it: whole TRES-minutes, cpu and gres/* only.
+        """The account's GrpTRESMins usage as slurmctld counts it: whole TRES-minutes of billing, cpu and
+        gres/*.
 
         Usage accrues while jobs run and never decays (PriorityDecayHalfLife=0, no reset period), so it
         is the total since the association was created or its RawUsage was last reset.
@@ -246,16 +268,109 @@ class SlurmBackend(ClusterBackend):
             return used
         return {}
 
+    def reset_usage(self, name: str) -> list[Change]:
+        """RawUsage=0 on the account's association: slurmctld zeroes its users' associations with it."""
+        validate_account_name(name)
+        if self.read_account(name) is None:
+            return []
+        self._modify_account(name, "RawUsage=0")
+        return [Change("reset_usage", name)]
+
+    def queued_jobs(self, name: str) -> list[QueuedJob]:
+        """The account's jobs slurmctld holds now, with its reason (``None`` for a running job)."""
+        validate_account_name(name)
+        args = [self.squeue, "-h", "-r", f"--account={name}", f"--states={_SQUEUE_ACTIVE_STATES}"]
+        out = self._run([*args, "-o", "%i|%u|%P|%T|%r"])
+        jobs = []
+        for line in out.splitlines():
+            fields = line.strip().split("|")
+            if len(fields) != 5:
+                if line.strip():
+                    logger.warning("skipping an unexpected line from squeue: %r", line)
+                continue
+            jobs.append(QueuedJob(*fields))
+        return sorted(jobs, key=lambda job: _job_sort_key(job.job_id))
+
+    def ping(self, timeout: float | None = None) -> str:
+        """``scontrol ping``: "Slurmctld(primary) at <host> is UP" within ``timeout`` (default: the backend's)."""
+        out = self._run([self.scontrol, "ping"], timeout=timeout)
+        answer = " ".join(out.split())
+        if "is UP" not in answer:
+            raise ClusterError(f"scontrol ping: {answer or 'no answer'}")
+        return f"{self.label}: {answer}"
+
     def active_jobs(self, name: str) -> int:
         """The account's jobs that slurmctld has queued or running now (each array element counts)."""
         validate_account_name(name)
         args = [self.squeue, "-h", "-r", f"--account={name}", f"--states={_SQUEUE_ACTIVE_STATES}", "-o", "%i"]
         return len({line.strip() for line in self._run(args).splitlines() if line.strip()})
 
+    # --- people ------------------------------------------------------------------------------------
+    def _converge_users(
+        self, name: str, users: set[str], partition: str, caps: dict[str, int], rows: list["_Assoc"]
+    ) -> list[Change]:
+        """Bind each wanted user to ``partition`` (with their cap); let every other association go."""
+        changes = []
+        for user in sorted(users):
+            own = [row for row in rows if row.user == user]
+            bound = next((row for row in own if row.partition == partition), None)
+            cap = {BILLING: caps[user]} if user in caps else {}
+            if bound is None:
+                self._add_user(name, user, partition, cap)
+                if any(not row.blocked for row in own):  # they could submit already: only the partition moves
+                    changes.append(Change("set_partition", name, f"{user}={partition or 'any'}"))
+                else:
+                    changes.append(Change("add_user", name, user))
+                if cap:
+                    changes.append(Change("set_user_limit", name, f"{user}={caps[user]}"))
+                continue
+            if bound.blocked:  # taken back before their jobs ended
+                self._modify_user(name, bound, "GrpSubmitJobs=-1")
+                changes.append(Change("add_user", name, user))
+            if bound.limits != cap:
+                values = {tres: -1 for tres in bound.limits if tres not in cap} | cap
+                self._modify_user(name, bound, "GrpTRESMins=" + _tres_string(values))
+                changes.append(Change("set_user_limit", name, f"{user}={caps.get(user, 'none')}"))
+        leaving = [row for row in rows if row.user not in users or row.partition != partition]
+        if leaving:
+            busy = self._busy_associations(name)
+            for row in leaving:
+                changes += self._let_go(name, row, partition, busy)
+        return changes
+
+    def _let_go(self, name: str, row: "_Assoc", partition: str, busy: set[tuple[str, str]]) -> list[Change]:
+        """Block the association (running jobs finish, new ones are refused); delete it once it has no job.
+
+        It is blocked even when it seems idle, so no job can slip in between the check and the delete.
+        """
+        detail = (
+            row.user if row.partition == partition else f"{row.user} (partition {row.partition or 'any'})"
+        )
+        if not row.blocked:
+            self._modify_user(name, row, "GrpSubmitJobs=0")
+        if not _has_jobs(row, busy) and self._delete_user(name, row):
+            return [Change("remove_user", name, detail)]
+        return [] if row.blocked else [Change("block_user", name, detail)]
+
+    def _busy_associations(self, account: str) -> set[tuple[str, str]]:
+        """(user, partition) of every queued or running job of the account, from accounting.
+
+        Accounting names the user from the job's association, so this needs no passwd entry on the host.
+        """
+        cluster = self._detect_cluster()
+        args = [self.sacct, "-a", "-X", "-n", "-P", f"--clusters={cluster}", f"--accounts={account}"]
+        out = self._run([*args, f"--state={_SACCT_ACTIVE_STATES}", "--format=User,Partition"])
+        busy = set()
+        for line in out.splitlines():
+            user, _, partitions = line.strip().partition("|")
+            for partition in partitions.split(","):  # a pending job may name several
+                busy.add((user, partition))
+        return busy
+
     # --- reading -----------------------------------------------------------------------------------
-    def _read_assocs(self, name: str) -> AccountState | None:
+    def _read_assocs(self, name: str) -> list["_Assoc"]:
         rows = self._sacctmgr_show_assoc([f"account={name}", f"cluster={self._detect_cluster()}"])
-        return _account_state(name, [fields for fields in rows if fields[0] == name])
+        return [row for row in rows if row.account == name]
 
     def _account_exists(self, name: str) -> bool:
         out = self._run(
@@ -263,30 +378,42 @@ class SlurmBackend(ClusterBackend):
         )
         return name in (line.strip() for line in out.splitlines())
 
-    def _sacctmgr_show_assoc(self, where: list[str]) -> list[list[str]]:
+    def _sacctmgr_show_assoc(self, where: list[str]) -> list["_Assoc"]:
         args = [self.sacctmgr, "-n", "-P", "show", "assoc", "where", *where]
-        out = self._run([*args, "format=account,user,grptresmins,grpsubmitjobs"])
-        rows = []
-        for line in out.splitlines():
-            if not line.strip():
-                continue
-            fields = line.split("|")
-            if len(fields) != 4:
-                raise ClusterError(f"unexpected line from sacctmgr show assoc: {line!r}")
-            rows.append(fields)
-        return rows
+        return _parse_assocs(self._run([*args, f"format={_ASSOC_FIELDS}"]))
 
     # --- changing ----------------------------------------------------------------------------------
     def _modify_account(self, name: str, setting: str) -> None:
         cluster = self._detect_cluster()
         self._sacctmgr(["modify", "account", "where", f"name={name}", f"cluster={cluster}", "set", setting])
 
-    def _delete_user_association(self, account: str, user: str, *, cancel_jobs: bool = True) -> None:
-        """Cancel the user's jobs in the account, then delete the association."""
-        if cancel_jobs:
-            self._cancel_jobs(account, user)
-        where = [f"name={user}", f"account={account}", f"cluster={self._detect_cluster()}"]
-        self._sacctmgr_deleting(["delete", "user", "where", *where])
+    def _user_where(self, account: str, user: str, partition: str) -> list[str]:
+        """Exactly one association: ``partition=''`` selects the one bound to no partition."""
+        bound = f"partition={partition}" if partition else "partition=''"
+        return [f"name={user}", f"account={account}", bound, f"cluster={self._detect_cluster()}"]
+
+    def _add_user(self, account: str, user: str, partition: str, cap: dict[str, int]) -> None:
+        args = ["add", "user", f"name={user}", f"account={account}", f"cluster={self._detect_cluster()}"]
+        if partition:
+            args.append(f"partition={partition}")
+        if cap:
+            args.append("GrpTRESMins=" + _tres_string(cap))  # capped from its first job on
+        self._sacctmgr(args)
+
+    def _modify_user(self, account: str, row: "_Assoc", setting: str) -> None:
+        self._sacctmgr(
+            ["modify", "user", "where", *self._user_where(account, row.user, row.partition), "set", setting]
+        )
+
+    def _delete_user(self, account: str, row: "_Assoc") -> bool:
+        """Delete one association; False when Slurm refuses because a job of it still runs."""
+        try:
+            self._sacctmgr(["delete", "user", "where", *self._user_where(account, row.user, row.partition)])
+        except ClusterError as error:
+            if _JOBS_ACTIVE in str(error):
+                return False
+            raise
+        return True
 
     def _sacctmgr_deleting(self, args: list[str]) -> None:
         """A delete that Slurm refuses while jobs run: cancel the jobs it names and try again (bounded)."""
@@ -302,32 +429,34 @@ class SlurmBackend(ClusterBackend):
                 self._run([self.scancel, *sorted(set(job_ids))])
                 time.sleep(0.5)
 
-    def _cancel_jobs(self, account: str, user: str | None = None) -> None:
-        """Cancel the queued and running jobs of an account (or of one user in it).
+    def _cancel_jobs(self, account: str) -> None:
+        """Cancel the queued and running jobs of an account (``remove_account`` only).
 
         Job ids come from accounting, whose user names need no local passwd entry (``scancel --user``
         would), so this works on a worker host that does not know the cluster's users.
         """
         cluster = self._detect_cluster()
         args = [self.sacct, "-a", "-X", "-n", "-P", f"--clusters={cluster}", f"--accounts={account}"]
-        out = self._run([*args, f"--state={_SACCT_ACTIVE_STATES}", "--format=JobIDRaw,User"])
-        job_ids = sorted(
-            {
-                fields[0]
-                for fields in (line.split("|") for line in out.splitlines() if line.strip())
-                if len(fields) == 2 and (user is None or fields[1] == user)
-            }
-        )
+        out = self._run([*args, f"--state={_SACCT_ACTIVE_STATES}", "--format=JobIDRaw"])
+        job_ids = sorted({line.strip() for line in out.splitlines() if line.strip()})
         if job_ids:
-            logger.info("cancelling jobs %s of account %s (user %s)", job_ids, account, user or "any")
+            logger.info("cancelling jobs %s of account %s", job_ids, account)
             self._run([self.scancel, *job_ids])
 
     def _sacctmgr(self, args: list[str]) -> str:
         return self._run([self.sacctmgr, "-i", *args], already_done=_ALREADY_DONE)
 
     # --- running -----------------------------------------------------------------------------------
-    def _run(self, args: list[str], *, already_done: Iterable[str] = (), env: dict | None = None) -> str:
+    def _run(
+        self,
+        args: list[str],
+        *,
+        already_done: Iterable[str] = (),
+        env: dict | None = None,
+        timeout: float | None = None,
+    ) -> str:
         command = shlex.join(args)
+        timeout = self.timeout if timeout is None else float(timeout)
         try:
             process = subprocess.run(  # noqa: S603 - a list of arguments, names validated, no shell
                 args,
@@ -335,7 +464,7 @@ class SlurmBackend(ClusterBackend):
                 text=True,
                 encoding="utf-8",
                 errors="replace",
-                timeout=self.timeout,
+                timeout=timeout,
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, **env} if env else None,
                 check=False,
@@ -344,9 +473,7 @@ class SlurmBackend(ClusterBackend):
             raise ClusterError(f"{command}: {args[0]} is not installed or not on PATH ({exc})") from exc
         except subprocess.TimeoutExpired as exc:
             stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr
-            raise ClusterError(
-                f"{command}: no answer within {self.timeout:g} s {stderr or ''}".strip()
-            ) from exc
+            raise ClusterError(f"{command}: no answer within {timeout:g} s {stderr or ''}".strip()) from exc
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             raise ClusterError(f"{command}: could not run: {exc}") from exc
         output = f"{process.stdout.strip()}\n{process.stderr.strip()}".strip()
@@ -359,14 +486,68 @@ class SlurmBackend(ClusterBackend):
         return process.stdout
 
 
-def _account_state(name: str, rows: list[list[str]]) -> AccountState | None:
-    """AccountState from ``account|user|grptresmins|grpsubmitjobs`` rows; None without the account's row."""
-    account_rows = [fields for fields in rows if fields[1] == ""]
+class _Assoc(NamedTuple):
+    """One row of ``sacctmgr show assoc``: the account's own (``user`` "") or a user's."""
+
+    account: str
+    user: str
+    partition: str
+    limits: dict[str, int]
+    blocked: bool
+
+
+def _parse_assocs(out: str) -> list[_Assoc]:
+    """Rows of ``sacctmgr -n -P show assoc format=account,user,partition,grptresmins,grpsubmitjobs``."""
+    rows = []
+    for line in out.splitlines():
+        if not line.strip():
+            continue
+        fields = line.split("|")
+        if len(fields) != 5:
+            raise ClusterError(f"unexpected line from sacctmgr show assoc: {line!r}")
+        account, user, partition, grp_tres_mins, grp_submit_jobs = fields
+        rows.append(
+            _Assoc(account, user, partition, _parse_tres(grp_tres_mins), grp_submit_jobs.strip() == "0")
+        )
+    return rows
+
+
+def _account_state(name: str, rows: list[_Assoc]) -> AccountState | None:
+    """AccountState from the account's association rows; None without the account's own row.
+
+    A user is blocked when every association they have in the account is (they are being let go); their
+    cap is the billing limit of an association that is not. ``partitions`` are those the users'
+    associations are bound to (an association bound to none adds nothing).
+    """
+    account_rows = [row for row in rows if not row.user]
     if not account_rows:
         return None
-    _account, _user, grp_tres_mins, grp_submit_jobs = account_rows[0]
-    users = frozenset(fields[1] for fields in rows if fields[1])
-    return AccountState(name, users, _parse_tres(grp_tres_mins), grp_submit_jobs.strip() == "0")
+    user_rows = [row for row in rows if row.user]
+    users = frozenset(row.user for row in user_rows)
+    open_users = frozenset(row.user for row in user_rows if not row.blocked)
+    caps = {row.user: row.limits[BILLING] for row in user_rows if not row.blocked and BILLING in row.limits}
+    return AccountState(
+        name,
+        users,
+        account_rows[0].limits,
+        account_rows[0].blocked,
+        partitions=frozenset(row.partition for row in user_rows if row.partition),
+        user_limits=caps,
+        blocked_users=users - open_users,
+    )
+
+
+def _has_jobs(row: _Assoc, busy: set[tuple[str, str]]) -> bool:
+    """Whether a job of ``busy`` may run under the association (one bound to no partition: any job)."""
+    return any(
+        user == row.user and (not row.partition or partition == row.partition) for user, partition in busy
+    )
+
+
+def _job_sort_key(job_id: str) -> tuple[int, str]:
+    """Numeric order of job ids (``10`` after ``9``; array elements ``12_3`` by their job)."""
+    head = job_id.split("_")[0]
+    return (int(head) if head.isdigit() else 0, job_id)
 
 
 def _parse_tres(text: str) -> dict[str, int]:
@@ -387,11 +568,20 @@ def _validated_limits(limits: dict[str, int]) -> dict[str, int]:
     result = {}
     for tres, value in limits.items():
         if not isinstance(tres, str) or not TRES_NAME.fullmatch(tres):
-            raise ValueError(f"not a TRES name: {tres!r} (for example cpu or gres/npu)")
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"the limit of {tres} must be whole TRES-minutes >= 0, not {value!r}")
-        result[tres] = value
+            raise ValueError(f"not a TRES name: {tres!r} (for example billing or gres/npu)")
+        result[tres] = _validated_minutes(tres, value)
     return result
+
+
+def _validated_user_limits(user_limits: dict[str, int]) -> dict[str, int]:
+    """Per-person caps: a valid user name to whole billing minutes."""
+    return {validate_user_name(user): _validated_minutes(user, value) for user, value in user_limits.items()}
+
+
+def _validated_minutes(what: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"the limit of {what} must be whole TRES-minutes >= 0, not {value!r}")
+    return value
 
 
 def _description(text: str, fallback: str) -> str:
@@ -402,8 +592,9 @@ def _description(text: str, fallback: str) -> str:
 
 
 def _counted_tres(tres: str) -> bool:
-    """TRES the portal counts: cores and generic resources (typed ones like gres/npu:x are in the total)."""
-    return tres == "cpu" or (tres.startswith("gres/") and ":" not in tres)
+    """TRES the portal counts: billing, cores and generic resources (typed ones like gres/npu:x are in the
+    total)."""
+    return tres in (BILLING, "cpu") or (tres.startswith("gres/") and ":" not in tres)
 
 
 def _sacct_time(moment: datetime) -> str:

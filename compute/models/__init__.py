@@ -10,6 +10,7 @@ from compute.models.partitions import (
     Unit,
     validate_cluster_username,
 )
+from compute.models.reminders import EndReminder
 from compute.models.requests import (
     QuotaRequest,
     QuotaRequestMember,

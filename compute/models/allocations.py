@@ -1,5 +1,6 @@
 """Allocations: granted quota, held as an account on the cluster, and the people who use it."""
 
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -100,6 +101,16 @@ class Allocation(StatusMachine):
     usage_updated_at = models.DateTimeField(_("usage updated"), null=True, blank=True)
     notified_80_at = models.DateTimeField(null=True, blank=True)
     notified_100_at = models.DateTimeField(null=True, blank=True)
+    # Set by the first converge on or after the start date: until then the cluster holds the account blocked.
+    opened_at = models.DateTimeField(_("opened on the cluster"), null=True, blank=True)
+    # Usage counted before the move to Slurm's billing TRES (migration 0006): jobs started before
+    # ``carried_at`` count as ``carried_amount``, and the cluster's limit is the grant minus it.
+    carried_amount = models.DecimalField(
+        _("usage carried over"), max_digits=14, decimal_places=4, default=Decimal("0")
+    )
+    carried_at = models.DateTimeField(_("usage carried over at"), null=True, blank=True)
+    # The cluster's usage counter still holds the old jobs: the next converge resets it (once).
+    usage_reset_pending = models.BooleanField(default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = AllocationQuerySet.as_manager()
@@ -152,18 +163,51 @@ class Allocation(StatusMachine):
         """Still being set up on the cluster: its page keeps refreshing its status."""
         return self.status in (AllocationStatus.PENDING, AllocationStatus.PROVISIONING)
 
-    def desired_account(self, usernames: frozenset[str]) -> DesiredAccount:
+    def has_started(self, today: date | None = None) -> bool:
+        return self.start_date <= (today or timezone.localdate())
+
+    @property
+    def not_started(self) -> bool:
+        """Approved for a later start: held blocked on the cluster until it opens (its page says when)."""
+        return self.opened_at is None and not self.has_started()
+
+    def limit_minutes(self) -> int:
+        """The cluster's limit: the grant less the usage carried over from before the billing TRES (the
+        cluster's counter was reset then, so it counts only what came after)."""
+        return max(self.partition.minutes(self.granted_amount - self.carried_amount), 0)
+
+    def desired_account(self) -> DesiredAccount:
+        """What the cluster should hold for this allocation. Its people come from ``members.all()``, so a
+        caller converging many allocations prefetches them."""
+        current = [m for m in self.members.all() if m.removed_at is None]
         return DesiredAccount(
             name=self.account_name,
             description=f"{self.organisation.name_zh} allocation {self.pk}"[:200],
-            users=usernames,
-            limits={self.partition.tres: self.partition.minutes(self.granted_amount)},
-            blocked=self.is_blocked,
+            users=frozenset(m.cluster_username for m in current),
+            user_limits={
+                m.cluster_username: self.partition.minutes(m.limit_amount)
+                for m in current
+                if m.limit_amount is not None
+            },
+            limits={self.partition.tres: self.limit_minutes()},
+            blocked=self.is_blocked or not self.has_started(),
             partition=self.partition.slurm_partition,
         )
 
 
+class AllocationMemberQuerySet(models.QuerySet):
+    def current(self) -> "AllocationMemberQuerySet":
+        """The people who may use the allocation now (a removed person's row stays, for the history)."""
+        return self.filter(removed_at__isnull=True)
+
+
 class AllocationMember(models.Model):
+    """One person's access to an allocation, from ``added_at`` until ``removed_at``.
+
+    A removal keeps the row, so the allocation's page and its audit trail tell who had access when; coming back
+    is a new row. ``limit_amount`` caps the person's share, in the allocation's unit (blank: no cap).
+    """
+
     allocation = models.ForeignKey(Allocation, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -175,15 +219,47 @@ class AllocationMember(models.Model):
     cluster_username = models.CharField(
         _("cluster username"), max_length=32, validators=[validate_cluster_username]
     )
+    limit_amount = models.DecimalField(
+        _("cap"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("The most this person may use of the allocation, in its unit; blank for no cap."),
+    )
+    added_at = models.DateTimeField(_("added"), default=timezone.now)
+    removed_at = models.DateTimeField(_("removed"), null=True, blank=True)
+
+    objects = AllocationMemberQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("cluster user")
         verbose_name_plural = _("cluster users")
         constraints = [
             models.UniqueConstraint(
-                fields=["allocation", "cluster_username"], name="allocmember_unique_username"
-            )
+                fields=["allocation", "cluster_username"],
+                condition=Q(removed_at__isnull=True),
+                name="allocmember_unique_current_username",
+            ),
+            models.UniqueConstraint(
+                fields=["allocation", "user"],
+                condition=Q(removed_at__isnull=True, user__isnull=False),
+                name="allocmember_unique_current_person",
+            ),
+            models.CheckConstraint(
+                condition=Q(limit_amount__isnull=True) | Q(limit_amount__gt=0),
+                name="allocmember_limit_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(removed_at__isnull=True) | Q(removed_at__gte=F("added_at")),
+                name="allocmember_removed_after_added",
+            ),
         ]
+        indexes = [models.Index(fields=["cluster_username"], name="allocmember_username_idx")]
 
     def __str__(self):
         return self.cluster_username
+
+    @property
+    def is_current(self) -> bool:
+        return self.removed_at is None

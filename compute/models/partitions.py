@@ -46,7 +46,22 @@ class Partition(models.Model):
     tres = models.CharField(
         _("metered TRES"),
         max_length=32,
-        help_text=_("The Slurm TRES that quota limits, e.g. gres/npu or cpu."),
+        default="billing",
+        help_text=_(
+            "The Slurm TRES that quota limits and usage counts: billing, weighted per partition by "
+            "TRESBillingWeights."
+        ),
+    )
+    billing_per_unit = models.PositiveIntegerField(
+        _("billing units per unit"),
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "How many of Slurm's billing units make one unit of this partition: the weight of one card (or "
+            "core) in the partition's TRESBillingWeights. Slurm rounds a job's billing down to a whole "
+            "number, so on an accelerator node with 192 cores and 8 cards the weights are CPU=1, GRES/npu=24 "
+            "and this is 24: a job on one core is billed 1/24 card instead of nothing."
+        ),
     )
     unit = models.CharField(_("unit"), max_length=16, choices=Unit.choices)
     capacity_per_month = models.DecimalField(
@@ -85,6 +100,9 @@ class Partition(models.Model):
             models.CheckConstraint(
                 condition=Q(overcommit_ratio__gte=1), name="partition_overcommit_at_least_one"
             ),
+            models.CheckConstraint(
+                condition=Q(billing_per_unit__gte=1), name="partition_billing_per_unit_positive"
+            ),
         ]
 
     def __str__(self):
@@ -95,8 +113,14 @@ class Partition(models.Model):
         return bilingual(self.name_zh, self.name_en)
 
     def minutes(self, amount: Decimal) -> int:
-        """Slurm TRES-minutes for an amount in the partition's unit (a card-hour is 60 gres/npu minutes)."""
-        return int((Decimal(amount) * MINUTES_PER_HOUR).to_integral_value(rounding=ROUND_HALF_UP))
+        """Slurm billing-minutes for an amount in the partition's unit (with one card weighing 24, a card-hour
+        is 60 x 24 billing-minutes)."""
+        minutes = Decimal(amount) * MINUTES_PER_HOUR * self.billing_per_unit
+        return int(minutes.to_integral_value(rounding=ROUND_HALF_UP))
+
+    def amount(self, minutes: int | Decimal) -> Decimal:
+        """The partition's units in an amount of billing-minutes (the inverse of ``minutes``)."""
+        return Decimal(minutes) / (MINUTES_PER_HOUR * self.billing_per_unit)
 
     def cost(self, amount: Decimal) -> Decimal:
         return (Decimal(amount) * self.price_per_unit).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -1,10 +1,12 @@
 """Allocations: created and changed by decisions, converged to the cluster, suspended, resumed, closed."""
 
+import logging
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,10 +16,12 @@ from compute import tasks
 from compute.backends import get_backend
 from compute.backends.base import ClusterBackend, ClusterError
 from compute.models import Allocation, AllocationMember, AllocationStatus, QuotaRequest
-from core import audit
+from core import audit, outbox
 from core.exceptions import DomainError, NotAllowed
 from core.roles import is_operator, is_read_only
 from core.states import save_transition
+
+logger = logging.getLogger(__name__)
 
 # --- checks ------------------------------------------------------------------------------------------
 
@@ -48,9 +52,9 @@ def manager_emails(organisation: Organisation) -> list[str]:
 
 
 def schedule_sync(allocation: Allocation) -> None:
-    # robust: the decision is committed; a broker hiccup must not turn it into an error page (the hourly
-    # reconcile converges anything a lost message left behind).
-    transaction.on_commit(lambda: tasks.sync_allocation_task.delay(allocation.pk), robust=True)
+    # Through the outbox: written with the decision, sent to the broker after the commit and retried until
+    # it answers (a broker outage is no error page, and the message is not lost).
+    outbox.enqueue_task(tasks.sync_allocation_task.name, args=[allocation.pk])
 
 
 def create_allocation(request: QuotaRequest, *, by: User) -> Allocation:
@@ -106,9 +110,9 @@ def change_allocation(allocation: Allocation, *, by: User, **fields) -> Allocati
 def sync_allocation(allocation_id: int, *, backend: ClusterBackend | None = None) -> Allocation | None:
     """Converge the cluster to the allocation (idempotent) and record the outcome on it.
 
-    Raises ClusterError after recording it, so the task can retry with backoff.
+    Raises ClusterError after recording it, so the task can retry with backoff. ``backend`` defaults to the
+    backend of the allocation's cluster (its partition's).
     """
-    backend = backend or get_backend()
     with transaction.atomic():
         allocation = (
             Allocation.objects.select_for_update(of=("self",))
@@ -121,18 +125,23 @@ def sync_allocation(allocation_id: int, *, backend: ClusterBackend | None = None
         if allocation.status == AllocationStatus.PENDING:
             old = allocation.move_to(AllocationStatus.PROVISIONING)
             save_transition(allocation, old, by=None, action="allocation.provisioning")
-    usernames = frozenset(allocation.members.values_list("cluster_username", flat=True))
+    backend = backend or get_backend(allocation.partition.cluster)
+    started = allocation.has_started()  # the account converged open for its dates (blocked before)
+    reset = allocation.usage_reset_pending and allocation.status != AllocationStatus.CLOSED
     try:
         if allocation.status == AllocationStatus.CLOSED:
             # Block first (running jobs finish; deleting an association would cancel them), then remove.
             changes = []
             if backend.read_account(allocation.account_name) is not None:
-                changes += backend.converge(allocation.desired_account(usernames))
+                changes += backend.converge(allocation.desired_account())
                 # Jobs still running finish first; reconcile removes the account once they have.
                 if backend.active_jobs(allocation.account_name) == 0:
                     changes += backend.remove_account(allocation.account_name)
         else:
-            changes = backend.converge(allocation.desired_account(usernames))
+            changes = backend.converge(allocation.desired_account())
+            if reset:
+                # Once, after the move to billing units: the limit is the grant less the carried usage.
+                changes += backend.reset_usage(allocation.account_name)
     except (ClusterError, ValueError) as error:
         # Shown on the allocation page; a ClusterError is retried by the task, a ValueError (a name the
         # cluster refuses, a misconfigured backend) needs a person and is not.
@@ -148,6 +157,8 @@ def sync_allocation(allocation_id: int, *, backend: ClusterBackend | None = None
             .select_related("organisation")
             .get(pk=allocation.pk)
         )
+        # Provisioned before this converge: held for its start date if it opens now.
+        held = allocation.provisioned_at is not None
         allocation.sync_error, allocation.sync_attempts, allocation.last_synced_at = "", 0, timezone.now()
         fields = ["sync_error", "sync_attempts", "last_synced_at"]
         if allocation.status == AllocationStatus.PROVISIONING:
@@ -158,6 +169,7 @@ def sync_allocation(allocation_id: int, *, backend: ClusterBackend | None = None
             )
         else:
             allocation.save(update_fields=fields)
+        _record_opening_and_reset(allocation, started=started, held=held, reset=reset)
         if changes:
             audit.record(
                 "allocation.cluster_sync",
@@ -166,6 +178,56 @@ def sync_allocation(allocation_id: int, *, backend: ClusterBackend | None = None
                 changes={"cluster": (None, "; ".join(f"{c.action} {c.detail}".strip() for c in changes))},
             )
     return allocation
+
+
+def _record_opening_and_reset(allocation: Allocation, *, started: bool, held: bool, reset: bool) -> None:
+    """After a successful converge: the first one on or after the start date opened the account; a pending
+    usage reset was done. Recorded in the transaction that records the success, so neither happens twice."""
+    fields = []
+    if reset:
+        allocation.usage_reset_pending = False
+        fields.append("usage_reset_pending")
+        audit.record(
+            "allocation.usage_reset",
+            allocation,
+            organisation=allocation.organisation,
+            changes={"carried_amount": (None, str(allocation.carried_amount))},
+        )
+    if started and allocation.opened_at is None and allocation.status != AllocationStatus.CLOSED:
+        allocation.opened_at = timezone.now()
+        fields.append("opened_at")
+        if held:
+            # Provisioned earlier and held for its start date (not opened by its first converge).
+            audit.record(
+                "allocation.open",
+                allocation,
+                organisation=allocation.organisation,
+                changes={"start_date": (None, str(allocation.start_date))},
+            )
+    if fields:
+        allocation.save(update_fields=fields)
+
+
+def sync_due_allocations(*, today: date | None = None) -> int:
+    """Every few minutes (beat): converge the allocations whose start date has come but that the cluster
+    still holds blocked, and those whose usage counter awaits its one reset (after the billing migration).
+
+    Converged here rather than queued: a cluster that does not answer for hours must not pile up a queued
+    task per run; the error is recorded on the allocation and the next run tries again."""
+    today = today or timezone.localdate()
+    live = [AllocationStatus.ACTIVE, AllocationStatus.SUSPENDED, AllocationStatus.EXHAUSTED]
+    due = Allocation.objects.filter(
+        Q(status__in=live, opened_at__isnull=True, start_date__lte=today)
+        | Q(status__in=[*live, AllocationStatus.EXPIRED], usage_reset_pending=True)
+    )
+    count = 0
+    for pk in due.values_list("pk", flat=True):
+        try:
+            sync_allocation(pk)
+            count += 1
+        except ClusterError as error:
+            logger.warning("sync_due_allocations: allocation %s: %s", pk, error)
+    return count
 
 
 def _set_status(allocation: Allocation, new_status: str, *, by: User | None, reason: str = "") -> Allocation:

@@ -21,6 +21,7 @@ from compute.models import (
     RequestKind,
     validate_cluster_username,
 )
+from compute.services import members as members_services
 from compute.services.allocations import (
     change_allocation,
     close_allocation,
@@ -127,9 +128,11 @@ def validate_request_fields(
             add("end_date", _("A period is at most one year; ask for an extension later."))
         if check_dates and start_date < today:
             add("start_date", _("The period cannot start in the past."))
-    if kind == RequestKind.NEW:
-        if not members:
-            add("members", _("Name at least one person who gets access to the cluster."))
+    if kind == RequestKind.EARLY_CLOSE and members:
+        add("members", _("An early close gives nobody access; leave the cluster users out."))
+    if kind == RequestKind.NEW and not members:
+        add("members", _("Name at least one person who gets access to the cluster."))
+    if kind != RequestKind.EARLY_CLOSE and members:
         usernames = [m.cluster_username for m in members]
         if len(set(usernames)) != len(usernames):
             add("members", _("Each person needs a different cluster username."))
@@ -146,11 +149,17 @@ def validate_request_fields(
                 validate_cluster_username(member.cluster_username)
             except Exception as error:  # ValidationError
                 add("members", " ".join(getattr(error, "messages", [str(error)])))
+                continue
             if member.user.pk not in member_ids:
                 add(
                     "members",
                     _("%(person)s is not a member of the organisation.") % {"person": member.user.email},
                 )
+            elif kind != RequestKind.NEW:
+                # They join an allocation that exists: the rules of adding someone to it by hand.
+                problem = members_services.cluster_username_problem(member.user, member.cluster_username)
+                if problem:
+                    add("members", problem)
     if (
         not errors
         and amount is not None
@@ -402,6 +411,8 @@ def approve_quota_request(
         change_allocation(
             request.allocation, by=by, end_date=max(request.end_date, request.allocation.end_date)
         )
+    if request.kind in (RequestKind.INCREASE, RequestKind.EXTENSION):
+        members_services.apply_request_members(request, by=by)
     elif request.kind == RequestKind.EARLY_CLOSE:
         close_allocation(request.allocation, by=by, reason=_("Closed early at the organisation's request."))
     _notify_decision(request)

@@ -12,6 +12,7 @@ from compute import usage
 from compute.forms import ReasonForm
 from compute.models import Allocation, AllocationMember, AllocationStatus
 from compute.services import allocations as allocation_services
+from compute.services import pending
 from compute.views.common import history, perform, standing
 from core.pagination import paginate
 from core.roles import is_operator, sees_all_organisations
@@ -98,7 +99,8 @@ def allocation_detail(request, pk):
     moves = allocation.allowed_moves
     context = _status_context(request, allocation)
     context.update(
-        members=AllocationMember.objects.filter(allocation=allocation)
+        members=AllocationMember.objects.current()
+        .filter(allocation=allocation)
         .select_related("user")
         .order_by("cluster_username"),
         chart=_usage_chart(usage.daily_series(allocation, days=CHART_DAYS)),
@@ -113,6 +115,7 @@ def allocation_detail(request, pk):
         can_resume=allocation.status == AllocationStatus.SUSPENDED,
         can_close=AllocationStatus.CLOSED in moves,
         change_requests=allocation.change_requests.order_by("-id")[:10],
+        queue=pending.queued_jobs(allocation),
         history=history(allocation, shown=can_manage or staff),
     )
     return render(request, "compute/allocation_detail.html", context)

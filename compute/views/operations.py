@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import access
 from compute import usage
-from compute.models import ReconcileRun
+from compute.models import ReconcileRun, Unit
 from compute.services import capacity as capacity_services
 from compute.views.common import require_staff
 from core.roles import is_operator
@@ -24,9 +24,13 @@ FINDING_LABELS = {
     "account_not_removed": gettext_lazy("Closed allocation still has an account"),
     "missing_user": gettext_lazy("Cluster user missing"),
     "unexpected_user": gettext_lazy("Unexpected cluster user"),
+    "user_leaving": gettext_lazy("Cluster user leaving once their jobs end"),
+    "partition_changed": gettext_lazy("Partition binding differs"),
+    "user_limit_changed": gettext_lazy("Per-person cap differs"),
     "limit_changed": gettext_lazy("Limit differs"),
     "block_changed": gettext_lazy("Blocking differs"),
     "unknown_account": gettext_lazy("Account unknown to the portal"),
+    "usage_differs": gettext_lazy("Usage differs from the scheduler's"),
 }
 
 
@@ -84,7 +88,11 @@ def reconcile_report(request):
     runs = list(ReconcileRun.objects.order_by("-id")[:20])
     latest = runs[0] if runs else None
     findings = [
-        {**finding, "label": FINDING_LABELS.get(finding.get("kind"), finding.get("kind"))}
+        {
+            **finding,
+            "label": FINDING_LABELS.get(finding.get("kind"), finding.get("kind")),
+            "unit_label": Unit(finding["unit"]).label if finding.get("unit") in Unit.values else "",
+        }
         for finding in (latest.findings if latest else [])
     ]
     return render(
@@ -100,13 +108,13 @@ def reconcile_run(request):
     access.require_operator(request.user)
     run = usage.reconcile(by=request.user)
     if run.error:
-        messages.error(request, _("The cluster could not be read: %(error)s") % {"error": run.error})
-    elif run.drift_count:
+        messages.error(request, _("A cluster could not be read: %(error)s") % {"error": run.error})
+    if run.drift_count:
         messages.warning(
             request,
             _("Reconcile found %(drift)s differences and repaired %(repaired)s.")
             % {"drift": run.drift_count, "repaired": run.repaired_count},
         )
-    else:
+    elif not run.error:
         messages.success(request, _("Reconcile found no difference between the portal and the cluster."))
     return redirect("compute:reconcile_report")

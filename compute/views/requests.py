@@ -148,8 +148,8 @@ def request_create(request):
             end_date=data["end_date"],
             purpose=data["purpose"],
             justification=data["justification"],
-            # Only a new allocation takes its cluster users from the request.
-            members=_member_access(members) if kind == RequestKind.NEW else [],
+            # An early close gives nobody access; the other kinds bring the people they name.
+            members=_member_access(members) if kind != RequestKind.EARLY_CLOSE else [],
             allocation=data.get("allocation"),
             project=data.get("project"),
         )
@@ -159,11 +159,14 @@ def request_create(request):
     people = (
         User.objects.filter(memberships__organisation__in=organisations).distinct().order_by("name", "email")
     )
+    initial = _prefill(request, timezone.localdate())
+    # A new allocation starts with the person filing it; a change to one names only who should be added.
+    first_row = {"user": request.user.pk} if initial.get("kind", RequestKind.NEW) == RequestKind.NEW else {}
     return _request_form_page(
         request,
-        initial=_prefill(request, timezone.localdate()),
+        initial=initial,
         people=people,
-        member_rows=[{"user": request.user.pk}] + [{}] * EMPTY_MEMBER_ROWS,
+        member_rows=[first_row] + [{}] * EMPTY_MEMBER_ROWS,
         save=save,
     )
 
@@ -315,7 +318,7 @@ def request_edit(request, pk):
         request_services.update_quota_request(
             quota_request,
             by=request.user,
-            members=_member_access(members) if quota_request.kind == RequestKind.NEW else None,
+            members=_member_access(members) if quota_request.kind != RequestKind.EARLY_CLOSE else None,
             partition=data["partition"],
             amount=form.service_amount(),
             start_date=data["start_date"],

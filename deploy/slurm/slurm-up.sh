@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # slurm-up.sh - a real single-node Slurm 22.05 cluster on this machine (Debian 12 `slurm-wlm` packages):
 # munge, slurmdbd on MariaDB, slurmctld, slurmd with a count-only accelerator `npu:$NPU_COUNT` accounted
-# as TRES gres/npu, partition $PARTITION (default `debug`), and optionally slurmrestd (JWT).
+# as TRES gres/npu, two partitions shaped like the production center (the accelerator partition
+# $ACCEL_PARTITION, default `npu`, and the CPU partition $CPU_PARTITION, default `cpu`, on the same node,
+# each with its TRES billing weights), and optionally slurmrestd (JWT).
 # The integration tests (tests/integration/test_slurm_backend.py) and CI run it before pytest.
 #
 # * Idempotent: safe to run again. Missing packages are installed (apt-get update first), running daemons
@@ -19,8 +21,14 @@
 # Environment:
 #   LAB=/tmp/slurmlab      working directory (run/, log/, var/, jobs/, etc/)
 #   CLUSTER=slurmlab       ClusterName in slurm.conf and in accounting
-#   PARTITION=debug        the one partition (default partition; DefaultTime 10 min, MaxTime 1 day)
+#   ACCEL_PARTITION=npu    the accelerator partition (the default one): billing 1 per card, and cores and
+#                          memory bill as their share of the node's cards (docs/slurm.md)
+#   CPU_PARTITION=cpu      the CPU partition: billing 1 per core, memory as its share of the node's cores
+#                          (both partitions: DefaultTime 10 min, MaxTime 1 day)
 #   NPU_COUNT=8            accelerator cards the node pretends to have (GRES npu, TRES gres/npu)
+#   NODE_CPUS=8            cores the node pretends to have (SlurmdParameters=config_overrides), whatever the
+#                          machine has: the billing weights, and how many test jobs run at once, do not
+#                          depend on the CI machine
 #   SLURM_REST=auto        slurmrestd: 0 = neither install nor start it; 1 = required (fail if it does not
 #                          start); anything else = try, and only warn when it does not start
 #   REST_PORT=6820         slurmrestd listens on 127.0.0.1:$REST_PORT
@@ -30,7 +38,9 @@ set -euo pipefail
 
 LAB=${LAB:-/tmp/slurmlab}
 CLUSTER=${CLUSTER:-slurmlab}
-PARTITION=${PARTITION:-debug}
+ACCEL_PARTITION=${ACCEL_PARTITION:-npu}
+CPU_PARTITION=${CPU_PARTITION:-cpu}
+NODE_CPUS=${NODE_CPUS:-8}
 READY_TIMEOUT=${READY_TIMEOUT:-60}
 REST_TIMEOUT=${REST_TIMEOUT:-15}
 SLURM_DB_PASS=${SLURM_DB_PASS:-slurmlab-db-pw}
@@ -71,6 +81,24 @@ alive() {
   pid=$(cat "$pf" 2>/dev/null) || return 1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   [ -z "$comm" ] || [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = "$comm" ]
+}
+
+# stop_daemon <name> : stop the daemon whose pid is in $RUN/<name>.pid and wait (bounded) until it is gone
+stop_daemon() {
+  local pid; pid=$(cat "$RUN/$1.pid"); kill "$pid" 2>/dev/null || true
+  wait_for "old $1 (pid $pid) to exit" bash -c "! kill -0 $pid"
+}
+
+# settle <name> <check> : a running daemon that does not pass <check> within 10 s (one still shutting down
+# after a kill, or hung) is stopped, so that the caller starts it afresh
+settle() {
+  SETTLE_NAME=$1 SETTLE_CHECK=$2
+  alive "$RUN/$1.pid" "$1" || return 0
+  settled() { "$SETTLE_CHECK" || ! alive "$RUN/$SETTLE_NAME.pid" "$SETTLE_NAME"; }
+  WAIT=10 wait_for "running $1 answering (or gone)" settled 2>/dev/null || true
+  if alive "$RUN/$1.pid" "$1" && ! "$2" >/dev/null 2>&1; then
+    log "$1 runs but does not answer -> stopping it"; stop_daemon "$1"
+  fi
 }
 
 # show the end of a daemon's log when it does not come up
@@ -134,7 +162,14 @@ chown slurm:slurm /etc/slurm/jwt_hs256.key; chmod 600 /etc/slurm/jwt_hs256.key
 
 # ---------------------------------------------------------------- 3. configs
 MEM=$(awk '/MemTotal/{m = int($2/1024 - 1024); if (m < 1024) m = int($2/1024/2); printf "%d", m}' /proc/meminfo)
-read -r CPUS SOCK CORES THREADS < <(slurmd -C | awk '/^NodeName/{for(i=1;i<=NF;i++){split($i,a,"=");v[a[1]]=a[2]}; print v["CPUs"],v["SocketsPerBoard"],v["CoresPerSocket"],v["ThreadsPerCore"]}')
+# Billing weights (PriorityFlags=MAX_TRES: a job bills the largest of its weighted TRES on the node).
+# Accelerator partition: a card is 1; a core is cards/cores and a GB of memory cards/GB, so a job taking a
+# whole node's cores (or memory) bills as much as all its cards. CPU partition: a core is 1, a GB is
+# cores/GB, and a card (this test node is in both partitions) its share of the cores.
+weight() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.4g", a / b}'; }
+MEM_GB=$(awk -v m="$MEM" 'BEGIN{printf "%.4f", m / 1024}')
+ACCEL_WEIGHTS="CPU=$(weight "$NPU_COUNT" "$NODE_CPUS"),Mem=$(weight "$NPU_COUNT" "$MEM_GB")G,GRES/npu=1.0"
+CPU_WEIGHTS="CPU=1.0,Mem=$(weight "$NODE_CPUS" "$MEM_GB")G,GRES/npu=$(weight "$NODE_CPUS" "$NPU_COUNT")"
 
 changed_files=""
 # put_file <dest> <owner:group> <mode> : content on stdin; records dest in changed_files if content differs
@@ -190,15 +225,21 @@ GresTypes=npu
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStoragePort=6819
-AccountingStorageTRES=gres/npu
+# billing (the weighted TRES the limits are set in) is always tracked; named here to say it matters
+AccountingStorageTRES=gres/npu,billing
 AccountingStorageEnforce=associations,limits,qos,safe
 JobCompType=jobcomp/none
 # GrpTRESMins needs priority/multifactor; no decay -> usage is a plain quota counter
 PriorityType=priority/multifactor
 PriorityDecayHalfLife=0
 PriorityUsageResetPeriod=NONE
-NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS Boards=1 SocketsPerBoard=$SOCK CoresPerSocket=$CORES ThreadsPerCore=$THREADS RealMemory=$MEM Gres=npu:$NPU_COUNT State=UNKNOWN
-PartitionName=$PARTITION Nodes=$NODE Default=YES DefaultTime=00:10:00 MaxTime=1-00:00:00 State=UP
+# billing = the largest weighted TRES of the job on its node, not their sum (docs/slurm.md)
+PriorityFlags=MAX_TRES
+# the node is declared with NODE_CPUS cores whatever the machine has (jobs here only sleep)
+SlurmdParameters=config_overrides
+NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$NODE_CPUS Boards=1 SocketsPerBoard=1 CoresPerSocket=$NODE_CPUS ThreadsPerCore=1 RealMemory=$MEM Gres=npu:$NPU_COUNT State=UNKNOWN
+PartitionName=$ACCEL_PARTITION Nodes=$NODE Default=YES DefaultTime=00:10:00 MaxTime=1-00:00:00 State=UP TRESBillingWeights=$ACCEL_WEIGHTS
+PartitionName=$CPU_PARTITION Nodes=$NODE DefaultTime=00:10:00 MaxTime=1-00:00:00 State=UP TRESBillingWeights=$CPU_WEIGHTS
 EOF
 
 put_file /etc/slurm/gres.conf root:root 644 <<EOF
@@ -265,9 +306,9 @@ T_MUNGE1=$(now)
 dbd_ok() { timeout 10 sacctmgr -n -P show cluster format=cluster; }
 if alive "$RUN/slurmdbd.pid" slurmdbd && [[ $changed_files == *slurmdbd.conf* ]]; then
   log "slurmdbd.conf changed -> restarting slurmdbd"
-  pid=$(cat "$RUN/slurmdbd.pid"); kill "$pid"
-  wait_for "old slurmdbd (pid $pid) to exit" bash -c "! kill -0 $pid"
+  stop_daemon slurmdbd
 fi
+settle slurmdbd dbd_ok
 if ! alive "$RUN/slurmdbd.pid" slurmdbd; then
   log "starting slurmdbd"
   /usr/sbin/slurmdbd
@@ -280,11 +321,17 @@ T_DBD1=$(now)
 
 # ---------------------------------------------------------------- 7. slurmctld
 ctld_ok() { timeout 10 scontrol ping | grep -q 'is UP'; }
+# Node and partition definitions change only with a restart in 22.05 (scontrol reconfigure keeps the old
+# node); running jobs survive it (slurmctld saves its state, slurmstepd outlives slurmd).
+conf_changed=0
+[[ $changed_files == *slurm.conf* || $changed_files == *gres.conf* ]] && conf_changed=1
+if alive "$RUN/slurmctld.pid" slurmctld && [ "$conf_changed" = 1 ]; then
+  log "slurm.conf/gres.conf changed -> restarting slurmctld"
+  stop_daemon slurmctld
+fi
+settle slurmctld ctld_ok
 if alive "$RUN/slurmctld.pid" slurmctld; then
   log "slurmctld already running"
-  if [[ $changed_files == *slurm.conf* || $changed_files == *gres.conf* ]]; then
-    log "slurm.conf/gres.conf changed -> scontrol reconfigure"; timeout 20 scontrol reconfigure || true
-  fi
 else
   log "starting slurmctld"
   /usr/sbin/slurmctld
@@ -295,10 +342,7 @@ wait_for "slurmctld UP" ctld_ok || { tail_log "$LOG/slurm/slurmctld.log"; exit 1
 registered() { [[ "$(timeout 10 sacctmgr -n -P show cluster "$CLUSTER" format=controlport)" =~ ^[1-9][0-9]*$ ]]; }
 if ! WAIT=10 wait_for "slurmctld registered with slurmdbd" registered; then
   log "slurmctld is not registered with slurmdbd (started while slurmdbd was down?) -> restarting slurmctld"
-  if alive "$RUN/slurmctld.pid" slurmctld; then
-    pid=$(cat "$RUN/slurmctld.pid"); kill "$pid"
-    wait_for "old slurmctld (pid $pid) to exit" bash -c "! kill -0 $pid"
-  fi
+  if alive "$RUN/slurmctld.pid" slurmctld; then stop_daemon slurmctld; fi
   /usr/sbin/slurmctld
   wait_for "slurmctld UP" ctld_ok || { tail_log "$LOG/slurm/slurmctld.log"; exit 1; }
   wait_for "slurmctld registered with slurmdbd" registered || { tail_log "$LOG/slurm/slurmctld.log"; exit 1; }
@@ -313,6 +357,10 @@ node_ok() {   # node usable; if we just started slurmd, it must have registered 
   local t; t=$(scontrol show node "$NODE" | sed -n 's/.*SlurmdStartTime=\([^ ]*\).*/\1/p')
   [ "$(date -d "$t" +%s 2>/dev/null || echo 0)" -ge $((SLURMD_T0 - 1)) ]
 }
+if alive "$RUN/slurmd.pid" slurmd && [ "$conf_changed" = 1 ]; then
+  log "slurm.conf/gres.conf changed -> restarting slurmd"
+  stop_daemon slurmd
+fi
 if alive "$RUN/slurmd.pid" slurmd; then
   log "slurmd already running"
 else
@@ -366,5 +414,6 @@ log "timings (s): install=$(secs "$T_INSTALL0" "$T_INSTALL1") configure=$(secs "
     "mariadb=$(secs "$T_CONF1" "$T_DB1") munge=$(secs "$T_DB1" "$T_MUNGE1") slurmdbd=$(secs "$T_MUNGE1" "$T_DBD1")" \
     "slurmctld=$(secs "$T_DBD1" "$T_CTLD1") slurmd=$(secs "$T_CTLD1" "$T_SLURMD1") slurmrestd=$(secs "$T_SLURMD1" "$T_END")" \
     "start_total=$(secs "$T_INSTALL1" "$T_END") total=$(secs "$T0" "$T_END")"
-log "cluster $CLUSTER up: partition $PARTITION, node $NODE with gres npu:$NPU_COUNT"
+log "cluster $CLUSTER up: partitions $ACCEL_PARTITION (billing $ACCEL_WEIGHTS) and $CPU_PARTITION" \
+    "(billing $CPU_WEIGHTS), node $NODE with $NODE_CPUS cores and gres npu:$NPU_COUNT"
 sinfo -N -o '%N %P %T %c %m %G'

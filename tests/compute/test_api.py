@@ -23,6 +23,17 @@ RUNS = "/api/v1/reconcile-runs/"
 
 
 @pytest.fixture
+def operator(operator, mfa):
+    """Staff reach the API only with MFA switched on (tests/accounts/test_staff_mfa.py proves the refusal)."""
+    return mfa(operator)
+
+
+@pytest.fixture
+def supervisor(supervisor, mfa):
+    return mfa(supervisor)
+
+
+@pytest.fixture
 def org(user, partition):
     return make_verified_organisation(user)
 
@@ -635,6 +646,7 @@ def test_reconcile_runs(api_client, user, org, operator, supervisor, settings):
 
 
 def test_reconcile_run_reports_a_cluster_fault(api_client, operator):
+    PartitionFactory()  # its cluster is one the portal drives
     FakeBackend.fail_next()
     api_client.force_authenticate(operator)
     response = api_client.post(f"{RUNS}run/")

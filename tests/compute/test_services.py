@@ -153,7 +153,7 @@ def test_approval_provisions_the_cluster_once(user, operator, django_capture_on_
     state = FakeBackend().read_account(allocation.account_name)
     assert state.users == frozenset({"alice"}) and state.limits == {"billing": 4800} and not state.blocked
     # Running the task again changes nothing on the cluster.
-    assert FakeBackend().converge(allocation.desired_account(frozenset({"alice"}))) == []
+    assert FakeBackend().converge(allocation.desired_account()) == []
     allocation_services.sync_allocation(allocation.pk, backend=FakeBackend())
     assert FakeBackend().read_account(allocation.account_name) == state
     # Decision mail with what to do next.
@@ -331,7 +331,7 @@ def test_close_waits_for_running_jobs(user, operator, django_capture_on_commit_c
     state = FakeBackend().read_account(allocation.account_name)
     assert state is not None and state.blocked  # blocked, not deleted: the running job finishes
     FakeBackend.reset()
-    FakeBackend().converge(allocation.desired_account(frozenset({"alice"})))
+    FakeBackend().converge(allocation.desired_account())
     allocation_services.sync_allocation(allocation.pk, backend=FakeBackend())
     assert FakeBackend().read_account(allocation.account_name) is None
 

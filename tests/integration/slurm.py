@@ -20,7 +20,11 @@ import pytest
 from compute.backends.slurm import SlurmBackend
 from tests.conftest import IN_CI
 
-PARTITION = os.environ.get("SLURM_PARTITION", "debug")  # the partition slurm-up.sh makes
+# The partitions deploy/slurm/slurm-up.sh makes (the same variables configure it): the accelerator partition
+# (default; billing 1 per card, cores and memory as their share of the node's cards) and the CPU partition
+# (billing 1 per core).
+ACCEL_PARTITION = os.environ.get("ACCEL_PARTITION", "npu")
+CPU_PARTITION = os.environ.get("CPU_PARTITION", "cpu")
 ACCOUNT_PREFIX = "aicctest_"
 USER_PREFIX = "aicctu_"
 COMMAND_TIMEOUT = 30
@@ -77,18 +81,47 @@ def assocs(account: str) -> dict[str, tuple[str, str]]:
     return result
 
 
+def assoc_partitions(account: str) -> dict[str, set[str]]:
+    """The partitions each user's associations in the account are bound to ('' = none), read with sacctmgr."""
+    out = run(
+        "sacctmgr", "-n", "-P", "show", "assoc", "where", f"account={account}", "format=user,partition"
+    ).stdout
+    result: dict[str, set[str]] = {}
+    for line in out.splitlines():
+        user, _, partition = line.strip().partition("|")
+        if user:
+            result.setdefault(user, set()).add(partition)
+    return result
+
+
 def sbatch(
-    account: str, user: str, *, command: str = "true", gres: str = "npu:1", time_limit: int | None = None
+    account: str,
+    user: str,
+    *,
+    command: str = "true",
+    gres: str = "npu:1",
+    time_limit: int | None = None,
+    partition: str = ACCEL_PARTITION,
+    cpus: int | None = None,
+    settle: float = 5,
 ) -> subprocess.CompletedProcess:
-    """Submit a batch job as ``user`` (root may use --uid/--gid in Slurm 22.05); the result is not checked."""
+    """Submit a batch job as ``user`` (root may use --uid/--gid in Slurm 22.05); the result is not checked.
+
+    ``gres=""`` asks for no card (a CPU-only job); ``cpus`` sets --cpus-per-task. "Invalid account" is
+    retried for ``settle`` seconds (a new association may still be on its way to slurmctld): 0 when the
+    refusal is what the test expects.
+    """
     args = [
         "sbatch", "--parsable", f"--uid={user}", f"--gid={user}", f"--account={account}",
-        f"--partition={PARTITION}", f"--gres={gres}", "--chdir=/tmp", "--output=/dev/null",
-        "--error=/dev/null",
+        f"--partition={partition}", "--chdir=/tmp", "--output=/dev/null", "--error=/dev/null",
     ]  # fmt: skip
+    if gres:
+        args.append(f"--gres={gres}")
+    if cpus is not None:
+        args.append(f"--cpus-per-task={cpus}")
     if time_limit is not None:
         args.append(f"--time={time_limit}")
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + settle
     while True:
         result = run(*args, "--wrap", command, check=False)
         # slurmdbd sends new associations to slurmctld asynchronously: give a fresh one a moment.
@@ -193,7 +226,7 @@ def slurm_cluster():
         pytest.skip(f"SKIPPED, SLURM MISSING: run deploy/slurm/slurm-up.sh as root ({problem})")
     remove_test_accounts()
     cluster = run("sacctmgr", "-n", "-P", "show", "cluster", "format=cluster").stdout.split()[0]
-    yield {"cluster": cluster, "partition": PARTITION}
+    yield {"cluster": cluster, "partition": ACCEL_PARTITION, "cpu_partition": CPU_PARTITION}
     remove_test_accounts()
 
 

@@ -58,7 +58,7 @@ def portal(settings, slurm_cluster, unix_user, celery_worker_process):
         slug="npu-it",
         cluster=slurm_cluster["cluster"],
         slurm_partition=slurm_cluster["partition"],
-        tres="gres/npu",
+        tres="billing",
     )
     return {
         "owner": owner,
@@ -111,7 +111,8 @@ def test_approval_provisions_runs_accounts_and_enforces(portal):
     account, user = allocation.account_name, portal["username"]
     assocs = slurm.assocs(account)
     assert user in assocs, assocs
-    assert assocs[""][0] == "gres/npu=1"  # GrpTRESMins on the account, from 0.02 card-hours
+    assert assocs[""][0] == "billing=1"  # GrpTRESMins on the account, from 0.02 card-hours
+    assert slurm.assoc_partitions(account) == {user: {slurm.ACCEL_PARTITION}}
 
     # A real job under the account runs and completes; the ingest records it.
     job_id = slurm.submit_job(account, user, command="sleep 1", gres="npu:1", time_limit=1)
@@ -123,15 +124,15 @@ def test_approval_provisions_runs_accounts_and_enforces(portal):
     usage.ingest_usage(backend=SlurmBackend(), since=timezone.now() - timedelta(hours=1))
     job = Job.objects.get(job_id=job_id)
     assert job.allocation_id == allocation.pk and job.cluster_user == user and job.state == "COMPLETED"
-    assert job.tres.get("gres/npu") == 1
+    assert job.tres.get("billing") == 1 and job.tres.get("gres/npu") == 1
     assert job.units == (Decimal(job.elapsed_seconds) / 3600).quantize(Decimal("0.0001"))
 
     # A job needing more than the quota is held by Slurm, and raising the quota releases it.
     held = slurm.submit_job(account, user, command="sleep 1", gres="npu:1", time_limit=5)
-    slurm.wait_for_job(held, {"PENDING"}, reason="AssocGrpGRESMinutes", timeout=30)
+    slurm.wait_for_job(held, {"PENDING"}, reason="AssocGrpBillingMinutes", timeout=30)
     increase = file_request(portal, amount="2", kind=RequestKind.INCREASE, allocation=allocation)
     request_services.approve_quota_request(increase, by=portal["operator"])
-    assert wait_for(lambda: slurm.assocs(account)[""][0] == "gres/npu=121", timeout=30), slurm.assocs(account)
+    assert wait_for(lambda: slurm.assocs(account)[""][0] == "billing=121", timeout=30), slurm.assocs(account)
     slurm.wait_for_job(held, {"RUNNING", "COMPLETED"}, timeout=40)
 
     # Suspension blocks new jobs (GrpSubmitJobs=0) without touching what runs.
@@ -153,14 +154,14 @@ def test_reconcile_notices_and_repairs_a_limit_changed_by_hand(portal):
     request_services.approve_quota_request(request, by=portal["operator"])
     allocation = active_allocation(portal, request)
     slurm.run(
-        "sacctmgr", "-i", "modify", "account", allocation.account_name, "set", "GrpTRESMins=gres/npu=99999"
+        "sacctmgr", "-i", "modify", "account", allocation.account_name, "set", "GrpTRESMins=billing=99999"
     )
     run = usage.reconcile(backend=SlurmBackend())
     findings = [f for f in run.findings if f["account"] == allocation.account_name]
     assert [(f["kind"], f["observed"], f["expected"], f["repaired"]) for f in findings] == [
-        ("limit_changed", "gres/npu=99999", "gres/npu=600", True)
+        ("limit_changed", "billing=99999", "billing=600", True)
     ]
-    assert slurm.assocs(allocation.account_name)[""][0] == "gres/npu=600"
+    assert slurm.assocs(allocation.account_name)[""][0] == "billing=600"
 
 
 def _stop_daemon(name: str) -> None:
