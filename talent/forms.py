@@ -1,13 +1,11 @@
 """Forms of the talent pages: they parse input; the rules are checked by the services and the models."""
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from alliance.models import NeedKind, NeedStatus
 from core.roles import SiteRole
-from core.uploads import accept_image
 from talent.models import Access, Audience, Category, Cohort, Course, Level, Programme, Session
 
 
@@ -130,11 +128,6 @@ class CourseForm(forms.ModelForm):
             "prerequisites": forms.Textarea(attrs={"rows": 2}),
             "syllabus": forms.Textarea(attrs={"rows": 5}),
         }
-
-    def clean_cover_image(self):
-        image = self.cleaned_data.get("cover_image")
-        accept_image(image, max_bytes=settings.MAX_IMAGE_BYTES)
-        return image
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 from core.roles import sees_all_organisations
 from core.text import bilingual
 from talent.models.choices import Category, Level
+from talent.validators import validate_cover_image
 
 
 class Titled:
@@ -93,7 +94,11 @@ class Course(Titled, models.Model):
         help_text=_("People with the instructor role who teach this course."),
     )
     cover_image = models.ImageField(
-        _("cover image"), upload_to="talent/covers/%Y/", blank=True, help_text=_("PNG or JPEG, landscape.")
+        _("cover image"),
+        upload_to="talent/covers/%Y/",
+        blank=True,
+        validators=[validate_cover_image],
+        help_text=_("PNG or JPEG, landscape."),
     )
     is_published = models.BooleanField(_("published"), default=False)
     answers_needs = models.ManyToManyField(

@@ -22,6 +22,7 @@ from projects.services import applications
 from tests.accounts.factories import UserFactory
 from tests.accounts.test_views import VALID_FORM
 from tests.projects.factories import make_application, pdf
+from tests.talent.factories import make_course
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +180,15 @@ def test_media_served_by_django_never_includes_a_private_file(settings):
     public.write_bytes(png())
     served = uploads.serve_public_media(request, "organisations/logo.png", document_root=settings.MEDIA_ROOT)
     assert served.status_code == 200
+
+
+def test_a_course_cover_is_checked_by_the_model_so_the_back_office_checks_it_too(settings):
+    course = make_course()
+    course.cover_image = SimpleUploadedFile("cover.png", b"<svg onload=alert(1)>", content_type="image/png")
+    with pytest.raises(ValidationError) as refused:
+        course.full_clean()
+    assert "cover_image" in refused.value.message_dict
+
+    course.cover_image = SimpleUploadedFile("../cover.png", png(), content_type="image/png")
+    course.full_clean()
+    assert re.fullmatch(r"[0-9a-f]{32}\.png", course.cover_image.name), course.cover_image.name
