@@ -204,6 +204,29 @@ ENDPOINTS: list[dict] = [
         "expect_text": '"next":"http',
         "goal_ratio": LIST_GOAL,
     },
+    {
+        "name": "allocation people (member)",
+        "path": Url("compute:allocation_people", member_allocation),
+        "persona": "member",
+        "expect_text": 'id="people-policy"',
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "api allocation members (member)",
+        "path": Url("api:allocation-members", member_allocation),
+        "persona": "member",
+        "expect_text": '"cluster_username"',
+        "goal_ratio": LIST_GOAL,
+    },
+    {"name": "readyz", "path": "/readyz", "persona": None, "expect_text": '"status"'},
+    {"name": "health (operator)", "path": Url("health"), "persona": "operator", "goal_ratio": LIST_GOAL},
+    {"name": "api tokens (member)", "path": Url("api_tokens"), "persona": "member", "goal_ratio": LIST_GOAL},
+    {
+        "name": "sessions (member)",
+        "path": Url("usersessions_list"),
+        "persona": "member",
+        "goal_ratio": LIST_GOAL,
+    },
     # --- vouchers, reports and the transparency page (aggregates over the compute data) ---
     {"name": "vouchers (member)", "path": Url("compute:voucher_index"), "persona": "member"},
     {
