@@ -220,7 +220,12 @@ ENDPOINTS: list[dict] = [
     },
     {"name": "readyz", "path": "/readyz", "persona": None, "expect_text": '"status"'},
     {"name": "health (operator)", "path": Url("health"), "persona": "operator", "goal_ratio": LIST_GOAL},
-    {"name": "api tokens (member)", "path": Url("api_tokens"), "persona": "member", "goal_ratio": LIST_GOAL},
+    {
+        "name": "api tokens (member)",
+        "path": Url("accounts:api_tokens"),
+        "persona": "member",
+        "goal_ratio": LIST_GOAL,
+    },
     {
         "name": "sessions (member)",
         "path": Url("usersessions_list"),
