@@ -172,8 +172,7 @@ def open_context(browser, base_url: str, session: str | None, language: str):
     context = browser.new_context(
         locale="zh-CN" if language == "zh-hans" else "en-US",
         viewport={"width": 1280, "height": 800},
-        bypass_csp=True,  # axe is injected as an inline script
-    )
+    )  # the portal's Content-Security-Policy stays on: the crawl reports every violation
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     # Generous: the crawl checks pages, not their speed, and must not fail on a busy machine.
     context.set_default_navigation_timeout(3 * DEFAULT_TIMEOUT_MS)
