@@ -58,6 +58,13 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    # Single sign-on (docs/sign-in.md): providers are enabled per site by configuring an app for them.
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
+    "allauth.socialaccount.providers.weixin",
+    "allauth.socialaccount.providers.dingtalk",
+    "allauth.socialaccount.providers.feishu",
     "core",
     "portal",
     "accounts",
@@ -376,6 +383,39 @@ USAGE_DRIFT_TOLERANCE_PERCENT = env.float("USAGE_DRIFT_TOLERANCE_PERCENT", defau
 CLUSTER_ACCOUNT_PREFIX = env.str("CLUSTER_ACCOUNT_PREFIX", default="aicc_")
 # The center's page on logging in to the cluster, linked from the mails that give or change someone's access.
 CLUSTER_LOGIN_INSTRUCTIONS_URL = env.str("CLUSTER_LOGIN_INSTRUCTIONS_URL", default="")
+# --- Cluster identities (compute/identities/, docs/cluster-access.md) ----------------------------------
+# The directory the cluster reads, by dotted path: the fake for the demo and unit tests,
+# compute.identities.directory.ldap.LdapDirectory in production (options: see docs/configuration.md).
+DIRECTORY_BACKEND = env.str("DIRECTORY_BACKEND", default="compute.identities.directory.fake.FakeDirectory")
+DIRECTORY_BACKEND_OPTIONS = env.json(
+    "DIRECTORY_BACKEND_OPTIONS",
+    default={"state_file": str(VAR_DIR / "fake-directory.json")}
+    if DIRECTORY_BACKEND.endswith("FakeDirectory")
+    else {},
+)
+# uids (and the gids of the groups) come from this range; a number is never given twice.
+CLUSTER_UID_MIN = env.int("CLUSTER_UID_MIN", default=100000)
+CLUSTER_UID_MAX = env.int("CLUSTER_UID_MAX", default=199999)
+CLUSTER_HOME_ROOT = env.str("CLUSTER_HOME_ROOT", default="/home")
+CLUSTER_LOGIN_SHELL = env.str("CLUSTER_LOGIN_SHELL", default="/bin/bash")
+CLUSTER_LOCKED_SHELL = env.str("CLUSTER_LOCKED_SHELL", default="/usr/sbin/nologin")
+# Names nobody may choose (system accounts and words that would mislead), on top of the account prefix.
+CLUSTER_RESERVED_USERNAMES = set(
+    env.list(
+        "CLUSTER_RESERVED_USERNAMES",
+        default=[
+            "root", "admin", "administrator", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail",
+            "news", "uucp", "proxy", "www-data", "backup", "list", "irc", "nobody", "systemd-network",
+            "sshd", "slurm", "munge", "openldap", "nslcd", "ldap", "postgres", "mysql", "redis", "operator",
+            "support", "security", "staff", "guest", "test", "user", "ubuntu", "debian",
+        ],
+    )
+)
+# Where people log in (shown on "My cluster access" with a copy-paste ssh line).
+CLUSTER_LOGIN_HOST = env.str("CLUSTER_LOGIN_HOST", default="login.aicc.example")
+CLUSTER_LOGIN_PORT = env.int("CLUSTER_LOGIN_PORT", default=22)
+# A person who lost their last allocation keeps logging in this many days (to fetch results), then locks.
+IDENTITY_LOCK_GRACE_DAYS = env.int("IDENTITY_LOCK_GRACE_DAYS", default=14)
 USAGE_INGEST_MINUTES = env.int("USAGE_INGEST_MINUTES", default=5)
 # Expired allocations stay blocked (no new jobs, data kept) this many days before they are closed.
 ALLOCATION_CLOSE_AFTER_DAYS = env.int("ALLOCATION_CLOSE_AFTER_DAYS", default=7)

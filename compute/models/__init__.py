@@ -20,6 +20,17 @@ from compute.models.requests import (
 )
 from compute.models.usage import DailyUsage, Job, ReconcileRun
 
+# Cluster identities and SSH keys (compute/identities/).
+from compute.identities.models import (  # noqa: E402
+    ClusterGroup,
+    ClusterIdentity,
+    IdCounter,
+    IdentityStatus,
+    LockReason,
+    SshKey,
+    UsernameConflict,
+)
+
 # The vouchers' models live in their own module; importing them here registers them with the app.
 from compute.vouchers.models import (  # noqa: E402, F401
     EntryKind,
