@@ -22,6 +22,8 @@ What it looks like at scale 1:
 
 import math
 import random
+import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -155,6 +157,44 @@ def cluster_username(email: str) -> str:
     local = email.split("@")[0].lower().replace(".", "_").replace("+", "_")
     name = "".join(c for c in local if c.isalnum() or c in "_-")[:32]
     return name if name and (name[0].isalpha() or name[0] == "_") else f"u{name}"[:32]
+
+
+IDENTITY_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{2,31}$")
+
+
+def identity_rows(members, *, uid_min: int, home_root: str, shell: str, now) -> list[dict]:
+    """One cluster identity per person with a cluster user name (``(user_id, name)`` pairs, first wins), as
+    the migration of hand-typed names makes them: a valid name used by one person only."""
+    users_of: dict[str, set[int]] = defaultdict(set)
+    names_of: dict[int, set[str]] = defaultdict(set)
+    for user_id, name in members:
+        if user_id is not None:
+            users_of[name].add(user_id)
+            names_of[user_id].add(name)
+    rows = []
+    for user_id, names in sorted(names_of.items()):
+        if len(names) != 1:
+            continue
+        (name,) = names
+        if len(users_of[name]) == 1 and IDENTITY_NAME_RE.fullmatch(name):
+            uid = uid_min + len(rows)
+            rows.append(
+                {
+                    "id": len(rows) + 1,
+                    "user_id": user_id,
+                    "username": name,
+                    "uid": uid,
+                    "home": f"{home_root.rstrip('/')}/{name}",
+                    "shell": shell,
+                    "status": "active",
+                    "lock_reason": "",
+                    "created_at": now,
+                    "changed_at": now,
+                    "published_at": now,
+                    "publish_error": "",
+                }
+            )
+    return rows
 
 
 def grant_for(rng: random.Random, partition: dict) -> Decimal:

@@ -18,6 +18,7 @@ from bench.data_compute import (
     PURPOSES,
     cluster_username,
     grant_for,
+    identity_rows,
     make_allocations,
     partition_rows,
 )
@@ -50,12 +51,15 @@ def organisation_facts() -> tuple[list, dict, dict]:
 
 def load_compute(ctx) -> dict[str, int]:
     """Partitions, allocations (and their cluster users), quota requests, jobs and daily usage."""
+    from django.conf import settings
     from django.utils import timezone
 
     from compute.models import (  # bench modules are imported before django.setup()
         Allocation,
         AllocationMember,
+        ClusterIdentity,
         DailyUsage,
+        IdCounter,
         Job,
         Partition,
         QuotaRequest,
@@ -263,6 +267,19 @@ def load_compute(ctx) -> dict[str, int]:
     counts["requested cluster users"] = copy_rows(QuotaRequestMember, qr_members)
     counts["allocations"] = copy_rows(Allocation, allocations)
     counts["allocation members"] = copy_rows(AllocationMember, allocation_members)
+    # Each person's cluster identity (the names are already one per person here), and the id counter after them.
+    identities = identity_rows(
+        [(m["user_id"], m["cluster_username"]) for m in allocation_members]
+        + [(m["user_id"], m["cluster_username"]) for m in qr_members],
+        uid_min=settings.CLUSTER_UID_MIN,
+        home_root=settings.CLUSTER_HOME_ROOT,
+        shell=settings.CLUSTER_LOGIN_SHELL,
+        now=now,
+    )
+    counts["cluster identities"] = copy_rows(ClusterIdentity, identities)
+    IdCounter.objects.update_or_create(
+        name="posix", defaults={"next_value": settings.CLUSTER_UID_MIN + len(identities)}
+    )
 
     counts["jobs"] = copy_rows(
         Job,
@@ -294,7 +311,14 @@ def load_compute(ctx) -> dict[str, int]:
         ),
     )
     reset_sequences(
-        Partition, QuotaRequest, QuotaRequestMember, Allocation, AllocationMember, Job, DailyUsage
+        Partition,
+        QuotaRequest,
+        QuotaRequestMember,
+        Allocation,
+        AllocationMember,
+        Job,
+        DailyUsage,
+        ClusterIdentity,
     )
     ctx.shared.update(
         allocation_ids=[a["id"] for a in allocations],

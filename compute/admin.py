@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from compute.identities import admin as identity_admin  # noqa: F401  (registers the identities' admin)
 from compute.models import (
     Allocation,
     AllocationMember,

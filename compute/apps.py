@@ -5,6 +5,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from compute.backends.fake import FakeBackend
+from compute.identities.directory.fake import FakeDirectory
 from core import apps as core_apps
 
 
@@ -19,6 +20,7 @@ class ComputeConfig(core_apps.PlatformConfig):
         # Here rather than in a system check: gunicorn and the Celery worker run no checks, and a portal that
         # approves quota on a pretend cluster must not start at all by mistake.
         refuse_fake_cluster()
+        refuse_fake_directory()
 
 
 def fake_clusters() -> list[str]:
@@ -44,6 +46,25 @@ def fake_clusters() -> list[str]:
         if isinstance(backend, type) and issubclass(backend, FakeBackend):
             found.append(setting)
     return found
+
+
+def refuse_fake_directory() -> None:
+    """The directory the cluster reads belongs to the same pretence: on the fake one nobody can log in, so
+    with DEBUG off it needs ALLOW_FAKE_CLUSTER too."""
+    try:
+        directory = import_string(settings.DIRECTORY_BACKEND)
+    except ImportError as error:
+        raise ImproperlyConfigured(
+            f"DIRECTORY_BACKEND: {settings.DIRECTORY_BACKEND!r} cannot be imported ({error})."
+        ) from error
+    fake = isinstance(directory, type) and issubclass(directory, FakeDirectory)
+    if fake and not (settings.DEBUG or settings.ALLOW_FAKE_CLUSTER):
+        raise ImproperlyConfigured(
+            "The fake directory is configured (DIRECTORY_BACKEND) while DEBUG is off: cluster identities and "
+            "SSH keys would be published nowhere. Set DIRECTORY_BACKEND=compute.identities.directory.ldap."
+            "LdapDirectory (docs/deployment.md), or set ALLOW_FAKE_CLUSTER=true if this site is a "
+            "demonstration on purpose."
+        )
 
 
 def refuse_fake_cluster() -> None:

@@ -12,6 +12,7 @@ from accounts.models import Organisation, User
 from compute import usage
 from compute.backends import get_backend
 from compute.backends.base import JobRecord
+from compute.identities import services as identities
 from compute.models import Issuer, Partition, QuotaRequest, VoucherScheme
 from compute.services import requests as quota_requests
 from compute.services.allocations import sync_allocation
@@ -109,7 +110,7 @@ def _compute(people):
         end_date=today + timedelta(days=60),
         purpose="Course projects on large-model fine-tuning",
         justification="40 students, one card each for 20 hours.",
-        members=[quota_requests.MemberAccess(researcher, "chenjing")],
+        members=[quota_requests.MemberAccess(researcher)],
     )
     quota_requests.submit_quota_request(pending, by=researcher)
 
@@ -117,7 +118,10 @@ def _compute(people):
 def _approved_allocation(
     organisation, *, by, operator, partition, amount, granted, purpose, justification, member
 ):
-    """A request filed, approved and provisioned on its partition's cluster, as people would do it."""
+    """A request filed, approved and provisioned on its partition's cluster, as people would do it (the
+    person chose their cluster user name first, on "My cluster access")."""
+    if identities.identity_of(member.user) is None:
+        identities.claim_username(member.user, member.cluster_username)
     today = timezone.localdate()
     request = quota_requests.create_quota_request(
         organisation,

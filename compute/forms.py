@@ -11,7 +11,6 @@ from compute.models import (
     AllocationStatus,
     Partition,
     RequestKind,
-    validate_cluster_username,
 )
 from projects.models import INCUBATING_STATUSES, Project
 
@@ -165,43 +164,27 @@ class QuotaRequestForm(forms.Form):
 
 
 class MemberForm(forms.Form):
-    """One person of the organisation and the login they get on the cluster."""
+    """One person of the organisation who gets access; the portal gives them their cluster user name."""
 
     user = PersonChoiceField(
-        label=_("Person"), queryset=User.objects.none(), required=False, empty_label=_("— nobody —")
-    )
-    cluster_username = forms.CharField(
-        label=_("Cluster username"),
-        max_length=32,
+        label=_("Person"),
+        queryset=User.objects.none(),
         required=False,
-        validators=[validate_cluster_username],
-        widget=forms.TextInput(
-            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"}
-        ),
+        empty_label=_("— nobody —"),
+        error_messages={"invalid_choice": _("Choose one of the organisation's members listed.")},
     )
 
     def __init__(self, *args, people=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # A row left as it was offered (the manager preselected) still names its person.
+        self.empty_permitted = False
         if people is not None:
             self.fields["user"].queryset = people
 
-    def clean(self):
-        cleaned = super().clean()
-        user, username = cleaned.get("user"), cleaned.get("cluster_username")
-        if user and not username and "cluster_username" not in self.errors:
-            self.add_error("cluster_username", _("Give this person's cluster username."))
-        if username and not user and "user" not in self.errors:
-            self.add_error("user", _("Choose the person who gets this cluster username."))
-        return cleaned
-
 
 class BaseMemberFormSet(forms.BaseFormSet):
-    def members(self) -> list[tuple[User, str]]:
-        return [
-            (form.cleaned_data["user"], form.cleaned_data["cluster_username"])
-            for form in self.forms
-            if form.cleaned_data.get("user") and form.cleaned_data.get("cluster_username")
-        ]
+    def members(self) -> list[User]:
+        return [form.cleaned_data["user"] for form in self.forms if form.cleaned_data.get("user")]
 
 
 MemberFormSet = forms.formset_factory(MemberForm, formset=BaseMemberFormSet, extra=0, max_num=50)
@@ -244,18 +227,6 @@ class AllocationMemberForm(forms.Form):
         queryset=User.objects.none(),
         empty_label=_("— choose a member of the organisation —"),
         error_messages={"invalid_choice": _("Choose one of the organisation's members listed.")},
-    )
-    cluster_username = forms.CharField(
-        label=_("Cluster username"),
-        max_length=32,
-        required=False,
-        help_text=_(
-            "The login they use on the cluster: 1 to 32 lower-case letters, digits, “_” or “-”, starting with a "
-            "letter or “_”. Leave it empty for someone who already has one: a person keeps one username."
-        ),
-        widget=forms.TextInput(
-            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"}
-        ),
     )
     limit_amount = forms.CharField(
         label=_("Cap (optional)"),

@@ -5,6 +5,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from compute import demo, metrics, privacy, readiness, reports, sweepers
+from compute.identities import keys as identity_keys
+from compute.identities import privacy as identity_privacy
+from compute.identities import services as identity_services
+from compute.identities import sweepers as identity_sweepers
 from compute.services import members
 from compute.vouchers.services import applications as voucher_applications
 from core import hooks, signals
@@ -78,3 +82,18 @@ hooks.register(hooks.DEMO_NOTICES, readiness.fake_cluster_notice)
 hooks.register(hooks.METRICS, metrics.provisioning_lag)
 hooks.register(hooks.METRICS, metrics.waiting_allocations)
 hooks.register(hooks.STUCK_WORK, sweepers.stuck_allocations)
+
+# Cluster access (compute/identities/): the SSH key changes in the audit trail, "My cluster access" in the menu.
+hooks.register(hooks.AUDIT_LABELS, identity_keys.AUDIT_LABELS)
+# Identities (compute/identities/services.py): labels, export, locking on deletion and deactivation, stuck
+# publishing.
+hooks.register(hooks.AUDIT_LABELS, identity_services.AUDIT_LABELS)
+hooks.register(hooks.PERSONAL_DATA, identity_privacy.personal_data, name="cluster_identity")
+hooks.register(hooks.STUCK_WORK, identity_sweepers.stuck_identities)
+signals.account_deleting.connect(
+    identity_services.on_account_deleting, dispatch_uid="compute.identities.account_deleting"
+)
+post_save.connect(
+    identity_services.on_user_saved, sender=User, dispatch_uid="compute.identities.deactivated_locks"
+)
+hooks.register(hooks.USER_MENU, "compute/partials/user_menu.html")

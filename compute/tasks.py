@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from compute import usage
 from compute.backends.base import ClusterError
+from compute.identities.directory.base import DirectoryError
 from compute.services import allocations, reminders
 from core.exceptions import DomainError
 
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(ClusterError,),
+    autoretry_for=(ClusterError, DirectoryError),
     retry_backoff=5,
     retry_backoff_max=600,
     retry_jitter=True,

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from compute.views import allocations, members, operations, public, requests, review
 from compute.vouchers import views as voucher_views
@@ -40,6 +40,8 @@ urlpatterns = [
         members.allocation_member_cap,
         name="allocation_member_cap",
     ),
+    # Cluster identities and SSH keys ("My cluster access"), compute/identities/urls.py.
+    path("access/", include("compute.identities.urls")),
     path("vouchers/", voucher_views.voucher_index, name="voucher_index"),
     path("vouchers/<int:pk>/", voucher_views.voucher_detail, name="voucher_detail"),
     path("vouchers/<int:pk>/reverse/", voucher_views.voucher_reverse, name="voucher_reverse"),

@@ -9,6 +9,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Packages inside an app keep their own tasks module (autodiscovery looks at the apps' top level only).
+app.autodiscover_tasks(["compute.identities"])
 
 
 @signals.worker_init.connect

@@ -26,14 +26,8 @@ class AllocationMemberSerializer(serializers.ModelSerializer):
 
 class AddAllocationMemberSerializer(serializers.Serializer):
     user = PersonField(
-        help_text="The person's id or email address; a member of the allocation's organisation."
-    )
-    cluster_username = serializers.CharField(
-        max_length=32,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="Their login on the cluster. Leave out for someone who already has one (they keep it).",
+        help_text="The person's id or email address; a member of the allocation's organisation. They get (or "
+        "keep) their one cluster identity, whose user name is read-only here."
     )
     limit_amount = serializers.DecimalField(
         max_digits=12,
@@ -81,7 +75,6 @@ class AllocationMembersMixin:
             allocation,
             by=request.user,
             user=_person(allocation, data["user"]),
-            cluster_username=data["cluster_username"],
             limit_amount=data["limit_amount"],
         )
         return Response(AllocationMemberSerializer(member).data, status=status.HTTP_201_CREATED)

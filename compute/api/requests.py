@@ -63,8 +63,9 @@ RequestStatusField = _choice_field(RequestStatus, "QuotaRequestStatusEnum")
 
 class QuotaRequestMemberSerializer(serializers.Serializer):
     user = PersonField()
-    user_email = serializers.EmailField(source="user.email", read_only=True)
-    cluster_username = serializers.CharField(max_length=32)
+    user_email = serializers.EmailField(source="user.email", read_only=True, allow_null=True)
+    # The person's cluster identity's user name (or the one they will get): never typed.
+    cluster_username = serializers.CharField(read_only=True)
 
 
 # What the portal records on a request as it goes (never written through the API).
@@ -167,7 +168,7 @@ class QuotaRequestSerializer(OnPartitionSerializer):
             if person is None:
                 errors.append(_("“%(person)s” is not a member of the organisation.") % {"person": ref})
             else:
-                members.append(request_services.MemberAccess(person, row["cluster_username"]))
+                members.append(request_services.MemberAccess(person))
         if len({m.user.pk for m in members}) != len(members):
             # The database allows one cluster username per person and request.
             errors.append(_("Name each person once."))

@@ -16,13 +16,13 @@ IDENTITY_USERNAME_RE = re.compile(r"^[a-z][a-z0-9_-]{2,31}$")
 def validate_identity_username(value: str) -> None:
     if not IDENTITY_USERNAME_RE.fullmatch(value or ""):
         raise ValidationError(
-            _(
-                "Use 3 to 32 characters: lower-case letters, digits, “_” or “-”, starting with a letter."
-            ),
+            _("Use 3 to 32 characters: lower-case letters, digits, “_” or “-”, starting with a letter."),
             code="username_format",
         )
     if value in settings.CLUSTER_RESERVED_USERNAMES or value.startswith(settings.CLUSTER_ACCOUNT_PREFIX):
-        raise ValidationError(_("“%(value)s” is reserved."), params={"value": value}, code="username_reserved")
+        raise ValidationError(
+            _("“%(value)s” is reserved."), params={"value": value}, code="username_reserved"
+        )
 
 
 class IdentityStatus(models.TextChoices):
@@ -184,6 +184,9 @@ class IdCounter(models.Model):
         verbose_name = _("id counter")
         verbose_name_plural = _("id counters")
 
+    def __str__(self):
+        return f"{self.name}: {self.next_value}"
+
 
 class UsernameConflict(models.Model):
     """A hand-typed cluster user name from before identities that could not be kept (for an operator)."""
@@ -200,3 +203,6 @@ class UsernameConflict(models.Model):
     class Meta:
         verbose_name = _("user name conflict")
         verbose_name_plural = _("user name conflicts")
+
+    def __str__(self):
+        return self.username

@@ -2,6 +2,16 @@
 
 # ruff: noqa: F401
 
+# Cluster identities and SSH keys (compute/identities/).
+from compute.identities.models import (
+    ClusterGroup,
+    ClusterIdentity,
+    IdCounter,
+    IdentityStatus,
+    LockReason,
+    SshKey,
+    UsernameConflict,
+)
 from compute.models.allocations import Allocation, AllocationMember, AllocationQuerySet, AllocationStatus
 from compute.models.partitions import (
     CLUSTER_USERNAME_RE,
@@ -19,17 +29,6 @@ from compute.models.requests import (
     RequestStatus,
 )
 from compute.models.usage import DailyUsage, Job, ReconcileRun
-
-# Cluster identities and SSH keys (compute/identities/).
-from compute.identities.models import (  # noqa: E402
-    ClusterGroup,
-    ClusterIdentity,
-    IdCounter,
-    IdentityStatus,
-    LockReason,
-    SshKey,
-    UsernameConflict,
-)
 
 # The vouchers' models live in their own module; importing them here registers them with the app.
 from compute.vouchers.models import (  # noqa: E402, F401

@@ -15,6 +15,8 @@ from accounts.models import Membership, MembershipRole, Organisation, User
 from compute import tasks
 from compute.backends import get_backend
 from compute.backends.base import ClusterBackend, ClusterError
+from compute.identities import services as identities
+from compute.identities.directory.base import DirectoryError
 from compute.models import Allocation, AllocationMember, AllocationStatus, QuotaRequest
 from core import audit, outbox
 from core.exceptions import DomainError, NotAllowed
@@ -68,12 +70,20 @@ def create_allocation(request: QuotaRequest, *, by: User) -> Allocation:
     )
     allocation.account_name = Allocation.account_name_for(allocation.pk)
     allocation.save(update_fields=["account_name"])
-    AllocationMember.objects.bulk_create(
-        [
-            AllocationMember(allocation=allocation, user=m.user, cluster_username=m.cluster_username)
-            for m in request.members.all()
-        ]
-    )
+    # Each person named gets (or keeps) their one cluster identity; Slurm sees its user name.
+    members = []
+    for named in request.members.select_related("user").order_by("id"):
+        identity = identities.ensure_identity(named.user, by=by, preferred=named.cluster_username)
+        if named.cluster_username != identity.username:
+            named.cluster_username = identity.username
+            named.save(update_fields=["cluster_username"])
+        members.append(
+            AllocationMember(allocation=allocation, user=named.user, cluster_username=identity.username)
+        )
+    AllocationMember.objects.bulk_create(members)
+    identities.ensure_group(allocation)
+    for member in members:
+        identities.review_access(member.user)
     save_transition(
         allocation,
         None,
@@ -125,6 +135,15 @@ def sync_allocation(allocation_id: int, *, backend: ClusterBackend | None = None
         if allocation.status == AllocationStatus.PENDING:
             old = allocation.move_to(AllocationStatus.PROVISIONING)
             save_transition(allocation, old, by=None, action="allocation.provisioning")
+    try:
+        # A user must resolve on the controller before Slurm hears of them: identities and the account's
+        # group first, in this task (a directory failure is retried as a cluster one is).
+        identities.publish_for_allocation(allocation)
+    except DirectoryError as error:
+        Allocation.objects.filter(pk=allocation.pk).update(
+            sync_error=str(error)[:2000], sync_attempts=allocation.sync_attempts + 1
+        )
+        raise
     backend = backend or get_backend(allocation.partition.cluster)
     started = allocation.has_started()  # the account converged open for its dates (blocked before)
     reset = allocation.usage_reset_pending and allocation.status != AllocationStatus.CLOSED
@@ -225,7 +244,7 @@ def sync_due_allocations(*, today: date | None = None) -> int:
         try:
             sync_allocation(pk)
             count += 1
-        except ClusterError as error:
+        except (ClusterError, DirectoryError) as error:
             logger.warning("sync_due_allocations: allocation %s: %s", pk, error)
     return count
 
@@ -263,7 +282,11 @@ def close_allocation(allocation: Allocation, *, by: User | None, reason: str = "
     """Close: block new jobs, then remove the account from the cluster (by the sync task)."""
     if by is not None and not is_operator(by):
         require_quota_manager(allocation.organisation, by)
-    return _set_status(allocation, AllocationStatus.CLOSED, by=by, reason=reason)
+    allocation = _set_status(allocation, AllocationStatus.CLOSED, by=by, reason=reason)
+    # Its group leaves the directory; its people's identities start their grace period if it was their last.
+    identities.close_group(allocation)
+    identities.review_allocation(allocation)
+    return allocation
 
 
 def expire_due_allocations(*, today: date | None = None) -> int:

@@ -11,19 +11,19 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import access
 from accounts.models import Membership, Organisation, User
+from compute.identities import services as identities
+from compute.identities.models import LockReason
 from compute.models import (
     Allocation,
     AllocationMember,
     AllocationStatus,
     QuotaRequest,
-    QuotaRequestMember,
-    validate_cluster_username,
 )
 from compute.services.allocations import manager_emails, require_quota_manager, schedule_sync
 from core import audit
@@ -56,53 +56,26 @@ def may_manage_people(allocation: Allocation, user: User) -> bool:
 
 
 def cluster_username_of(user: User) -> str | None:
-    """The cluster username the person already has in the portal (newest first), which they keep."""
-    given = (
-        AllocationMember.objects.filter(user=user)
-        .order_by("-added_at", "-id")
-        .values_list("cluster_username", flat=True)
-        .first()
-    )
-    return given or (
-        QuotaRequestMember.objects.filter(user=user)
-        .order_by("-id")
-        .values_list("cluster_username", flat=True)
-        .first()
-    )
+    """The person's cluster user name: their identity's (one per person, for ever), or None."""
+    identity = identities.identity_of(user)
+    return identity.username if identity is not None else None
 
 
-def cluster_username_problem(user: User, username: str) -> str | None:
-    """Why ``username`` cannot be ``user``'s on the cluster, or None.
+def planned_username(user: User, *, avoid: set[str] | frozenset[str] = frozenset()) -> str:
+    """The user name the person has, or will get when their access starts (derived from their email)."""
+    return cluster_username_of(user) or identities.suggest_username(user, avoid=avoid)
 
-    One cluster username is one Linux login: it belongs to one person everywhere in the portal (also after
-    they lost access, since their past jobs carry it), and a person keeps one username across allocations.
-    """
-    try:
-        validate_cluster_username(username)
-    except ValidationError as error:
-        return " ".join(error.messages)
-    taken = (
-        AllocationMember.objects.filter(cluster_username=username).exclude(user=user).exists()
-        or QuotaRequestMember.objects.filter(cluster_username=username).exclude(user=user).exists()
-    )
-    if taken:
-        return _("The cluster username “%(username)s” belongs to another person. Choose another one.") % {
-            "username": username
-        }
-    own = cluster_username_of(user)
-    if own and own != username:
+
+def cluster_username_problem(user: User, username: str | None = None) -> str | None:
+    """Why ``user`` cannot be given cluster access now, or None: an identity suspended by an operator or of a
+    deleted account. (Names are no longer typed: ``username`` is ignored, kept for older callers.)"""
+    identity = identities.identity_of(user)
+    if identity is not None and identity.lock_reason in (LockReason.SUSPENDED, LockReason.DELETED):
         return _(
-            "%(person)s already has the cluster username “%(own)s”; a person keeps one username on the "
-            "cluster. Leave the field empty or give “%(own)s”."
-        ) % {"person": user.email, "own": own}
+            "The cluster identity of %(person)s is suspended by the center's operators; ask them before "
+            "giving this person access."
+        ) % {"person": user.email or str(user)}
     return None
-
-
-def _lock_username(username: str) -> None:
-    """Two managers giving the same new username to two people at once: the second waits, then is refused."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"cluster_username:{username}"])
 
 
 def clean_limit(allocation: Allocation, value) -> Decimal | None:
@@ -157,24 +130,24 @@ def _require_not_ended(allocation: Allocation) -> None:
 
 @transaction.atomic
 def add_allocation_member(
-    allocation: Allocation, *, by: User, user: User | None, cluster_username: str = "", limit_amount=None
+    allocation: Allocation, *, by: User, user: User | None, limit_amount=None
 ) -> AllocationMember:
     """Give a member of the organisation access to the allocation's account on the cluster.
 
-    ``cluster_username`` may be left empty for a person who already has one (they keep it). A bad input raises
-    ``ValidationError`` by field and changes nothing.
+    The person is picked, never a name typed: they get (or keep) their one cluster identity, whose user name
+    the allocation's member row copies. A bad input raises ``ValidationError`` by field and changes nothing.
     """
     allocation = _locked(allocation)
     require_people_manager(allocation, by)
     _require_not_ended(allocation)
-    member = _add(allocation, user=user, cluster_username=cluster_username, limit_amount=limit_amount)
+    member = _add(allocation, user=user, limit_amount=limit_amount, by=by)
     _record_added(member, by=by)
     schedule_sync(allocation)
     return member
 
 
 def _add(
-    allocation: Allocation, *, user: User | None, cluster_username: str, limit_amount
+    allocation: Allocation, *, user: User | None, limit_amount, by: User | None = None, preferred: str = ""
 ) -> AllocationMember:
     """Check and create one person's access (no audit, no mail, no sync: the callers do those)."""
     if user is None:
@@ -186,7 +159,10 @@ def _add(
             {
                 "user": [
                     _("%(person)s is not a member of %(organisation)s.")
-                    % {"person": user.email, "organisation": allocation.organisation.display_name}
+                    % {
+                        "person": user.email or str(user),
+                        "organisation": allocation.organisation.display_name,
+                    }
                 ]
             }
         )
@@ -196,23 +172,21 @@ def _add(
             {
                 "user": [
                     _("%(person)s already has access, as “%(username)s”.")
-                    % {"person": user.email, "username": current.cluster_username}
+                    % {"person": user.email or str(user), "username": current.cluster_username}
                 ]
             }
         )
-    username = (cluster_username or "").strip() or cluster_username_of(user)
-    if not username:
-        raise ValidationError(
-            {"cluster_username": [_("Give the login this person will use on the cluster.")]}
-        )
-    _lock_username(username)
-    problem = cluster_username_problem(user, username)
+    problem = cluster_username_problem(user)
     if problem:
-        raise ValidationError({"cluster_username": [problem]})
+        raise ValidationError({"user": [problem]})
     limit = clean_limit(allocation, limit_amount)
-    return AllocationMember.objects.create(
-        allocation=allocation, user=user, cluster_username=username, limit_amount=limit
+    # The person's one identity (created now if this is their first access): its name is what Slurm sees.
+    identity = identities.ensure_identity(user, by=by, preferred=preferred)
+    member = AllocationMember.objects.create(
+        allocation=allocation, user=user, cluster_username=identity.username, limit_amount=limit
     )
+    identities.review_access(user)
+    return member
 
 
 def _record_added(member: AllocationMember, *, by: User | None, reason: str = "") -> None:
@@ -302,6 +276,8 @@ def _withdraw(member: AllocationMember, *, by: User | None, reason: str, notify:
     allocation = member.allocation
     member.removed_at = timezone.now()
     member.save(update_fields=["removed_at"])
+    # Their last allocation: the grace period before their login locks starts (the mail below says so).
+    identities.review_access(member.user, notify=False)
     audit.record(
         "allocation.remove_cluster_user",
         allocation,
@@ -311,7 +287,7 @@ def _withdraw(member: AllocationMember, *, by: User | None, reason: str, notify:
         reason=reason,
     )
     if notify:
-        _mail(member, "removed", reason=reason)
+        _mail(member, "removed", reason=reason, identity=identities.identity_of(member.user))
 
 
 @transaction.atomic
@@ -351,7 +327,7 @@ def apply_request_members(request: QuotaRequest, *, by: User) -> list[Allocation
         try:
             with transaction.atomic():
                 member = _add(
-                    allocation, user=named.user, cluster_username=named.cluster_username, limit_amount=None
+                    allocation, user=named.user, limit_amount=None, by=by, preferred=named.cluster_username
                 )
         except ValidationError as error:
             audit.record(

@@ -43,8 +43,22 @@ MAX_AMOUNT = Decimal(10) ** 12
 
 @dataclass(frozen=True)
 class MemberAccess:
+    """A person named on a request. ``cluster_username`` is never typed: ``with_usernames`` fills it with the
+    person's identity's name, or the name they will get when their access starts."""
+
     user: User
-    cluster_username: str
+    cluster_username: str = ""
+
+
+def with_usernames(members: list[MemberAccess]) -> list[MemberAccess]:
+    """The people with the user names the portal gives them (distinct within the request)."""
+    planned: list[MemberAccess] = []
+    used: set[str] = set()
+    for member in members:
+        name = members_services.planned_username(member.user, avoid=used)
+        used.add(name)
+        planned.append(MemberAccess(member.user, name))
+    return planned
 
 
 def _decimal(value) -> Decimal:
@@ -133,6 +147,7 @@ def validate_request_fields(
     if kind == RequestKind.NEW and not members:
         add("members", _("Name at least one person who gets access to the cluster."))
     if kind != RequestKind.EARLY_CLOSE and members:
+        members = with_usernames(members)
         usernames = [m.cluster_username for m in members]
         if len(set(usernames)) != len(usernames):
             add("members", _("Each person needs a different cluster username."))
@@ -153,11 +168,12 @@ def validate_request_fields(
             if member.user.pk not in member_ids:
                 add(
                     "members",
-                    _("%(person)s is not a member of the organisation.") % {"person": member.user.email},
+                    _("%(person)s is not a member of the organisation.")
+                    % {"person": member.user.email or str(member.user)},
                 )
-            elif kind != RequestKind.NEW:
-                # They join an allocation that exists: the rules of adding someone to it by hand.
-                problem = members_services.cluster_username_problem(member.user, member.cluster_username)
+            else:
+                # The rules of adding someone to an allocation by hand.
+                problem = members_services.cluster_username_problem(member.user)
                 if problem:
                     add("members", problem)
     if (
@@ -226,7 +242,7 @@ def create_quota_request(
         raise NotAllowed(
             _("Only verified organisations request compute. Submit yours for verification first.")
         )
-    members = list(members)
+    members = with_usernames(list(members))
     _raise_if(
         validate_request_fields(
             organisation=organisation,
@@ -294,7 +310,7 @@ def update_quota_request(
     current_members = [
         MemberAccess(m.user, m.cluster_username) for m in request.members.select_related("user")
     ]
-    new_members = list(members) if members is not None else current_members
+    new_members = with_usernames(list(members)) if members is not None else current_members
     _check_request(request, new_members)
     request.full_clean()
     request.save()

@@ -43,7 +43,7 @@ def _addable_people(allocation: Allocation):
 def _people_page(request, allocation: Allocation, form: AllocationMemberForm | None):
     can_manage = members_services.may_manage_people(allocation, request.user)
     if form is not None:
-        # Choosing a person fills in the username they already have (they keep it).
+        # Choosing a person shows the cluster user name they have, or the one they will get.
         form.fields["user"].widget.attrs.update(
             {
                 "hx-get": reverse("compute:allocation_member_username", args=[allocation.pk]),
@@ -80,20 +80,18 @@ def allocation_people(request, pk):
 @login_required
 @require_GET
 def allocation_member_username(request, pk):
-    """htmx: the username field for the person just chosen, filled with the username they already have."""
+    """htmx: the cluster user name of the person just chosen (theirs for ever), or the one they will get."""
     allocation = _visible_allocation(request, pk)
     members_services.require_people_manager(allocation, request.user)
     if not request.htmx:
         return redirect("compute:allocation_people", pk=allocation.pk)
     person = _addable_people(allocation).filter(pk=parse_id(request.GET.get("user"))).first()
     existing = members_services.cluster_username_of(person) if person else None
-    form = AllocationMemberForm(
-        initial={"cluster_username": existing or ""}, people=_addable_people(allocation)
-    )
+    planned = members_services.planned_username(person) if person and not existing else None
     return render(
         request,
         "compute/partials/member_username.html",
-        {"field": form["cluster_username"], "existing": existing},
+        {"person": person, "existing": existing, "planned": planned},
     )
 
 
@@ -110,7 +108,6 @@ def allocation_member_add(request, pk):
                 allocation,
                 by=request.user,
                 user=data["user"],
-                cluster_username=data["cluster_username"],
                 limit_amount=data["limit_amount"],
             )
         except ValidationError as error:

@@ -59,19 +59,13 @@ def request_list(request):
 
 
 def _member_formset(request, *, people, initial: list[dict], adding: bool):
-    """The rows "person + cluster username"; "Add a person" re-shows the rows typed so far plus one."""
+    """The rows "person"; "Add a person" re-shows the rows chosen so far plus one."""
     if request.method == "POST" and adding:
         try:
             total = max(0, min(int(request.POST.get(f"{MEMBERS_PREFIX}-TOTAL_FORMS")), 49))
         except (TypeError, ValueError):
             total = 0
-        initial = [
-            {
-                "user": request.POST.get(f"{MEMBERS_PREFIX}-{i}-user", ""),
-                "cluster_username": request.POST.get(f"{MEMBERS_PREFIX}-{i}-cluster_username", ""),
-            }
-            for i in range(total)
-        ] + [{}]
+        initial = [{"user": request.POST.get(f"{MEMBERS_PREFIX}-{i}-user", "")} for i in range(total)] + [{}]
         return MemberFormSet(prefix=MEMBERS_PREFIX, initial=initial, form_kwargs={"people": people})
     data = request.POST if request.method == "POST" else None
     return MemberFormSet(data, prefix=MEMBERS_PREFIX, initial=initial, form_kwargs={"people": people})
@@ -172,7 +166,7 @@ def request_create(request):
 
 
 def _member_access(members) -> list[request_services.MemberAccess]:
-    return [request_services.MemberAccess(user, name) for user, name in members.members()]
+    return [request_services.MemberAccess(user) for user in members.members()]
 
 
 def _request_form_page(request, *, initial, people, member_rows, save, quota_request=None, **form_kwargs):
@@ -332,10 +326,7 @@ def request_edit(request, pk):
     people = User.objects.filter(memberships__organisation=quota_request.organisation).order_by(
         "name", "email"
     )
-    current = [
-        {"user": m.user_id, "cluster_username": m.cluster_username}
-        for m in quota_request.members.order_by("cluster_username")
-    ]
+    current = [{"user": m.user_id} for m in quota_request.members.order_by("cluster_username")]
     return _request_form_page(
         request,
         initial={

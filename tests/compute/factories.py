@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from compute.backends.base import JobRecord
 from compute.backends.fake import FakeBackend
+from compute.identities import services as identities
 from compute.services.allocations import sync_allocation
 from compute.services.requests import (
     MemberAccess,
@@ -38,9 +39,23 @@ class PartitionFactory(factory.django.DjangoModelFactory):
     max_request = Decimal("5000")
 
 
+def give_identity(person: User, username: str | None = None):
+    """The person's cluster identity: ``username`` when they have none and it is free (as if they had
+    chosen it on "My cluster access"), otherwise the one they have or one the portal derives. Each person
+    gets a distinct one."""
+    identity = identities.identity_of(person)
+    if identity is not None:
+        return identity
+    if username and identities.username_problem(username, user=person) is None:
+        return identities.claim_username(person, username)
+    return identities.ensure_identity(person)
+
+
 def request_fields(owner: User, *, username="alice", **overrides) -> dict:
     """What ``create_quota_request`` takes for a new allocation: 100 units over 90 days from today, with
-    ``owner`` as its cluster user ``username``."""
+    ``owner`` as its cluster user (with the cluster identity ``username`` if they have none yet)."""
+    if username:
+        give_identity(owner, username)
     today = timezone.localdate()
     values = {
         "partition": PartitionFactory(),
@@ -49,7 +64,7 @@ def request_fields(owner: User, *, username="alice", **overrides) -> dict:
         "end_date": today + timedelta(days=90),
         "purpose": "Train a medical imaging model",
         "justification": "Needs 8 cards for two weeks.",
-        "members": [MemberAccess(owner, username)],
+        "members": [MemberAccess(owner)],
     }
     values.update(overrides)
     return values

@@ -13,7 +13,7 @@ from compute.backends.fake import FakeBackend
 from compute.models import Job
 from compute.services import members as member_services
 from tests.accounts.factories import UserFactory
-from tests.compute.factories import PartitionFactory, job_record, make_allocation
+from tests.compute.factories import PartitionFactory, give_identity, job_record, make_allocation
 
 pytestmark = pytest.mark.django_db
 
@@ -81,8 +81,9 @@ def test_reconcile_lets_a_leaving_person_s_jobs_end_then_removes_them(
     Membership.objects.create(
         organisation=allocation.organisation, user=colleague, role=MembershipRole.MEMBER
     )
+    give_identity(colleague, "bob")
     with django_capture_on_commit_callbacks(execute=True):
-        member_services.add_allocation_member(allocation, by=user, user=colleague, cluster_username="bob")
+        member_services.add_allocation_member(allocation, by=user, user=colleague)
     FakeBackend().add_queued_job(allocation.account_name, QueuedJob("9", "bob", "npu", "RUNNING", "None"))
     with django_capture_on_commit_callbacks(execute=True):
         member_services.remove_allocation_member(allocation.members.current().get(user=colleague), by=user)

@@ -22,6 +22,16 @@ def test_manage_py_refuses_to_start_on_the_fake_cluster_with_debug_off():
     assert "ALLOW_FAKE_CLUSTER=true" in result.stderr
 
 
+def test_the_fake_directory_is_refused_with_debug_off_unless_allowed():
+    fake_directory = {"DIRECTORY_BACKEND": "compute.identities.directory.fake.FakeDirectory"}
+    refused = run_manage("check", env_overrides=fake_directory)
+    assert refused.returncode != 0
+    assert "ImproperlyConfigured: The fake directory is configured (DIRECTORY_BACKEND)" in refused.stderr
+
+    allowed = run_manage("check", env_overrides={**fake_directory, "ALLOW_FAKE_CLUSTER": "true"})
+    assert allowed.returncode == 0, allowed.stderr
+
+
 def test_one_fake_cluster_among_real_ones_is_refused_too():
     clusters = {"aicc": {"BACKEND": SLURM}, "hpc": {"BACKEND": FAKE}}
     result = run_manage("check", env_overrides={"CLUSTERS": json.dumps(clusters)})

@@ -11,6 +11,8 @@ from accounts import privacy as account_privacy
 from accounts import services as account_services
 from accounts.models import Membership, MembershipRole
 from compute.backends.fake import FakeBackend
+from compute.identities import services as identity_services
+from compute.identities.models import ClusterIdentity
 from compute.models import AllocationMember, AllocationStatus, QuotaRequestMember, RequestKind
 from compute.services import allocations as allocation_services
 from compute.services import members as members_services
@@ -19,7 +21,7 @@ from compute.services.requests import MemberAccess
 from core.exceptions import Conflict, NotAllowed
 from core.models import AuditEvent
 from tests.accounts.factories import UserFactory, add_member, make_supervisor, make_verified_organisation
-from tests.compute.factories import job_record, make_allocation, make_quota_request
+from tests.compute.factories import give_identity, job_record, make_allocation
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +39,10 @@ def allocation(user, org):
 
 @pytest.fixture
 def bob(org):
-    return add_member(org, UserFactory(email="bob@example.cn")).user
+    """A member of the organisation whose cluster identity is ``bob``."""
+    person = add_member(org, UserFactory(email="bob@example.cn")).user
+    give_identity(person, "bob")
+    return person
 
 
 @pytest.fixture
@@ -86,9 +91,7 @@ def snapshot(allocation):
 
 def test_a_manager_adds_a_member_who_gets_on_the_cluster_and_a_mail(user, allocation, bob, run):
     mail.outbox.clear()
-    member = run(
-        members_services.add_allocation_member, allocation, by=user, user=bob, cluster_username="bob"
-    )
+    member = run(members_services.add_allocation_member, allocation, by=user, user=bob)
     assert member.cluster_username == "bob" and member.is_current
     assert people(allocation) == {"alice", "bob"}
     assert cluster(allocation).active_users == frozenset({"alice", "bob"})
@@ -103,56 +106,45 @@ def test_a_manager_adds_a_member_who_gets_on_the_cluster_and_a_mail(user, alloca
 
 
 def test_a_person_keeps_their_cluster_username_across_allocations(user, org, allocation, bob, run):
-    run(members_services.add_allocation_member, allocation, by=user, user=bob, cluster_username="bob")
+    run(members_services.add_allocation_member, allocation, by=user, user=bob)
     second = make_allocation(user, org)
-    before = snapshot(second)
-    with pytest.raises(ValidationError) as error:
-        members_services.add_allocation_member(second, by=user, user=bob, cluster_username="robert")
-    assert "already has the cluster username “bob”" in str(error.value.message_dict["cluster_username"])
-    assert snapshot(second) == before
-    # Left empty, the username they have is reused.
-    member = run(members_services.add_allocation_member, second, by=user, user=bob, cluster_username="")
+    member = run(members_services.add_allocation_member, second, by=user, user=bob)
     assert member.cluster_username == "bob"
     assert "bob" in cluster(second).users
+    assert ClusterIdentity.objects.filter(user=bob).count() == 1
 
 
-@pytest.mark.parametrize(
-    ("username", "field"),
-    [
-        ("alice", "cluster_username"),  # the owner's, on this very allocation
-        ("carol1", "cluster_username"),  # named for another person on a request
-        ("Bad Name", "cluster_username"),
-        ("", "cluster_username"),  # a person without a username must be given one
-    ],
-)
-def test_a_username_of_another_person_or_a_bad_one_is_refused(user, org, allocation, bob, username, field):
-    carol = add_member(org).user
-    make_quota_request(user, org, members=[MemberAccess(carol, "carol1")], submit=False)
+def test_a_person_without_an_identity_gets_one_when_added(user, org, allocation, run):
+    carol = add_member(org, UserFactory(email="Carol.Li@example.cn")).user
+    member = run(members_services.add_allocation_member, allocation, by=user, user=carol)
+    assert member.cluster_username == "carolli" == ClusterIdentity.objects.get(user=carol).username
+    assert "carolli" in cluster(allocation).users
+
+
+def test_a_suspended_identity_is_not_given_access(user, operator, allocation, bob, run):
+    run(identity_services.suspend_identity, identity_services.identity_of(bob), by=operator, reason="Abuse")
     before = snapshot(allocation)
     with pytest.raises(ValidationError) as error:
-        members_services.add_allocation_member(allocation, by=user, user=bob, cluster_username=username)
-    assert field in error.value.message_dict
+        members_services.add_allocation_member(allocation, by=user, user=bob)
+    assert "suspended" in " ".join(error.value.message_dict["user"])
     assert snapshot(allocation) == before
     assert not events(allocation, "allocation.add_cluster_user")
 
 
 def test_a_username_stays_with_its_person_after_they_lost_access(user, allocation, bob, run):
-    member = run(
-        members_services.add_allocation_member, allocation, by=user, user=bob, cluster_username="bob"
-    )
+    member = run(members_services.add_allocation_member, allocation, by=user, user=bob)
     run(members_services.remove_allocation_member, member, by=user)
-    carol = add_member(allocation.organisation).user
-    with pytest.raises(ValidationError, match="belongs to another person"):
-        members_services.add_allocation_member(allocation, by=user, user=carol, cluster_username="bob")
+    carol = add_member(allocation.organisation, UserFactory(email="bob@other.cn")).user
+    added = run(members_services.add_allocation_member, allocation, by=user, user=carol)
+    assert added.cluster_username != "bob"
+    assert identity_services.identity_of(bob).username == "bob"
 
 
 def test_only_members_of_the_organisation_are_added(user, allocation):
     stranger = UserFactory(email="stranger@example.cn")
     before = snapshot(allocation)
     with pytest.raises(ValidationError) as error:
-        members_services.add_allocation_member(
-            allocation, by=user, user=stranger, cluster_username="stranger"
-        )
+        members_services.add_allocation_member(allocation, by=user, user=stranger)
     assert "stranger@example.cn is not a member of" in error.value.message_dict["user"][0]
     assert snapshot(allocation) == before
 
@@ -160,14 +152,14 @@ def test_only_members_of_the_organisation_are_added(user, allocation):
 def test_someone_already_on_the_allocation_is_not_added_twice(user, allocation):
     before = snapshot(allocation)
     with pytest.raises(ValidationError, match="already has access"):
-        members_services.add_allocation_member(allocation, by=user, user=user, cluster_username="alice")
+        members_services.add_allocation_member(allocation, by=user, user=user)
     assert snapshot(allocation) == before
 
 
 def test_an_ended_allocation_takes_nobody(user, operator, allocation, bob, run):
     run(allocation_services.close_allocation, allocation, by=operator)
     with pytest.raises(Conflict, match="has ended"):
-        members_services.add_allocation_member(allocation, by=user, user=bob, cluster_username="bob")
+        members_services.add_allocation_member(allocation, by=user, user=bob)
     assert people(allocation) == {"alice"}
 
 
@@ -182,14 +174,14 @@ def test_only_the_organisations_managers_and_operators_change_people(user, opera
     before = snapshot(allocation)
     for person in (other_manager, make_supervisor(), plain):
         with pytest.raises(NotAllowed):
-            members_services.add_allocation_member(allocation, by=person, user=bob, cluster_username="bob")
+            members_services.add_allocation_member(allocation, by=person, user=bob)
         with pytest.raises(NotAllowed):
             members_services.remove_allocation_member(alice, by=person)
         with pytest.raises(NotAllowed):
             members_services.cap_allocation_member(alice, by=person, limit_amount="5")
     assert snapshot(allocation) == before
     # Operators act on allocations, as they suspend and close them.
-    run(members_services.add_allocation_member, allocation, by=operator, user=bob, cluster_username="bob")
+    run(members_services.add_allocation_member, allocation, by=operator, user=bob)
     assert people(allocation) == {"alice", "bob"}
 
 
@@ -197,9 +189,7 @@ def test_only_the_organisations_managers_and_operators_change_people(user, opera
 
 
 def test_a_removed_person_is_blocked_while_their_job_runs_then_removed(user, allocation, bob, run):
-    member = run(
-        members_services.add_allocation_member, allocation, by=user, user=bob, cluster_username="bob"
-    )
+    member = run(members_services.add_allocation_member, allocation, by=user, user=bob)
     FakeBackend().add_job(job_record(allocation, 1, state="RUNNING", user="bob"))
     mail.outbox.clear()
     run(members_services.remove_allocation_member, member, by=user)
@@ -227,9 +217,7 @@ def test_the_last_cluster_user_of_a_live_allocation_stays(user, allocation):
 
 
 def test_a_person_no_longer_on_the_allocation_cannot_be_removed_again(user, allocation, bob, run):
-    member = run(
-        members_services.add_allocation_member, allocation, by=user, user=bob, cluster_username="bob"
-    )
+    member = run(members_services.add_allocation_member, allocation, by=user, user=bob)
     run(members_services.remove_allocation_member, member, by=user)
     with pytest.raises(Conflict, match="no longer has access"):
         members_services.remove_allocation_member(member, by=user)
@@ -239,9 +227,7 @@ def test_a_person_no_longer_on_the_allocation_cannot_be_removed_again(user, allo
 
 
 def test_a_cap_limits_one_persons_association_and_is_mailed(user, allocation, bob, run):
-    member = run(
-        members_services.add_allocation_member, allocation, by=user, user=bob, cluster_username="bob"
-    )
+    member = run(members_services.add_allocation_member, allocation, by=user, user=bob)
     mail.outbox.clear()
     run(members_services.cap_allocation_member, member, by=user, limit_amount="12.5")
     member.refresh_from_db()
@@ -291,11 +277,11 @@ def test_a_cap_of_the_whole_grant_is_allowed(user, allocation, run):
 
 
 def test_leaving_the_organisation_takes_its_allocations_away_and_no_other(user, org, allocation, bob, run):
-    run(members_services.add_allocation_member, allocation, by=user, user=bob, cluster_username="bob")
+    run(members_services.add_allocation_member, allocation, by=user, user=bob)
     elsewhere_owner = UserFactory()
     elsewhere_org = make_verified_organisation(elsewhere_owner)
     add_member(elsewhere_org, bob)
-    elsewhere = make_allocation(elsewhere_owner, elsewhere_org, members=[MemberAccess(bob, "bob")])
+    elsewhere = make_allocation(elsewhere_owner, elsewhere_org, members=[MemberAccess(bob)])
     FakeBackend().add_job(job_record(allocation, 7, state="RUNNING", user="bob"))
     mail.outbox.clear()
     membership = Membership.objects.get(organisation=org, user=bob)
@@ -323,7 +309,7 @@ def test_the_last_user_leaving_the_organisation_loses_access_all_the_same(user, 
 
 
 def test_a_deactivated_account_loses_every_allocation(user, allocation, bob, run):
-    run(members_services.add_allocation_member, allocation, by=user, user=bob, cluster_username="bob")
+    run(members_services.add_allocation_member, allocation, by=user, user=bob)
     mail.outbox.clear()
     bob.is_active = False
     run(bob.save)
@@ -337,7 +323,7 @@ def test_a_deactivated_account_loses_every_allocation(user, allocation, bob, run
 
 
 def test_a_deleted_account_loses_every_allocation_without_a_mail(user, allocation, bob, run):
-    run(members_services.add_allocation_member, allocation, by=user, user=bob, cluster_username="bob")
+    run(members_services.add_allocation_member, allocation, by=user, user=bob)
     mail.outbox.clear()
     run(account_privacy.delete_account, bob)
     assert people(allocation) == {"alice"}
@@ -371,11 +357,12 @@ def _change_request(user, allocation, kind, members, **fields):
 @pytest.mark.parametrize("kind", [RequestKind.INCREASE, RequestKind.EXTENSION])
 def test_people_named_on_an_approved_change_join_the_allocation(user, operator, allocation, bob, kind, run):
     carol = add_member(allocation.organisation).user
+    give_identity(carol, "carol")
     request = _change_request(
         user,
         allocation,
         kind,
-        [MemberAccess(user, "alice"), MemberAccess(bob, "bob"), MemberAccess(carol, "carol")],
+        [MemberAccess(user), MemberAccess(bob), MemberAccess(carol)],
     )
     # Carol leaves before the decision: she is skipped, and the trail says why.
     run(account_services.remove_member, Membership.objects.get(user=carol), by=user)
@@ -394,20 +381,17 @@ def test_people_named_on_an_approved_change_join_the_allocation(user, operator, 
 def test_a_change_request_naming_the_wrong_people_is_refused(user, allocation, bob):
     stranger = UserFactory()
     for members, message in [
-        ([MemberAccess(stranger, "stranger")], "not a member"),
-        ([MemberAccess(bob, "alice")], "belongs to another person"),
+        ([MemberAccess(stranger)], "not a member"),
     ]:
         with pytest.raises(ValidationError, match=message):
             _change_request(user, allocation, RequestKind.INCREASE, members)
     with pytest.raises(ValidationError, match="early close gives nobody access"):
-        _change_request(user, allocation, RequestKind.EARLY_CLOSE, [MemberAccess(bob, "bob")])
+        _change_request(user, allocation, RequestKind.EARLY_CLOSE, [MemberAccess(bob)])
     assert not QuotaRequestMember.objects.filter(user__in=[bob, stranger]).exists()
 
 
 def test_desired_account_names_only_current_people(user, allocation, bob, run):
-    member = run(
-        members_services.add_allocation_member, allocation, by=user, user=bob, cluster_username="bob"
-    )
+    member = run(members_services.add_allocation_member, allocation, by=user, user=bob)
     run(members_services.cap_allocation_member, member, by=user, limit_amount="1")
     assert allocation.desired_account().users == frozenset({"alice", "bob"})
     run(members_services.remove_allocation_member, member, by=user)

@@ -10,11 +10,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from compute.backends.fake import FakeBackend
+from compute.identities.models import ClusterIdentity
 from compute.models import AllocationMember, QuotaRequest, RequestKind
 from compute.services import members as members_services
 from compute.services import requests as request_services
 from tests.accounts.factories import UserFactory, add_member, make_supervisor, make_verified_organisation
-from tests.compute.factories import make_allocation
+from tests.compute.factories import give_identity, make_allocation
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,10 @@ def allocation(user, org):
 
 @pytest.fixture
 def bob(org):
-    return add_member(org, UserFactory(email="bob@example.cn", name="Bob Li")).user
+    """A member of the organisation whose cluster identity is ``bob``."""
+    person = add_member(org, UserFactory(email="bob@example.cn", name="Bob Li")).user
+    give_identity(person, "bob")
+    return person
 
 
 @pytest.fixture
@@ -58,7 +62,9 @@ def snapshot(allocation):
 
 
 def add(allocation, by, person, username):
-    return members_services.add_allocation_member(allocation, by=by, user=person, cluster_username=username)
+    """Give ``person`` access (with the identity ``username`` if they have none yet)."""
+    give_identity(person, username)
+    return members_services.add_allocation_member(allocation, by=by, user=person)
 
 
 # --- the page ----------------------------------------------------------------------------------------
@@ -76,11 +82,11 @@ def test_a_manager_adds_a_person_from_the_page(
     client.force_login(user)
     page = client.get(url("allocation_people", allocation)).content.decode()
     assert "Give someone access" in page and "Bob Li" in page
-    assert 'for="id_cluster_username"' in page and 'id="id_cluster_username_help"' in page
+    assert 'id="member-username"' in page and 'name="cluster_username"' not in page
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             url("allocation_member_add", allocation),
-            {"user": bob.pk, "cluster_username": "bob", "limit_amount": "20"},
+            {"user": bob.pk, "limit_amount": "20"},
         )
     assert response.status_code == 302 and response.url == url("allocation_people", allocation)
     member = AllocationMember.objects.get(allocation=allocation, user=bob)
@@ -95,10 +101,10 @@ def test_a_manager_adds_a_person_from_the_page(
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"cluster_username": "alice"}, "belongs to another person"),
-        ({"cluster_username": "bob", "limit_amount": "500"}, "cannot exceed the allocation&#x27;s grant"),
-        ({"cluster_username": "bob", "limit_amount": "0"}, "more than zero"),
-        ({"cluster_username": "B0B!"}, "not a valid cluster username"),
+        ({"user": "999999"}, "Choose one of the organisation"),
+        ({"user": "1) OR 1=1"}, "Choose one of the organisation"),
+        ({"limit_amount": "500"}, "cannot exceed the allocation&#x27;s grant"),
+        ({"limit_amount": "0"}, "more than zero"),
     ],
 )
 def test_bad_input_on_the_page_is_explained_and_changes_nothing(client, user, allocation, bob, data, message):
@@ -114,22 +120,26 @@ def test_bad_input_on_the_page_is_explained_and_changes_nothing(client, user, al
 def test_a_person_outside_the_organisation_cannot_be_chosen(client, user, allocation, outsider):
     client.force_login(user)
     before = snapshot(allocation)
-    response = client.post(
-        url("allocation_member_add", allocation), {"user": outsider.pk, "cluster_username": "x"}
-    )
+    response = client.post(url("allocation_member_add", allocation), {"user": outsider.pk})
     assert "Choose one of the organisation" in response.content.decode()
     assert snapshot(allocation) == before
 
 
-def test_the_username_field_follows_the_person_chosen(client, user, org, allocation, bob):
+def test_the_username_shown_follows_the_person_chosen(client, user, org, allocation, bob):
     other = make_allocation(user, org)
     add(other, user, bob, "bobby")
+    newcomer = add_member(org, UserFactory(email="Mei.Wang@example.cn")).user
     client.force_login(user)
     response = client.get(
         url("allocation_member_username", allocation), {"user": bob.pk}, HTTP_HX_REQUEST="true"
     )
     html = response.content.decode()
-    assert 'value="bobby"' in html and "keeps it" in html
+    assert "“bob”" in html and "they keep it" in html and "<input" not in html
+    response = client.get(
+        url("allocation_member_username", allocation), {"user": newcomer.pk}, HTTP_HX_REQUEST="true"
+    )
+    assert "will get “meiwang”" in response.content.decode()
+    assert not ClusterIdentity.objects.filter(user=newcomer).exists()  # shown, not given yet
 
 
 def test_removing_and_capping_from_the_page(
@@ -170,7 +180,7 @@ def test_another_organisations_manager_sees_and_changes_nothing(client, user, al
     assert client.get(url("allocation_people", allocation)).status_code == 404
     assert client.get(url("allocation_member_username", allocation), {"user": bob.pk}).status_code == 404
     posts = [
-        (url("allocation_member_add", allocation), {"user": bob.pk, "cluster_username": "bob"}),
+        (url("allocation_member_add", allocation), {"user": bob.pk}),
         (url("allocation_member_remove", allocation, alice.pk), {}),
         (url("allocation_member_cap", allocation, alice.pk), {"limit_amount": "1"}),
     ]
@@ -190,7 +200,7 @@ def test_readers_see_the_people_and_change_nothing(client, user, allocation, bob
     assert "<code>alice</code>" in html and "Give someone access" not in html and "Remove alice" not in html
     before = snapshot(allocation)
     for target, data in [
-        (url("allocation_member_add", allocation), {"user": bob.pk, "cluster_username": "bob"}),
+        (url("allocation_member_add", allocation), {"user": bob.pk}),
         (url("allocation_member_remove", allocation, alice.pk), {}),
         (url("allocation_member_cap", allocation, alice.pk), {"limit_amount": "1"}),
     ]:
@@ -227,9 +237,7 @@ def test_an_operator_acts_from_the_page(
 ):
     client.force_login(mfa(operator))
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            url("allocation_member_add", allocation), {"user": bob.pk, "cluster_username": "bob"}
-        )
+        response = client.post(url("allocation_member_add", allocation), {"user": bob.pk})
     assert response.status_code == 302
     assert FakeBackend().read_account(allocation.account_name).active_users == frozenset({"alice", "bob"})
 
@@ -256,7 +264,6 @@ def test_an_increase_filed_from_the_page_names_people_who_join_on_approval(
             "members-TOTAL_FORMS": "1",
             "members-INITIAL_FORMS": "0",
             "members-0-user": bob.pk,
-            "members-0-cluster_username": "bob",
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -292,9 +299,7 @@ def test_the_api_lists_adds_caps_and_removes(
     assert listed.status_code == 200
     assert [row["cluster_username"] for row in listed.json()] == ["alice"]
     with django_capture_on_commit_callbacks(execute=True):
-        added = api_client.post(
-            API.format(allocation.pk), {"user": "BOB@example.cn", "cluster_username": "bob"}
-        )
+        added = api_client.post(API.format(allocation.pk), {"user": "BOB@example.cn"})
     assert added.status_code == 201, added.content
     member_id = added.json()["id"]
     assert added.json()["user_email"] == "bob@example.cn" and added.json()["limit_amount"] is None
@@ -318,21 +323,17 @@ def test_api_bad_input_is_a_clear_error_that_changes_nothing(api_client, user, a
         (
             api_client.post,
             API.format(allocation.pk),
-            {"user": outsider.email, "cluster_username": "x"},
+            {"user": outsider.email},
             400,
             "user",
         ),
+        (api_client.post, API.format(allocation.pk), {"user": 10**30}, 400, "user"),
+        (api_client.post, API.format(allocation.pk), {"user": "1 OR 1=1"}, 400, "user"),
+        (api_client.post, API.format(allocation.pk), {"user": ""}, 400, "user"),
         (
             api_client.post,
             API.format(allocation.pk),
-            {"user": bob.pk, "cluster_username": "alice"},
-            400,
-            None,
-        ),
-        (
-            api_client.post,
-            API.format(allocation.pk),
-            {"user": bob.pk, "cluster_username": "b", "limit_amount": "101"},
+            {"user": bob.pk, "limit_amount": "101"},
             400,
             None,
         ),
@@ -358,17 +359,11 @@ def test_api_refuses_other_organisations_and_readers(api_client, user, allocatio
     before = snapshot(allocation)
     api_client.force_authenticate(outsider)
     assert api_client.get(API.format(allocation.pk)).status_code == 404
-    assert (
-        api_client.post(API.format(allocation.pk), {"user": bob.pk, "cluster_username": "bob"}).status_code
-        == 404
-    )
+    assert api_client.post(API.format(allocation.pk), {"user": bob.pk}).status_code == 404
     assert api_client.delete(f"{API.format(allocation.pk)}{alice.pk}/").status_code == 404
     api_client.force_authenticate(make_supervisor())
     assert api_client.get(API.format(allocation.pk)).status_code == 200
-    assert (
-        api_client.post(API.format(allocation.pk), {"user": bob.pk, "cluster_username": "bob"}).status_code
-        == 403
-    )
+    assert api_client.post(API.format(allocation.pk), {"user": bob.pk}).status_code == 403
     assert (
         api_client.patch(f"{API.format(allocation.pk)}{alice.pk}/", {"limit_amount": "1"}).status_code == 403
     )

@@ -31,7 +31,13 @@ from tests.accounts.factories import (
     make_organisation,
     make_verified_organisation,
 )
-from tests.compute.factories import PartitionFactory, job_record, make_allocation, make_quota_request
+from tests.compute.factories import (
+    PartitionFactory,
+    give_identity,
+    job_record,
+    make_allocation,
+    make_quota_request,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -75,9 +81,7 @@ def form_data(owner, organisation, partition, /, **overrides):
         "members-MIN_NUM_FORMS": "0",
         "members-MAX_NUM_FORMS": "50",
         "members-0-user": owner.pk,
-        "members-0-cluster_username": "alice",
         "members-1-user": "",
-        "members-1-cluster_username": "",
     }
     data.update(overrides)
     return data
@@ -136,13 +140,15 @@ def test_anonymous_visitors_are_sent_to_login(client, name):
 def test_create_a_request_from_the_form(client, user, organisation, partition):
     colleague = UserFactory()
     add_member(organisation, colleague)
+    give_identity(user, "alice")
+    give_identity(colleague, "bob_2")
     login(client, user)
     assert client.get(CREATE).status_code == 200
     data = form_data(
         user,
         organisation,
         partition,
-        **{"members-1-user": colleague.pk, "members-1-cluster_username": "bob_2"},
+        **{"members-1-user": colleague.pk},
     )
     response = client.post(CREATE, data)
     request = QuotaRequest.objects.get()
@@ -159,8 +165,8 @@ def test_add_a_person_shows_one_more_row_and_keeps_what_was_typed(client, user, 
     response = client.post(CREATE, {**form_data(user, organisation, partition), "add_member": "1"})
     html = response.content.decode()
     assert response.status_code == 200 and not QuotaRequest.objects.exists()
-    assert 'name="members-2-cluster_username"' in html
-    assert 'value="alice"' in html and 'value="Train a medical imaging model"' in html
+    assert 'name="members-2-user"' in html and 'name="members-0-cluster_username"' not in html
+    assert f'<option value="{user.pk}" selected>' in html and 'value="Train a medical imaging model"' in html
     assert "is-invalid" not in html
 
 
@@ -177,26 +183,15 @@ def test_add_a_person_shows_one_more_row_and_keeps_what_was_typed(client, user, 
         ({"start_date": "2020-01-01", "end_date": "2020-03-01"}, "start_date", "cannot start in the past"),
         ({"end_date": "not-a-date"}, "end_date", "Enter a valid date"),
         ({"partition": "999999"}, "partition", "Choose one of the partitions listed"),
-        (
-            {"members-0-cluster_username": "Root User"},
-            "members-0-cluster_username",
-            "not a valid cluster username",
-        ),
-        (
-            {"members-0-cluster_username": "9lives"},
-            "members-0-cluster_username",
-            "not a valid cluster username",
-        ),
-        ({"members-0-cluster_username": "a" * 33}, "members-0-cluster_username", "at most 32"),
         ({"members-0-user": ""}, None, "Name at least one person"),
+        ({"members-0-user": "999999"}, "members-0-user", "Choose one of the organisation"),
+        ({"members-0-user": "1 OR 1=1"}, "members-0-user", "Choose one of the organisation"),
         ({"purpose": ""}, "purpose", "This field is required"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_changes_nothing(
     client, user, organisation, partition, overrides, field, message
 ):
-    if overrides.get("members-0-user") == "":
-        overrides = {**overrides, "members-0-cluster_username": ""}
     login(client, user)
     response = client.post(CREATE, form_data(user, organisation, partition, **overrides))
     assert response.status_code == 200
@@ -209,14 +204,10 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(
 
 def test_the_same_person_twice_is_refused(client, user, organisation, partition):
     login(client, user)
-    data = form_data(
-        user, organisation, partition, **{"members-1-user": user.pk, "members-1-cluster_username": "al2"}
-    )
+    data = form_data(user, organisation, partition, **{"members-1-user": user.pk})
     response = client.post(CREATE, data)
     assert response.status_code == 200 and "Name each person once" in response.content.decode()
-    data = form_data(
-        user, organisation, partition, **{"members-1-user": user.pk, "members-1-cluster_username": "alice"}
-    )
+    data = form_data(user, organisation, partition, **{"members-1-user": user.pk})
     assert "Name each person once" in client.post(CREATE, data).content.decode()
     assert not QuotaRequest.objects.exists()
 
@@ -238,7 +229,7 @@ def test_a_person_outside_the_organisation_cannot_get_access(client, user, organ
     response = client.post(
         CREATE, form_data(user, organisation, partition, **{"members-0-user": other_owner.pk})
     )
-    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert response.status_code == 200 and "Choose one of the organisation" in response.content.decode()
     assert not QuotaRequest.objects.exists()
 
 
@@ -335,7 +326,7 @@ def test_edit_and_resubmit_after_changes_were_requested(client, user, operator, 
     login(client, user)
     url = reverse("compute:request_edit", args=[request.pk])
     page = client.get(url).content.decode()
-    assert 'value="alice"' in page
+    assert f'<option value="{user.pk}" selected>' in page
     data = form_data(user, organisation, request.partition, amount="120", purpose="Train model X")
     for key in ("organisation", "kind", "allocation"):
         data.pop(key)
@@ -390,7 +381,7 @@ def test_request_an_increase_from_the_allocation_page(client, user, organisation
         allocation=allocation.pk,
         amount="50",
         end_date=(today + timedelta(days=60)).isoformat(),
-        **{"members-0-user": "", "members-0-cluster_username": ""},
+        **{"members-0-user": ""},
     )
     response = client.post(CREATE, data)
     assert response.status_code == 302
@@ -409,7 +400,6 @@ def test_request_an_increase_from_the_allocation_page(client, user, organisation
             "members-TOTAL_FORMS": "1",
             "members-INITIAL_FORMS": "0",
             "members-0-user": "",
-            "members-0-cluster_username": "",
         }
     )
     assert client.post(edit, data).status_code == 302

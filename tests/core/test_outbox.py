@@ -66,7 +66,8 @@ def test_an_approval_with_the_broker_down_commits_and_the_relay_provisions_later
     request_services.approve_quota_request(request, by=operator)  # no error although the broker is down
     allocation = Allocation.objects.get()
     assert allocation.status == AllocationStatus.PENDING
-    task = OutboxMessage.objects.get(kind=OutboxKind.TASK)
+    # The allocation's sync (the owner's new cluster identity is published by a task of its own).
+    task = OutboxMessage.objects.get(kind=OutboxKind.TASK, name=sync_allocation_task.name)
     assert task.delivered_at is None and task.attempts == 1 and "OperationalError" in task.last_error
     assert task.next_attempt_at > timezone.now()
     waiting, oldest = outbox.backlog()
@@ -79,7 +80,7 @@ def test_an_approval_with_the_broker_down_commits_and_the_relay_provisions_later
     assert task.attempts == 2 and task.next_attempt_at - timezone.now() > timedelta(seconds=20)
 
     celery_app.conf.task_always_eager = True  # the broker is back (the eager task stands for the worker)
-    assert outbox.relay(now=timezone.now() + timedelta(hours=1)) == 1
+    assert outbox.relay(now=timezone.now() + timedelta(hours=1)) == 2  # the sync and the identity
     allocation.refresh_from_db()
     assert allocation.status == AllocationStatus.ACTIVE
     assert [m.to for m in mail.outbox if "approved" in m.subject] == [[user.email]]

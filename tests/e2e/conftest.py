@@ -45,6 +45,11 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+# The browser of the session, shared by every module that uses these fixtures (tests/integration imports them
+# too): Playwright's sync API runs one instance per thread, so a second launch in the same session would fail.
+_RUNNING: dict = {}
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):
@@ -52,14 +57,19 @@ def browser():
         if IN_CI:
             pytest.fail(f"Chromium is required in CI but {message}", pytrace=False)
         pytest.skip(f"SKIPPED, CHROMIUM MISSING: run scripts/install-chromium.sh ({CHROMIUM} not found)")
+    if "browser" in _RUNNING:
+        yield _RUNNING["browser"]  # launched by the other module's fixture, which closes it
+        return
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        _RUNNING["browser"] = browser
         try:
             yield browser
         finally:
+            _RUNNING.pop("browser", None)
             browser.close()
 
 

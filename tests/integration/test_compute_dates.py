@@ -17,7 +17,7 @@ from compute.services import pending
 from compute.services import requests as request_services
 from compute.tasks import sync_due_allocations_task
 from tests.accounts.factories import UserFactory, make_operator, make_verified_organisation
-from tests.compute.factories import PartitionFactory
+from tests.compute.factories import PartitionFactory, give_identity
 from tests.integration import slurm
 from tests.integration.conftest import wait_for
 
@@ -43,11 +43,13 @@ def portal(settings, slurm_cluster, unix_user, celery_worker_process):
     settings.CLUSTER_BACKEND_OPTIONS = {"cluster": slurm_cluster["cluster"]}
     settings.CLUSTER_ACCOUNT_PREFIX = PREFIX
     owner = UserFactory()
+    username = unix_user(f"{slurm.USER_PREFIX}{uuid.uuid4().hex[:6]}")
+    give_identity(owner, username)  # the cluster identity carries the local test user's name
     return {
         "owner": owner,
         "operator": make_operator(),
         "organisation": make_verified_organisation(owner),
-        "username": unix_user(f"{slurm.USER_PREFIX}{uuid.uuid4().hex[:6]}"),
+        "username": username,
         "partition": PartitionFactory(
             slug="npu-dates", cluster=slurm_cluster["cluster"], slurm_partition=slurm.ACCEL_PARTITION
         ),
@@ -73,7 +75,7 @@ def test_a_later_start_is_refused_until_it_opens_and_cpu_only_jobs_are_billed(po
         end_date=today + timedelta(days=35),
         purpose="integration test",
         justification="real Slurm",
-        members=[request_services.MemberAccess(portal["owner"], portal["username"])],
+        members=[request_services.MemberAccess(portal["owner"])],
     )
     request_services.submit_quota_request(request, by=portal["owner"])
     # Room for exactly one minute of a job on every core: Slurm starts a job only if its time limit fits.

@@ -22,7 +22,7 @@ from compute.services import allocations as allocation_services
 from compute.services import members as members_services
 from compute.services import requests as request_services
 from tests.accounts.factories import UserFactory, add_member, make_operator, make_verified_organisation
-from tests.compute.factories import PartitionFactory
+from tests.compute.factories import PartitionFactory, give_identity
 from tests.integration import slurm
 from tests.integration.conftest import wait_for
 
@@ -57,6 +57,8 @@ def team(settings, slurm_cluster, unix_user, celery_worker_process):
     )
     ann_login = unix_user(f"aicctu_{uuid.uuid4().hex[:6]}")
     ben_login = unix_user(f"aicctu_{uuid.uuid4().hex[:6]}")
+    give_identity(owner, ann_login)  # cluster identities carry the local test users' names
+    give_identity(ben, ben_login)
     today = timezone.localdate()
     request = request_services.create_quota_request(
         organisation,
@@ -67,7 +69,7 @@ def team(settings, slurm_cluster, unix_user, celery_worker_process):
         end_date=today + timedelta(days=30),
         purpose="integration test",
         justification="real Slurm",
-        members=[request_services.MemberAccess(owner, ann_login)],
+        members=[request_services.MemberAccess(owner)],
     )
     request_services.submit_quota_request(request, by=owner)
     request_services.approve_quota_request(request, by=make_operator())
@@ -96,9 +98,7 @@ def submits(account: str, login: str) -> str | None:
 
 
 def add_ben(team):
-    members_services.add_allocation_member(
-        team["allocation"], by=team["owner"], user=team["ben"], cluster_username=team["ben_login"]
-    )
+    members_services.add_allocation_member(team["allocation"], by=team["owner"], user=team["ben"])
 
 
 def test_a_person_added_by_a_manager_submits_within_seconds(team):

@@ -23,7 +23,7 @@ from compute.models import Allocation, AllocationStatus, Job, RequestKind
 from compute.services import allocations as allocation_services
 from compute.services import requests as request_services
 from tests.accounts.factories import UserFactory, make_operator, make_verified_organisation
-from tests.compute.factories import PartitionFactory
+from tests.compute.factories import PartitionFactory, give_identity
 from tests.integration import slurm
 from tests.integration.conftest import wait_for
 
@@ -54,6 +54,7 @@ def portal(settings, slurm_cluster, unix_user, celery_worker_process):
     owner = UserFactory()
     organisation = make_verified_organisation(owner)
     username = unix_user(f"aicctu_{uuid.uuid4().hex[:6]}")
+    give_identity(owner, username)  # the cluster identity carries the local test user's name
     partition = PartitionFactory(
         slug="npu-it",
         cluster=slurm_cluster["cluster"],
@@ -83,9 +84,7 @@ def file_request(portal, amount="10", kind=RequestKind.NEW, allocation=None):
         end_date=today + timedelta(days=30),
         purpose="integration test",
         justification="real Slurm",
-        members=[request_services.MemberAccess(portal["owner"], portal["username"])]
-        if kind == RequestKind.NEW
-        else [],
+        members=[request_services.MemberAccess(portal["owner"])] if kind == RequestKind.NEW else [],
     )
     return request_services.submit_quota_request(request, by=portal["owner"])
 

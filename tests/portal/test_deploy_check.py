@@ -16,6 +16,7 @@ PRODUCTION_ENV = {
     "EMAIL_URL": "smtp+tls://portal:secret@mail.internal:587",
     "CLUSTER_BACKEND": "compute.backends.slurm.SlurmBackend",
     "CLUSTER_BACKEND_OPTIONS": '{"cluster": "aicc"}',
+    "DIRECTORY_BACKEND": "compute.identities.directory.ldap.LdapDirectory",
 }
 
 
