@@ -3,7 +3,21 @@ from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
-from accounts.models import ApiToken, Consent, Invitation, Membership, Organisation, User
+from accounts.models import (
+    AdmissionRequest,
+    ApiToken,
+    Consent,
+    Invitation,
+    Membership,
+    OnboardingBatch,
+    OnboardingRow,
+    Organisation,
+    OrganisationDomain,
+    PhoneNumber,
+    SamlAssertion,
+    SamlMembership,
+    User,
+)
 from core.admin import PortalModelAdmin, ReadOnlyModelAdmin
 from core.exceptions import DomainError
 
@@ -119,3 +133,72 @@ class ConsentAdmin(ReadOnlyModelAdmin):
     search_fields = ["user__email"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
+
+
+# --- sign-in and onboarding: read here, changed through the portal's pages (which audit and mail) ---------
+
+
+@admin.register(PhoneNumber)
+class PhoneNumberAdmin(ReadOnlyModelAdmin):
+    list_display = ["number", "user", "verified", "verified_at", "created_at"]
+    list_filter = ["verified"]
+    search_fields = ["number", "user__email", "user__name"]
+    ordering = ["-id"]
+
+
+@admin.register(OnboardingBatch)
+class OnboardingBatchAdmin(ReadOnlyModelAdmin):
+    list_display = [
+        "id",
+        "organisation",
+        "created_by",
+        "source",
+        "status",
+        "row_count",
+        "error_count",
+        "created_at",
+    ]
+    list_filter = ["status", "source"]
+    search_fields = ["organisation__name_zh", "organisation__name_en", "created_by__email", "file_name"]
+    ordering = ["-id"]
+
+
+@admin.register(OnboardingRow)
+class OnboardingRowAdmin(ReadOnlyModelAdmin):
+    list_display = ["batch", "line", "kind", "email", "phone", "role", "status", "error", "sent_count"]
+    list_filter = ["status", "kind", "error"]
+    search_fields = ["email", "phone", "name", "organisation__name_zh"]
+    exclude = ["token"]
+    ordering = ["-id"]
+
+
+@admin.register(OrganisationDomain)
+class OrganisationDomainAdmin(ReadOnlyModelAdmin):
+    list_display = ["domain", "organisation", "status", "verified_by_method", "verified_at"]
+    list_filter = ["status", "verified_by_method"]
+    search_fields = ["domain", "organisation__name_zh", "organisation__name_en"]
+    ordering = ["domain"]
+
+
+@admin.register(AdmissionRequest)
+class AdmissionRequestAdmin(ReadOnlyModelAdmin):
+    list_display = ["organisation", "user", "email", "status"]
+    list_filter = ["status"]
+    search_fields = ["email", "user__name", "organisation__name_zh", "organisation__name_en"]
+    ordering = ["-id"]
+
+
+@admin.register(SamlMembership)
+class SamlMembershipAdmin(ReadOnlyModelAdmin):
+    list_display = ["membership", "app", "created_at", "updated_at"]
+    list_filter = ["app"]
+    search_fields = ["app", "membership__user__email", "membership__organisation__name_zh"]
+    ordering = ["-id"]
+
+
+@admin.register(SamlAssertion)
+class SamlAssertionAdmin(ReadOnlyModelAdmin):
+    list_display = ["issuer", "app", "not_on_or_after", "accepted_at"]
+    list_filter = ["app"]
+    search_fields = ["issuer", "assertion_id"]
+    ordering = ["-id"]

@@ -147,7 +147,7 @@ class OrganisationViewSet(
 
 
 class MembershipSerializer(serializers.ModelSerializer):
-    user_email = serializers.EmailField(source="user.email", read_only=True)
+    user_email = serializers.EmailField(source="user.email", read_only=True, allow_null=True)
     user_name = serializers.CharField(source="user.name", read_only=True)
 
     class Meta:
@@ -239,7 +239,9 @@ class InvitationViewSet(
         user = self.request.user
         return (
             Invitation.objects.filter(
-                Q(organisation__in=Organisation.objects.managed_by(user)) | Q(email__iexact=user.email)
+                Q(organisation__in=Organisation.objects.managed_by(user))
+                # email__iexact=None would match every invitation without an address: only a real one
+                | (Q(email__iexact=user.email) if user.email else Q(pk__in=[]))
             )
             .select_related("organisation")
             .order_by("-id")

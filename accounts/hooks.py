@@ -2,10 +2,11 @@
 
 from allauth.account import signals as account_signals
 from allauth.mfa import signals as mfa_signals
+from allauth.socialaccount import signals as social_signals
 from django.contrib.auth import signals as auth_signals
 from django.utils.translation import gettext_lazy as _
 
-from accounts import privacy, security
+from accounts import carsi, onboarding, privacy, security
 from core import hooks
 
 hooks.register(
@@ -50,6 +51,10 @@ hooks.register(
         "api_token.new_address": _("API token used from a new address"),
         "api_token.revoke": _("API token revoked"),
         "access.refused": _("Access refused"),
+        # University sign-in (SAML, accounts/carsi.py)
+        "membership.saml_affiliation_change": _("University affiliation changed"),
+        "auth.saml_affiliation_ignored": _("University affiliation ignored (scope not allowed)"),
+        "auth.saml_replayed": _("Replayed university sign-in refused"),
     },
 )
 
@@ -72,6 +77,27 @@ for signal, receiver in (
 ):
     signal.connect(receiver, dispatch_uid=f"accounts.security.{receiver.__name__}")
 
+# Mobile numbers (accounts/phones.py): their audit events, and the account menu's entry (when SMS is on).
+hooks.register(
+    hooks.AUDIT_LABELS,
+    {
+        "auth.phone_added": _("Mobile number added"),
+        "auth.phone_changed": _("Mobile number changed"),
+        "auth.phone_verified": _("Mobile number verified"),
+        "auth.phone_removed": _("Mobile number removed"),
+    },
+)
+hooks.register(hooks.USER_MENU, "accounts/partials/menu_phone.html")
+
+# University sign-in (SAML): memberships follow the affiliations the university asserts (accounts/carsi.py).
+for signal, receiver in (
+    (account_signals.user_logged_in, carsi.on_user_logged_in),
+    (account_signals.user_signed_up, carsi.on_user_signed_up),
+    (social_signals.social_account_added, carsi.on_social_account_added),
+):
+    signal.connect(receiver, dispatch_uid=f"accounts.carsi.{receiver.__name__}")
+hooks.register(hooks.PERSONAL_DATA, carsi.personal_data, name="university_affiliations")
+
 hooks.register(hooks.PERSONAL_DATA, privacy.profile, name="profile")
 hooks.register(hooks.PERSONAL_DATA, privacy.memberships, name="memberships")
 hooks.register(hooks.PERSONAL_DATA, privacy.invitations, name="invitations")
@@ -80,3 +106,29 @@ hooks.register(hooks.PERSONAL_DATA, privacy.api_tokens, name="api_tokens")
 hooks.register(hooks.PERSONAL_DATA, privacy.audit_trail_of_my_actions, name="audit_trail_of_my_actions")
 
 hooks.register(hooks.API_URLS, "accounts.api_urls")
+
+# Bulk onboarding and admission by domain (accounts/onboarding.py).
+hooks.register(
+    hooks.AUDIT_LABELS,
+    {
+        "onboarding_batch.create": _("Invitation list previewed"),
+        "onboarding_batch.confirm": _("Invitation list confirmed"),
+        "onboarding_batch.discard": _("Invitation list discarded"),
+        "onboarding_batch.finish": _("Invitation list sent"),
+        "onboarding_row.invite": _("Mobile invitation created"),
+        "onboarding_row.resend": _("Invitation sent again"),
+        "onboarding_row.revoke": _("Invitation withdrawn"),
+        "onboarding_row.accept": _("Mobile invitation accepted"),
+        "onboarding_row.expire": _("Mobile invitation expired"),
+        "organisation_domain.add": _("Domain added"),
+        "organisation_domain.send_proof": _("Domain verification link sent"),
+        "organisation_domain.verify": _("Domain verified"),
+        "organisation_domain.remove": _("Domain removed"),
+        "admission.request": _("Asked to join"),
+        "admission.approve": _("Request to join approved"),
+        "admission.decline": _("Request to join declined"),
+    },
+)
+hooks.register(hooks.DASHBOARD_PANELS, "accounts/onboarding/partials/dashboard_panel.html", order=5)
+hooks.register(hooks.PERSONAL_DATA, onboarding.admission_requests_of, name="admission_requests")
+hooks.register(hooks.STUCK_WORK, onboarding.stuck_batches)

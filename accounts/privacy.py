@@ -24,6 +24,7 @@ from accounts.models import (
     Invitation,
     Membership,
     MembershipRole,
+    PhoneNumber,
     User,
 )
 from core import audit, hooks, signals
@@ -47,6 +48,15 @@ def profile(user: User):
         "email_addresses": [
             {"email": e.email, "verified": e.verified, "primary": e.primary}
             for e in EmailAddress.objects.filter(user=user)
+        ],
+        "mobile_numbers": [
+            {
+                "number": p.number,
+                "verified": p.verified,
+                "added": _iso(p.created_at),
+                "verified_at": _iso(p.verified_at),
+            }
+            for p in PhoneNumber.objects.filter(user=user)
         ],
         "two_factor_methods": sorted(Authenticator.objects.filter(user=user).values_list("type", flat=True)),
         "site_roles": sorted(user.groups.values_list("name", flat=True)),
@@ -135,7 +145,7 @@ def export_archive(user: User) -> bytes:
         archive.writestr(
             "README.txt",
             "Personal data held by the AI Computing Center portal about "
-            f"{user.email}, generated {data['generated_at']}.\n"
+            f"{user.email or user}, generated {data['generated_at']}.\n"
             "Each .json file is one part of it (UTF-8 JSON). all.json holds everything in one file.\n",
         )
         for name, value in data.items():
@@ -230,6 +240,7 @@ def delete_account(user: User) -> None:
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
     ApiToken.objects.filter(user=user).delete()
+    PhoneNumber.objects.filter(user=user).delete()  # the number is free for its next owner
     # Sessions are signed blobs: end every session of this person.
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
@@ -237,7 +248,8 @@ def delete_account(user: User) -> None:
     # Audit entries stay (they are public accountability) but no longer name the person.
     AuditEvent.objects.filter(actor=user).update(actor_label=label)
     AuditEvent.objects.filter(target_type__model="user", target_id=str(user.pk)).update(target_label=label)
-    AuditEvent.objects.filter(target_label__contains=old_email).update(target_label=label)
+    if old_email:
+        AuditEvent.objects.filter(target_label__contains=old_email).update(target_label=label)
     user.email = f"{label}@invalid"
     user.name = ""
     user.is_active = False

@@ -100,6 +100,50 @@ def busiest_allocation() -> int:
     return first_id(found, "no allocation has jobs: is compute data loaded?")
 
 
+def member_managed_organisation() -> int:
+    """An organisation the member persona manages (owner or administrator)."""
+    from accounts.models import Membership, MembershipRole  # noqa: PLC0415 - bench modules load before django.setup()
+    from bench.data import PERSONAS  # noqa: PLC0415 - loaded after django.setup() in main()
+
+    found = (
+        Membership.objects.filter(user__email=PERSONAS["member"].email, role__in=MembershipRole.managing())
+        .order_by("organisation_id")
+        .values_list("organisation_id", flat=True)
+    )
+    return first_id(found, "the member persona manages no organisation: is the data loaded?")
+
+
+def member_owned_organisation() -> int:
+    """The verified enterprise the member persona owns (it manages its invitations and domains)."""
+    from accounts.models import Membership  # noqa: PLC0415 - bench modules load before django.setup()
+    from bench.data import PERSONAS  # noqa: PLC0415 - loaded after django.setup() in main()
+
+    found = Membership.objects.filter(user__email=PERSONAS["member"].email, role="owner").values_list(
+        "organisation_id", flat=True
+    )
+    return first_id(found, "the member persona owns no organisation: is the accounts data loaded?")
+
+
+def member_onboarding_batch() -> int:
+    """A 1,000-row invitation list of the persona's organisation in preview (made once through the service:
+    the loaded data has none; a preview sends nothing)."""
+    from accounts import onboarding  # noqa: PLC0415 - bench modules load before django.setup()
+    from accounts.models import Membership, OnboardingBatch  # noqa: PLC0415
+    from bench.data import PERSONAS  # noqa: PLC0415 - loaded after django.setup() in main()
+
+    organisation_id = member_owned_organisation()
+    batch = OnboardingBatch.objects.filter(organisation_id=organisation_id, file_name="bench.csv").first()
+    if batch is None:
+        owner = Membership.objects.select_related("user", "organisation").get(
+            organisation_id=organisation_id, user__email=PERSONAS["member"].email
+        )
+        text = "\n".join(f"bench{i}@example.cn,member,Bench {i}" for i in range(990)) + "\nbad@\n" * 10
+        batch = onboarding.preview_batch(
+            owner.organisation, by=owner.user, text=text, source="csv", file_name="bench.csv"
+        )
+    return batch.pk
+
+
 ENDPOINTS: list[dict] = [
     {"name": "minimal", "path": "/bench/minimal", "persona": None, "expect_text": "ok", "yardstick": True},
     {"name": "healthz", "path": "/healthz", "persona": None, "expect_text": '"status": "ok"'},
@@ -218,6 +262,66 @@ ENDPOINTS: list[dict] = [
         "expect_text": '"cluster_username"',
         "goal_ratio": LIST_GOAL,
     },
+    # bulk onboarding and admission by domain (accounts/onboarding.py)
+    {
+        "name": "invitation lists (member)",
+        "path": Url("accounts:onboarding_batches", member_owned_organisation),
+        "persona": "member",
+        "expect_text": "Invite many people",
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "invitation list 1,000 rows (member)",
+        "path": Url("accounts:onboarding_batch", member_onboarding_batch),
+        "persona": "member",
+        "expect_text": "bench0@example.cn",
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "invitation list errors (member)",
+        "path": Url("accounts:onboarding_batch", member_onboarding_batch, query="?show=errors"),
+        "persona": "member",
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "domains and requests to join (member)",
+        "path": Url("accounts:onboarding_domains", member_owned_organisation),
+        "persona": "member",
+        "goal_ratio": LIST_GOAL,
+    },
+    {"name": "organisations to join (member)", "path": Url("accounts:onboarding_join"), "persona": "member"},
+    # cluster access (compute/identities/): the person's own page and keys, the managers' and operators' lists
+    {
+        "name": "my cluster access (member)",
+        "path": Url("compute:cluster_access"),
+        "persona": "member",
+        "expect_text": 'id="allocations-heading"',
+    },
+    {
+        "name": "organisation cluster access (member)",
+        "path": Url("compute:organisation_identities", member_managed_organisation),
+        "persona": "member",
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "cluster identities (operator)",
+        "path": Url("compute:identity_list"),
+        "persona": "operator",
+        "goal_ratio": LIST_GOAL,
+    },
+    {"name": "api cluster access (member)", "path": Url("api:cluster-access"), "persona": "member"},
+    {
+        "name": "api ssh keys (member)",
+        "path": Url("api:ssh-key-list"),
+        "persona": "member",
+        "goal_ratio": LIST_GOAL,
+    },
+    {
+        "name": "api cluster identities (member)",
+        "path": Url("api:cluster-identity-list"),
+        "persona": "member",
+        "goal_ratio": LIST_GOAL,
+    },
     {"name": "readyz", "path": "/readyz", "persona": None, "expect_text": '"status"'},
     {"name": "health (operator)", "path": Url("health"), "persona": "operator", "goal_ratio": LIST_GOAL},
     {
@@ -232,6 +336,8 @@ ENDPOINTS: list[dict] = [
         "persona": "member",
         "goal_ratio": LIST_GOAL,
     },
+    {"name": "mobile number (member)", "path": Url("account_change_phone"), "persona": "member"},
+    {"name": "sign in by text message (visitor)", "path": Url("account_request_login_code"), "persona": None},
     # --- vouchers, reports and the transparency page (aggregates over the compute data) ---
     {"name": "vouchers (member)", "path": Url("compute:voucher_index"), "persona": "member"},
     {

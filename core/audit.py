@@ -54,7 +54,7 @@ def record(
     actor = actor if getattr(actor, "is_authenticated", False) else None
     event = AuditEvent.objects.create(
         actor=actor,
-        actor_label=actor.email if actor else "system",
+        actor_label=(actor.email or str(actor)) if actor else "system",
         platform=target._meta.app_label,
         action=action,
         target_type=ContentType.objects.get_for_model(target),

@@ -25,6 +25,11 @@ SECRET_MODELS = {
     ("accounts", "apitoken"),
     ("mfa", "authenticator"),
     ("sessions", "session"),
+    # Single sign-on: the providers' client secrets and people's provider tokens.
+    ("socialaccount", "socialapp"),
+    ("socialaccount", "socialtoken"),
+    # One-time codes and the SAML replay store are credentials too.
+    ("accounts", "samlassertion"),
 }
 
 

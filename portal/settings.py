@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "accounts.security.UserSessionsMiddleware",
     # Sees every answer of the two below and of the views: audits 403s, gives rate limits their 429.
     "accounts.security.SecurityEventsMiddleware",
+    # The sign-in pages' CSP form-action also admits the configured universities' SAML identity providers.
+    "accounts.carsi.SamlSignInFormActionMiddleware",
     "core.middleware.StaffIdleTimeoutMiddleware",
     "core.middleware.StaffMFAMiddleware",
     "core.middleware.SupervisorReadOnlyMiddleware",
@@ -154,8 +156,10 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "home"
 
-ACCOUNT_LOGIN_METHODS = {"email"}
-ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+# Mobile numbers are a login method and an optional sign-up field so that allauth's phone pages exist; the
+# portal offers them only when SMS_BACKEND is set (accounts.phone_forms, the sign-in templates).
+ACCOUNT_LOGIN_METHODS = {"email", "phone"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "phone", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
@@ -209,6 +213,40 @@ API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
 # per person or address, path and reason in this many minutes.
 AUDIT_DEDUP_MINUTES = env.int("AUDIT_DEDUP_MINUTES", default=10)
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
+
+# --- Mobile numbers and text messages (accounts/phones.py, accounts/sms/; docs/sign-in.md) ----------------
+# The SMS gateway, as a dotted path (empty: no text messages, and no mobile-number sign-in is offered):
+# accounts.sms.console.ConsoleSmsBackend, accounts.sms.file.FileSmsBackend, accounts.sms.aliyun.AliyunSmsBackend,
+# accounts.sms.tencent.TencentSmsBackend. Its options (keys, sign name, endpoint) and the providers' template
+# ids per message (login_code, verify_code, invitation) are JSON objects.
+SMS_BACKEND = env.str("SMS_BACKEND", default="")
+SMS_BACKEND_OPTIONS = env.json("SMS_BACKEND_OPTIONS", default={})
+SMS_TEMPLATES = env.json("SMS_TEMPLATES", default={})
+PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="CN")  # numbers typed without +country code
+# Codes sent by SMS: how long they are valid, and how many may be sent (allauth's rate format, counted
+# atomically in the cache): per number, per client address, and for the whole site per day.
+SMS_CODE_TIMEOUT = env.int("SMS_CODE_TIMEOUT", default=300)
+SMS_RATE_PER_NUMBER = env.str("SMS_RATE_PER_NUMBER", default="1/m,5/h,10/d")
+SMS_RATE_PER_ADDRESS = env.str("SMS_RATE_PER_ADDRESS", default="10/h,30/d")
+SMS_RATE_PER_DAY = env.str("SMS_RATE_PER_DAY", default="2000/d")
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True  # by mobile number only (accounts.phone_forms.RequestLoginCodeForm)
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = SMS_CODE_TIMEOUT
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
+ACCOUNT_PHONE_VERIFICATION_TIMEOUT = SMS_CODE_TIMEOUT
+ACCOUNT_PHONE_VERIFICATION_MAX_ATTEMPTS = 3
+ACCOUNT_PHONE_VERIFICATION_SUPPORTS_RESEND = True
+ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
+ACCOUNT_FORMS = {
+    "login": "accounts.phone_forms.LoginForm",
+    "signup": "accounts.phone_forms.SignupForm",
+    "request_login_code": "accounts.phone_forms.RequestLoginCodeForm",
+}
+
+# --- Universities through CARSI (SAML 2.0; accounts/carsi.py, docs/sign-in.md) ------------------------------
+# allauth's SAML provider with the portal's security floor (signed assertions and responses, no SHA-1) and
+# replay protection (each assertion ID used once). Each university is a SocialApp of provider "saml". Whoever
+# adds other providers' settings: keep this "saml" entry in SOCIALACCOUNT_PROVIDERS.
+SOCIALACCOUNT_PROVIDERS = {"saml": {"provider_class": "accounts.carsi.CarsiSAMLProvider"}}
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -320,6 +358,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.expire_invitations_task",
         "schedule": crontab(minute=15),
     },
+    "purge-saml-assertions": {
+        "task": "accounts.tasks.purge_saml_assertions_task",
+        "schedule": crontab(minute=25),
+    },
     "ingest-usage": {
         "task": "compute.tasks.ingest_usage_task",
         "schedule": env.int("USAGE_INGEST_MINUTES", default=5) * 60,
@@ -355,6 +397,18 @@ CELERY_BEAT_SCHEDULE = {
     "expire-seat-offers": {
         "task": "talent.tasks.expire_offers_task",
         "schedule": crontab(minute="*/10"),
+    },
+    "lock-due-cluster-identities": {
+        "task": "compute.identities.tasks.lock_due_identities_task",
+        "schedule": crontab(minute="*/10"),
+    },
+    "reconcile-directory": {
+        "task": "compute.identities.tasks.reconcile_directory_task",
+        "schedule": crontab(minute=45),
+    },
+    "expire-ssh-keys": {
+        "task": "compute.identities.tasks.expire_ssh_keys_task",
+        "schedule": crontab(minute="*/5"),
     },
 }
 
@@ -400,17 +454,21 @@ CLUSTER_HOME_ROOT = env.str("CLUSTER_HOME_ROOT", default="/home")
 CLUSTER_LOGIN_SHELL = env.str("CLUSTER_LOGIN_SHELL", default="/bin/bash")
 CLUSTER_LOCKED_SHELL = env.str("CLUSTER_LOCKED_SHELL", default="/usr/sbin/nologin")
 # Names nobody may choose (system accounts and words that would mislead), on top of the account prefix.
+# fmt: off
 CLUSTER_RESERVED_USERNAMES = set(
     env.list(
         "CLUSTER_RESERVED_USERNAMES",
         default=[
-            "root", "admin", "administrator", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail",
-            "news", "uucp", "proxy", "www-data", "backup", "list", "irc", "nobody", "systemd-network",
-            "sshd", "slurm", "munge", "openldap", "nslcd", "ldap", "postgres", "mysql", "redis", "operator",
-            "support", "security", "staff", "guest", "test", "user", "ubuntu", "debian",
+            "root", "admin", "administrator", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news",
+            "uucp", "proxy", "www-data", "backup", "list", "irc", "nobody", "systemd-network", "sshd", "slurm",
+            "munge", "openldap", "nslcd", "ldap", "postgres", "mysql", "redis", "operator", "support", "security",
+            "staff", "guest", "test", "user", "ubuntu", "debian",
         ],
     )
 )
+# fmt: on
+
+
 # Where people log in (shown on "My cluster access" with a copy-paste ssh line).
 CLUSTER_LOGIN_HOST = env.str("CLUSTER_LOGIN_HOST", default="login.aicc.example")
 CLUSTER_LOGIN_PORT = env.int("CLUSTER_LOGIN_PORT", default=22)
@@ -476,6 +534,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": False},  # deep links nest a link inside a button (a11y)
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name get names of their own (instead of a hash-suffixed one).
+    "ENUM_NAME_OVERRIDES": {"ClusterIdentityStatusEnum": "compute.identities.models.IdentityStatus"},
 }
 
 # --- Security (secure by default whenever DEBUG is off) --------------------------------------------

@@ -13,6 +13,9 @@ export DATABASE_URL=${DATABASE_URL:-sqlite:///$PWD/var/portal.sqlite3}
 export CELERY_BROKER_URL=${CELERY_BROKER_URL:-filesystem://localhost/}
 export CELERY_BROKER_FOLDER=${CELERY_BROKER_FOLDER:-$PWD/var/broker}
 export EMAIL_URL=${EMAIL_URL:-consolemail://}
+# Text messages (sign-in codes by mobile number) are written to var/sms/messages.jsonl instead of being sent.
+export SMS_BACKEND=${SMS_BACKEND:-accounts.sms.file.FileSmsBackend}
+export SMS_BACKEND_OPTIONS=${SMS_BACKEND_OPTIONS:-"{\"directory\": \"$PWD/var/sms\"}"}
 PORT=${PORT:-8000}
 HOST=${HOST:-127.0.0.1}
 export SITE_URL=${SITE_URL:-http://$HOST:$PORT}
@@ -54,6 +57,7 @@ cat <<TXT
    $SITE_URL/
 
  Worker, beat and web logs: var/log/   Mail is printed in var/log/worker.log
+ Text messages (mobile sign-in codes): var/sms/messages.jsonl
 TXT
 .venv/bin/python manage.py seed_demo
 echo "============================================================"

@@ -10,11 +10,15 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --dev
 scripts/install-chromium.sh
 scripts/install-axe.sh
+# What the local identity providers of the single sign-on tests need (xmlsec1 for the SAML IdP, ...).
+scripts/install-sso.sh
 # A real single-node Slurm cluster for the compute integration tests (installs Debian's packages once).
 if [ "$(id -u)" = 0 ]; then
   deploy/slurm/slurm-up.sh
+  # The directory the cluster reads (slapd), this node reading it (nslcd) and an sshd taking keys from it.
+  deploy/ldap/ldap-up.sh
 else
-  echo "!! not root: cannot start Slurm; its integration tests will be skipped (and fail in CI)" >&2
+  echo "!! not root: cannot start Slurm and the directory; their integration tests will be skipped (and fail in CI)" >&2
 fi
 
 # The settings are read with DEBUG on (so the start-up checks of production, such as the refusal of the fake

@@ -262,7 +262,7 @@ class MyEnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
 
 class RosterEntrySerializer(serializers.ModelSerializer):
-    email = serializers.EmailField(source="user.email", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True, allow_null=True)
     name = serializers.CharField(source="user.name", read_only=True)
     status = EnrolmentStatusField()
 

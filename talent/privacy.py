@@ -54,7 +54,7 @@ def personal_data(user) -> dict:
 
 
 def is_deleted_account(user) -> bool:
-    return not user.is_active and user.email.endswith("@invalid")
+    return not user.is_active and (user.email or "").endswith("@invalid")
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from rest_framework.test import APIClient
 
 from compute.backends.fake import FakeBackend
+from compute.identities.directory.fake import FakeDirectory
 from portal.celery import app as celery_app
 from tests.accounts.factories import UserFactory, make_operator, make_supervisor
 
@@ -41,6 +42,9 @@ def _portal_test_settings(settings, tmp_path):
     settings.CLUSTER_BACKEND_OPTIONS = {}  # in memory, emptied for every test
     settings.CLUSTERS = {}
     FakeBackend.reset()
+    settings.DIRECTORY_BACKEND = "compute.identities.directory.fake.FakeDirectory"
+    settings.DIRECTORY_BACKEND_OPTIONS = {}  # in memory, emptied for every test
+    FakeDirectory.reset()
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     yield

@@ -2,6 +2,20 @@
 
 from accounts.models.consents import Consent, ConsentPurpose, ConsentQuerySet
 from accounts.models.invitations import Invitation, InvitationQuerySet, InvitationStatus
+from accounts.models.onboarding import (
+    AdmissionRequest,
+    AdmissionStatus,
+    BatchSource,
+    BatchStatus,
+    DomainStatus,
+    DomainVerification,
+    OnboardingBatch,
+    OnboardingRow,
+    OrganisationDomain,
+    RowError,
+    RowKind,
+    RowStatus,
+)
 from accounts.models.organisations import (
     EnterpriseSize,
     Membership,
@@ -14,10 +28,24 @@ from accounts.models.organisations import (
     Sector,
     VerificationStatus,
 )
+from accounts.models.phones import PhoneNumber
+from accounts.models.saml import SamlAssertion, SamlAssertionQuerySet, SamlMembership
 from accounts.models.tokens import ApiToken, ApiTokenQuerySet, TokenScope
 from accounts.models.users import User, UserManager
 
 __all__ = [
+    "AdmissionRequest",
+    "AdmissionStatus",
+    "BatchSource",
+    "BatchStatus",
+    "DomainStatus",
+    "DomainVerification",
+    "OnboardingBatch",
+    "OnboardingRow",
+    "OrganisationDomain",
+    "RowError",
+    "RowKind",
+    "RowStatus",
     "ApiToken",
     "ApiTokenQuerySet",
     "Consent",
@@ -34,7 +62,11 @@ __all__ = [
     "OrganisationKind",
     "OrganisationQuerySet",
     "OrganisationScopedQuerySet",
+    "PhoneNumber",
     "Sector",
+    "SamlAssertion",
+    "SamlAssertionQuerySet",
+    "SamlMembership",
     "TokenScope",
     "User",
     "UserManager",

@@ -36,7 +36,9 @@ class InvitationQuerySet(models.QuerySet):
     def pending(self) -> "InvitationQuerySet":
         return self.filter(status=InvitationStatus.PENDING, expires_at__gt=timezone.now())
 
-    def for_email(self, email: str) -> "InvitationQuerySet":
+    def for_email(self, email: str | None) -> "InvitationQuerySet":
+        if not email:  # people without an address (signed up by mobile number) have no email invitations
+            return self.none()
         return self.filter(email__iexact=email)
 
     def overdue(self) -> "InvitationQuerySet":

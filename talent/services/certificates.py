@@ -14,7 +14,7 @@ def issue_certificate(enrolment: Enrolment, *, cohort: Cohort, by: User) -> Cert
     course = cohort.course
     certificate = Certificate.objects.create(
         enrolment=enrolment,
-        holder_name=enrolment.user.name or enrolment.user.email.split("@")[0],
+        holder_name=enrolment.user.name or enrolment.user.get_short_name(),
         course_title_zh=course.title_zh,
         course_title_en=course.title_en,
         cohort_name=cohort.name,

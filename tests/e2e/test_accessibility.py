@@ -17,7 +17,7 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Page, expect, sync_playwright
 
-from accounts import services
+from accounts import onboarding, services
 from accounts.models import (
     Invitation,
     Membership,
@@ -27,8 +27,11 @@ from accounts.models import (
     Sector,
     User,
 )
+from compute.identities import keys as identity_keys
+from compute.identities.models import ClusterIdentity
 from tests.accounts.factories import PASSWORD, UserFactory, make_operator, make_organisation, make_supervisor
 from tests.compute.factories import make_allocation, make_quota_request
+from tests.compute.identity_helpers import make_identity, new_public_key
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DEFAULT_TIMEOUT_MS
 from tests.e2e.crawl import AXE_JS, PAGE_CAP, CrawlResult, crawl, run_axe, start_urls
 
@@ -133,6 +136,11 @@ def build_world() -> dict:
         member, verified, username="zhangmin2", purpose="Fine-tune a port-logistics model"
     )
     draft = make_quota_request(member, verified, submit=False, username="zhangmin3", amount=50)
+    # Bulk onboarding: a list in preview (one bad row) and a domain not yet verified.
+    onboarding_batch = onboarding.preview_batch(
+        verified, by=member, text="new.colleague@example.cn,admin,New Colleague\nnot-an-address\n"
+    )
+    onboarding_domain = onboarding.add_domain(verified, by=member, domain="harbour-robotics.example.cn")
 
     organisations = list(Organisation.objects.order_by("pk"))
     assert {o.verification_status for o in organisations} == {"unverified", "pending", "verified", "rejected"}
@@ -147,7 +155,13 @@ def build_world() -> dict:
         "token": [i.token for i in sorted(invitations, key=lambda i: i.email != member.email)],
         "request": [allocation.request_id, waiting.pk, draft.pk],
         "allocation": [allocation.pk],
+        "onboarding": [onboarding_batch.pk],
+        "domains": [onboarding_domain.pk],
     }
+    # Cluster access (compute/identities/): the member's identity with a key, their organisation's people.
+    identity = ClusterIdentity.objects.filter(user=member).first() or make_identity(member, "zhang-min")
+    ssh_key = identity_keys.add_key(member, new_public_key(comment="zhang.min@laptop"), name="laptop")
+    values.update({"organisation_pk": [verified.pk], "identities": [identity.pk], "keys": [ssh_key.pk]})
     world = {
         "operator": operator,
         "supervisor": supervisor,

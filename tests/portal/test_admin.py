@@ -61,6 +61,9 @@ def test_supervisors_cannot_read_secrets(client, supervisor, mfa):
     client.force_login(supervisor)
     assert client.get("/admin/mfa/authenticator/").status_code == 403
     assert client.get("/admin/sessions/session/").status_code in (403, 404)
+    # Single sign-on: providers' client secrets and people's provider tokens.
+    assert client.get("/admin/socialaccount/socialapp/").status_code == 403
+    assert client.get("/admin/socialaccount/socialtoken/").status_code == 403
 
 
 def test_every_portal_model_is_in_the_admin_with_search_and_filters():
