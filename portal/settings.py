@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "accounts.security.UserSessionsMiddleware",
     # Sees every answer of the two below and of the views: audits 403s, gives rate limits their 429.
     "accounts.security.SecurityEventsMiddleware",
+    # A sign-in URL of a social provider the site has not configured is a 404, not a server error.
+    "accounts.social.UnconfiguredProviderMiddleware",
     # The sign-in pages' CSP form-action also admits the configured universities' SAML identity providers.
     "accounts.carsi.SamlSignInFormActionMiddleware",
     "core.middleware.StaffIdleTimeoutMiddleware",
