@@ -18,10 +18,8 @@ The operator's guide is docs/sign-in.md, "A CARSI university (SAML)".
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 from allauth.core.exceptions import ImmediateHttpResponse
-from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from allauth.socialaccount.providers.saml.provider import SAMLProvider
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -36,7 +34,6 @@ from onelogin.saml2.errors import OneLogin_Saml2_Error
 from accounts import security
 from accounts.models import Membership, MembershipRole, Organisation, SamlAssertion, SamlMembership
 from core import audit, signals
-from core.csp import format_policy
 from core.mail import send_templated_mail
 
 logger = logging.getLogger(__name__)
@@ -189,49 +186,6 @@ def purge_expired_assertions(*, now=None) -> int:
     return deleted
 
 
-# --- the sign-in pages may send the browser to the universities ----------------------------------------------
-
-# Pages whose forms start a university sign-in: the form posts to the portal, which redirects to the identity
-# provider, and browsers hold that redirect to the page's CSP form-action.
-SIGN_IN_PAGES = {"account_login", "account_signup", "saml_login", "socialaccount_connections"}
-
-
-def saml_sign_in_origins(request) -> list[str]:
-    """The origins of the configured universities' sign-in endpoints (SocialApps of provider "saml")."""
-    origins = []
-    for app in get_social_adapter().list_apps(request, provider=SAMLProvider.id):
-        idp = app.settings.get("idp") if isinstance(app.settings, dict) else None
-        idp = idp if isinstance(idp, dict) else {}
-        parts = urlsplit(str(idp.get("sso_url") or idp.get("metadata_url") or ""))
-        if parts.scheme in ("http", "https") and parts.netloc:
-            origins.append(f"{parts.scheme}://{parts.netloc}")
-    return sorted(set(origins))
-
-
-class SamlSignInFormActionMiddleware:
-    """Lets the sign-in pages' forms lead to the configured universities' identity providers: their origins
-    join the CSP form-action of those pages only (every other page keeps form-action 'self')."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        match = getattr(request, "resolver_match", None)
-        if (
-            match is None
-            or match.url_name not in SIGN_IN_PAGES
-            or response.has_header("Content-Security-Policy")
-        ):
-            return response
-        origins = saml_sign_in_origins(request)
-        if origins:
-            policy = dict(settings.CONTENT_SECURITY_POLICY)
-            policy["form-action"] = [*policy.get("form-action", ["'self'"]), *origins]
-            response["Content-Security-Policy"] = format_policy(policy)
-        return response
-
-
 # --- membership from eduPersonScopedAffiliation ---------------------------------------------------------------
 
 
@@ -338,59 +292,80 @@ def sync_university_membership(user, *, app, attributes: dict, request=None) -> 
             f"ignored: {', '.join(ignored)}",
         )
     member_affiliations = [value for value in accepted if _membership_role([value])]
-    role = _membership_role(member_affiliations)
+    return follow_membership(
+        user,
+        source=app.client_id,
+        organisation=organisation,
+        labels=member_affiliations if _membership_role(member_affiliations) else [],
+        reason=f"university sign-in ({app.client_id})",
+    )
 
-    # Memberships this application made for the person in other organisations (its settings changed since).
+
+@transaction.atomic
+def follow_membership(
+    user,
+    *,
+    source: str,
+    organisation: Organisation,
+    labels: list[str],
+    reason: str,
+    mail_template: str = "accounts/email/university_membership",
+) -> str:
+    """Make the person's membership of ``organisation`` follow what a sign-in through ``source`` (an identity
+    provider's application) asserted: ``labels`` (its affiliations, or the organisation claim's value) make
+    the person a plain member; none ends a membership that this source created. Memberships the person got
+    otherwise are never changed, and one a manager has since made managing stays.
+    Returns "added", "changed", "removed", "unchanged" or "not_ours"."""
+    role = MembershipRole.MEMBER if labels else None
+    # Memberships this source made for the person in other organisations (its settings changed since).
     stale = (
         SamlMembership.objects.select_for_update()
-        .filter(app=app.client_id, membership__user=user)
+        .filter(app=source, membership__user=user)
         .exclude(membership__organisation=organisation)
         .select_related("membership__organisation", "membership__user")
     )
-    for source in stale:
-        _remove(source, app=app)
+    for old in stale:
+        _remove(old, reason=reason, mail_template=mail_template)
 
     membership = Membership.objects.select_for_update().filter(user=user, organisation=organisation).first()
-    source = SamlMembership.objects.filter(membership=membership).first() if membership is not None else None
+    origin = SamlMembership.objects.filter(membership=membership).first() if membership is not None else None
     if role is None:
-        if source is None or source.app != app.client_id:
+        if origin is None or origin.app != source:
             return "unchanged" if membership is None else "not_ours"
-        return "removed" if _remove(source, app=app) else "unchanged"
+        return "removed" if _remove(origin, reason=reason, mail_template=mail_template) else "unchanged"
     if membership is None:
         membership = Membership.objects.create(user=user, organisation=organisation, role=role)
-        SamlMembership.objects.create(
-            membership=membership, app=app.client_id, affiliations=member_affiliations
-        )
+        SamlMembership.objects.create(membership=membership, app=source, affiliations=labels)
         audit.record(
             "membership.create",
             membership,
             actor=user,
             organisation=organisation,
-            changes={"role": (None, role), "affiliations": (None, member_affiliations)},
-            reason=f"university sign-in ({app.client_id})",
+            changes={"role": (None, role), "affiliations": (None, labels)},
+            reason=reason,
         )
-        _mail(user, organisation, "added", member_affiliations)
+        _mail(user, organisation, "added", labels, template=mail_template)
         return "added"
-    if source is None:
+    if origin is None:
         return "not_ours"
-    if source.affiliations == member_affiliations and source.app == app.client_id:
+    if origin.affiliations == labels and origin.app == source:
         return "unchanged"
-    before = source.affiliations
-    source.affiliations, source.app = member_affiliations, app.client_id
-    source.save(update_fields=["affiliations", "app", "updated_at"])
+    before = origin.affiliations
+    origin.affiliations, origin.app = labels, source
+    origin.save(update_fields=["affiliations", "app", "updated_at"])
     audit.record(
         "membership.saml_affiliation_change",
         membership,
         actor=user,
         organisation=organisation,
-        changes={"affiliations": (before, member_affiliations)},
-        reason=f"university sign-in ({app.client_id})",
+        changes={"affiliations": (before, labels)},
+        reason=reason,
     )
-    _mail(user, organisation, "changed", member_affiliations)
+    _mail(user, organisation, "changed", labels, template=mail_template)
     return "changed"
 
 
-def _remove(source: SamlMembership, *, app) -> bool:
+def _remove(source: SamlMembership, *, reason: str, mail_template: str) -> bool:
     """End a membership the university's sign-in created; one a manager has since made managing stays."""
     membership = source.membership
     if membership.role in MembershipRole.managing():
@@ -402,17 +377,19 @@ def _remove(source: SamlMembership, *, app) -> bool:
         actor=user,
         organisation=organisation,
         changes={"role": (membership.role, None), "affiliations": (source.affiliations, None)},
-        reason=f"the university ({app.client_id}) no longer asserts an affiliation",
+        reason=f"{reason}: no longer asserted",
     )
     membership.delete()
     signals.member_left.send(sender=Membership, organisation=organisation, user=user, by=user)
-    _mail(user, organisation, "removed", [])
+    _mail(user, organisation, "removed", [], template=mail_template)
     return True
 
 
-def _mail(user, organisation, event: str, affiliations: list[str]) -> None:
+def _mail(user, organisation, event: str, affiliations: list[str], *, template: str) -> None:
+    if not user.email:  # known only by a mobile number: the portal's notices reach them on their pages
+        return
     send_templated_mail(
-        "accounts/email/university_membership",
+        template,
         to=[user.email],
         context={
             "event": event,

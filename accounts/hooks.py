@@ -3,10 +3,12 @@
 from allauth.account import signals as account_signals
 from allauth.mfa import signals as mfa_signals
 from allauth.socialaccount import signals as social_signals
+from allauth.socialaccount.models import SocialApp
 from django.contrib.auth import signals as auth_signals
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
-from accounts import carsi, onboarding, privacy, security
+from accounts import carsi, onboarding, privacy, security, social
 from core import hooks
 
 hooks.register(
@@ -97,6 +99,31 @@ for signal, receiver in (
 ):
     signal.connect(receiver, dispatch_uid=f"accounts.carsi.{receiver.__name__}")
 hooks.register(hooks.PERSONAL_DATA, carsi.personal_data, name="university_affiliations")
+
+# Single sign-on in general (accounts/social.py): links and unlinks audited, organisations from OpenID claims.
+for signal, receiver in (
+    (account_signals.user_logged_in, social.on_user_logged_in),
+    (account_signals.user_signed_up, social.on_user_signed_up),
+    (social_signals.social_account_added, social.on_social_account_added),
+    (social_signals.social_account_removed, social.on_social_account_removed),
+):
+    signal.connect(receiver, dispatch_uid=f"accounts.social.{receiver.__name__}")
+hooks.register(hooks.PERSONAL_DATA, social.personal_data, name="linked_sign_ins")
+hooks.register(hooks.USER_MENU, "accounts/partials/menu_sign_ins.html")
+post_save.connect(social.forget_offered_providers, sender=SocialApp, dispatch_uid="sso-offered-saved")
+post_delete.connect(social.forget_offered_providers, sender=SocialApp, dispatch_uid="sso-offered-deleted")
+m2m_changed.connect(
+    social.forget_offered_providers, sender=SocialApp.sites.through, dispatch_uid="sso-offered-sites"
+)
+hooks.register(
+    hooks.AUDIT_LABELS,
+    {
+        "auth.sso_linked": _("Sign-in provider linked"),
+        "auth.sso_unlinked": _("Sign-in provider unlinked"),
+        "auth.sso_refused": _("Single sign-on refused"),
+        "auth.sso_failed": _("Single sign-on failed"),
+    },
+)
 
 hooks.register(hooks.PERSONAL_DATA, privacy.profile, name="profile")
 hooks.register(hooks.PERSONAL_DATA, privacy.memberships, name="memberships")

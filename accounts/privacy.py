@@ -11,6 +11,7 @@ import zipfile
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.db import transaction
@@ -241,6 +242,7 @@ def delete_account(user: User) -> None:
     Authenticator.objects.filter(user=user).delete()
     ApiToken.objects.filter(user=user).delete()
     PhoneNumber.objects.filter(user=user).delete()  # the number is free for its next owner
+    SocialAccount.objects.filter(user=user).delete()  # linked sign-ins: what the providers said about them
     # Sessions are signed blobs: end every session of this person.
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):

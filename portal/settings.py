@@ -95,8 +95,8 @@ MIDDLEWARE = [
     "accounts.security.SecurityEventsMiddleware",
     # A sign-in URL of a social provider the site has not configured is a 404, not a server error.
     "accounts.social.UnconfiguredProviderMiddleware",
-    # The sign-in pages' CSP form-action also admits the configured universities' SAML identity providers.
-    "accounts.carsi.SamlSignInFormActionMiddleware",
+    # The sign-in pages' CSP form-action also admits the configured identity providers (SAML, OpenID, ...).
+    "accounts.social.SignInFormActionMiddleware",
     "core.middleware.StaffIdleTimeoutMiddleware",
     "core.middleware.StaffMFAMiddleware",
     "core.middleware.SupervisorReadOnlyMiddleware",
@@ -248,7 +248,22 @@ ACCOUNT_FORMS = {
 # allauth's SAML provider with the portal's security floor (signed assertions and responses, no SHA-1) and
 # replay protection (each assertion ID used once). Each university is a SocialApp of provider "saml". Whoever
 # adds other providers' settings: keep this "saml" entry in SOCIALACCOUNT_PROVIDERS.
-SOCIALACCOUNT_PROVIDERS = {"saml": {"provider_class": "accounts.carsi.CarsiSAMLProvider"}}
+SOCIALACCOUNT_PROVIDERS = {
+    "saml": {"provider_class": "accounts.carsi.CarsiSAMLProvider"},
+    # OpenID Connect providers are SocialApps of provider "openid_connect" (docs/sign-in.md); this class reads
+    # the claims each app's settings name.
+    "openid_connect": {"provider_class": "accounts.social.PortalOIDCProvider", "OAUTH_PKCE_ENABLED": True},
+}
+# --- Single sign-on in general (accounts/social.py) --------------------------------------------------------
+SOCIALACCOUNT_ADAPTER = "accounts.social.SocialAccountAdapter"
+# Never sign into, or link to, an existing account because an identity provider sent its email: the owner
+# signs in first and links the provider from "Linked sign-ins".
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+# The providers' access and refresh tokens are not needed after the sign-in: not kept.
+SOCIALACCOUNT_STORE_TOKENS = False
+# A provider that does not answer within this many seconds is reported as unreachable.
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env.int("SSO_REQUESTS_TIMEOUT", default=5)
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

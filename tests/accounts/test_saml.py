@@ -178,7 +178,7 @@ def test_student_joins_changes_to_staff_and_leaves_with_the_affiliation(
     assert not SamlMembership.objects.exists()
     removal = AuditEvent.objects.get(action="membership.remove", target_id=str(membership.pk))
     assert removal.changes["role"] == {"from": "member", "to": None}
-    assert "no longer asserts" in removal.reason
+    assert "no longer asserted" in removal.reason
     assert any("no longer a member" in m.subject for m in mail.outbox if person.email in m.to)
 
 
