@@ -253,6 +253,11 @@ SOCIALACCOUNT_PROVIDERS = {
     # OpenID Connect providers are SocialApps of provider "openid_connect" (docs/sign-in.md); this class reads
     # the claims each app's settings name.
     "openid_connect": {"provider_class": "accounts.social.PortalOIDCProvider", "OAUTH_PKCE_ENABLED": True},
+    # WeChat, DingTalk and Feishu (accounts/chinese_apps.py): each is a SocialApp of its provider; its settings'
+    # "endpoints" may point the provider's URLs elsewhere (https, or a loopback host for tests).
+    "weixin": {"provider_class": "accounts.chinese_apps.PortalWeixinProvider"},
+    "dingtalk": {"provider_class": "accounts.chinese_apps.PortalDingTalkProvider"},
+    "feishu": {"provider_class": "accounts.chinese_apps.PortalFeishuProvider"},
 }
 # --- Single sign-on in general (accounts/social.py) --------------------------------------------------------
 SOCIALACCOUNT_ADAPTER = "accounts.social.SocialAccountAdapter"

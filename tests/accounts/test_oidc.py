@@ -354,3 +354,13 @@ def test_the_account_menu_offers_linked_sign_ins_only_when_a_provider_is_configu
     assert f'href="{link}"' not in client.get("/").content.decode()
     make_oidc_app(oidc_idp, provider_id=PROVIDER)  # the cached answer is forgotten at once
     assert f'href="{link}"' in client.get("/").content.decode()
+
+
+def test_linked_sign_ins_lists_every_way_to_sign_in(app, client, oidc_idp):
+    person = UserFactory(email="mo@example.cn")
+    client.force_login(person)
+    SocialAccount.objects.create(user=person, provider=PROVIDER, uid="mo-at-institute")
+    page = client.get(reverse("socialaccount_connections")).content.decode()
+    assert "mo@example.cn" in page and "verified" in page
+    assert "Example Institute" in page  # the linked provider, and the button to link another
+    assert reverse("account_change_password") in page and reverse("mfa_index") in page

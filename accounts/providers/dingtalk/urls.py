@@ -1,0 +1,3 @@
+from accounts.chinese_apps import PortalDingTalkAdapter, PortalDingTalkProvider, provider_urlpatterns
+
+urlpatterns = provider_urlpatterns(PortalDingTalkProvider, PortalDingTalkAdapter)

@@ -1,0 +1,1 @@
+"""Feishu's sign-in URLs with the portal's adapter (accounts/chinese_apps.py)."""
