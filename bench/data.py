@@ -24,7 +24,9 @@ from accounts.uscc import random_uscc
 from bench.bulk import copy_rows, reset_sequences, vacuum_analyze
 from bench.data_alliance import load_alliance
 from bench.data_projects import load_projects
+from bench.data_queue import load_job_queue
 from bench.data_talent import load_talent
+from bench.data_templates import load_job_templates
 from bench.load_compute import load_compute
 
 # Every loaded user, personas included, signs in with this password.
@@ -420,7 +422,15 @@ def load_accounts(ctx: LoadContext) -> dict[str, int]:
 
 
 # Loaders in dependency order: add an app's loader here (it may read what earlier loaders left in ctx.shared).
-LOADERS = [load_accounts, load_compute, load_alliance, load_projects, load_talent]
+LOADERS = [
+    load_accounts,
+    load_compute,
+    load_job_templates,
+    load_job_queue,
+    load_alliance,
+    load_projects,
+    load_talent,
+]
 
 
 def load_all(*, scale: float = 1.0) -> dict:

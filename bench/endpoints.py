@@ -371,11 +371,19 @@ def _platform_endpoints() -> list[dict]:
     """Each platform lists its own endpoints in bench/endpoints_<app>.py."""
     from bench import (  # noqa: PLC0415 - they import this module (cycle)
         endpoints_alliance,
+        endpoints_jobs,
         endpoints_projects,
         endpoints_talent,
+        endpoints_templates,
     )
 
-    return [*endpoints_projects.ENDPOINTS, *endpoints_alliance.ENDPOINTS, *endpoints_talent.ENDPOINTS]
+    return [
+        *endpoints_projects.ENDPOINTS,
+        *endpoints_alliance.ENDPOINTS,
+        *endpoints_talent.ENDPOINTS,
+        *endpoints_templates.ENDPOINTS,
+        *endpoints_jobs.ENDPOINTS,
+    ]
 
 
 ENDPOINTS += _platform_endpoints()

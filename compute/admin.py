@@ -1,6 +1,8 @@
 from django.contrib import admin
 
 from compute.identities import admin as identity_admin  # noqa: F401  (registers the identities' admin)
+from compute.jobs import admin as job_admin  # noqa: F401  (registers the job submissions' admin)
+from compute.jobs import template_admin  # noqa: F401  (registers the job templates' admin)
 from compute.models import (
     Allocation,
     AllocationMember,

@@ -36,6 +36,11 @@ DEMO_PARTITIONS = {
         overcommit_ratio=Decimal("1.20"),
         min_request=Decimal("10"),
         max_request=Decimal("50000"),
+        max_nodes=16,
+        cards_per_node=8,
+        cores_per_node=192,
+        memory_per_node_gb=1024,
+        max_time_minutes=7 * 24 * 60,
     ),
     "cpu": dict(
         name_en="HPC CPU partition",
@@ -49,12 +54,21 @@ DEMO_PARTITIONS = {
         price_per_unit=Decimal("0.12"),
         min_request=Decimal("100"),
         max_request=Decimal("500000"),
+        max_nodes=32,
+        cards_per_node=0,
+        cores_per_node=64,
+        memory_per_node_gb=256,
+        max_time_minutes=3 * 24 * 60,
     ),
 }
 
 
 def seed(people: dict[str, User]) -> None:
     _compute(people)
+    # The algorithm catalogue (compute/jobs/template_demo.py): five published job templates.
+    from compute.jobs.template_demo import seed_job_templates
+
+    seed_job_templates(people["operator@demo.aicc.cn"])
     _vouchers(people)
 
 

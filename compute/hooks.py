@@ -97,3 +97,13 @@ post_save.connect(
     identity_services.on_user_saved, sender=User, dispatch_uid="compute.identities.deactivated_locks"
 )
 hooks.register(hooks.USER_MENU, "compute/partials/user_menu.html")
+
+# The algorithm catalogue (compute/jobs/catalogue.py): job template changes in the audit trail.
+from compute.jobs import catalogue as job_catalogue  # noqa: E402
+
+hooks.register(hooks.AUDIT_LABELS, job_catalogue.AUDIT_LABELS)
+
+# Jobs from the browser (compute/jobs/services.py): submissions and cancellations in the audit trail.
+from compute.jobs import services as job_services  # noqa: E402
+
+hooks.register(hooks.AUDIT_LABELS, job_services.AUDIT_LABELS)

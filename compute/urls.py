@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from compute.jobs import template_views
 from compute.views import allocations, members, operations, public, requests, review
 from compute.vouchers import views as voucher_views
 
@@ -42,6 +43,24 @@ urlpatterns = [
     ),
     # Cluster identities and SSH keys ("My cluster access"), compute/identities/urls.py.
     path("access/", include("compute.identities.urls")),
+    # The algorithm catalogue (compute/jobs/template_views.py).
+    path("jobs/templates/", template_views.job_template_list, name="job_template_list"),
+    path("jobs/templates/<slug:slug>/", template_views.job_template_detail, name="job_template_detail"),
+    path("operator/job-templates/", template_views.job_template_operations, name="job_template_operations"),
+    path("operator/job-templates/new/", template_views.job_template_form, name="job_template_create"),
+    path("operator/job-templates/<int:pk>/edit/", template_views.job_template_form, name="job_template_edit"),
+    path(
+        "operator/job-templates/<int:pk>/publish/",
+        template_views.job_template_publish,
+        name="job_template_publish",
+    ),
+    path(
+        "operator/job-templates/<int:pk>/retire/",
+        template_views.job_template_retire,
+        name="job_template_retire",
+    ),
+    # Jobs from the browser: the queue, the job form, a job's page and output (compute/jobs/urls.py).
+    path("jobs/", include("compute.jobs.urls")),
     path("vouchers/", voucher_views.voucher_index, name="voucher_index"),
     path("vouchers/<int:pk>/", voucher_views.voucher_detail, name="voucher_detail"),
     path("vouchers/<int:pk>/reverse/", voucher_views.voucher_reverse, name="voucher_reverse"),

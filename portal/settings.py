@@ -496,6 +496,35 @@ CLUSTER_LOGIN_HOST = env.str("CLUSTER_LOGIN_HOST", default="login.aicc.example")
 CLUSTER_LOGIN_PORT = env.int("CLUSTER_LOGIN_PORT", default=22)
 # A person who lost their last allocation keeps logging in this many days (to fetch results), then locks.
 IDENTITY_LOCK_GRACE_DAYS = env.int("IDENTITY_LOCK_GRACE_DAYS", default=14)
+
+# --- Jobs from the browser (compute/jobs/, docs/cluster-access.md) -----------------------------------------
+# Where a job runs and writes its output: "{home}" is the person's home directory, "{username}" their name.
+# The demo's pretend cluster writes its jobs' output under var/ as the portal's own user: there (and only with
+# the fake cluster) the output's owner is not compared with the job's uid.
+_FAKE_JOBS = CLUSTER_BACKEND.endswith("FakeBackend")
+JOB_WORKING_DIRECTORY = env.str(
+    "JOB_WORKING_DIRECTORY", default=str(VAR_DIR / "fake-homes" / "{username}") if _FAKE_JOBS else "{home}"
+)
+# The only directories whose files the portal reads as a job's output (on the portal host's mount of the
+# cluster's shared filesystem); a path Slurm recorded outside them is never opened.
+JOB_OUTPUT_ROOTS = env.list(
+    "JOB_OUTPUT_ROOTS", default=[str(VAR_DIR / "fake-homes")] if _FAKE_JOBS else [CLUSTER_HOME_ROOT]
+)
+# A job's output file must belong to the job's uid (off only for the demo's pretend cluster, see above).
+JOB_OUTPUT_OWNER_CHECK = env.bool("JOB_OUTPUT_OWNER_CHECK", default=not _FAKE_JOBS)
+# How much of the end of an output file a job's page shows, and the largest file it offers for download.
+JOB_OUTPUT_TAIL_BYTES = env.int("JOB_OUTPUT_TAIL_BYTES", default=64 * 1024)
+JOB_OUTPUT_DOWNLOAD_MAX_BYTES = env.int("JOB_OUTPUT_DOWNLOAD_MAX_BYTES", default=200 * 1024 * 1024)
+# Submissions allowed per person, and per organisation, in any hour.
+JOB_SUBMISSIONS_PER_HOUR = env.int("JOB_SUBMISSIONS_PER_HOUR", default=30)
+JOB_SUBMISSIONS_PER_HOUR_PER_ORGANISATION = env.int("JOB_SUBMISSIONS_PER_HOUR_PER_ORGANISATION", default=300)
+# How long one answer of the scheduler (the queue of an organisation) is shared between its viewers.
+JOB_QUEUE_CACHE_SECONDS = env.int("JOB_QUEUE_CACHE_SECONDS", default=10)
+# A page polls the queue this often while a job is pending or running, for at most JOB_QUEUE_POLL_MINUTES.
+JOB_QUEUE_POLL_SECONDS = env.int("JOB_QUEUE_POLL_SECONDS", default=5)
+JOB_QUEUE_POLL_MINUTES = env.int("JOB_QUEUE_POLL_MINUTES", default=30)
+# The largest batch script the portal accepts, from a template or written by a person (bytes).
+JOB_SCRIPT_MAX_BYTES = env.int("JOB_SCRIPT_MAX_BYTES", default=64 * 1024)
 USAGE_INGEST_MINUTES = env.int("USAGE_INGEST_MINUTES", default=5)
 # Expired allocations stay blocked (no new jobs, data kept) this many days before they are closed.
 ALLOCATION_CLOSE_AFTER_DAYS = env.int("ALLOCATION_CLOSE_AFTER_DAYS", default=7)

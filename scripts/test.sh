@@ -14,7 +14,8 @@ scripts/install-axe.sh
 scripts/install-sso.sh
 # A real single-node Slurm cluster for the compute integration tests (installs Debian's packages once).
 if [ "$(id -u)" = 0 ]; then
-  deploy/slurm/slurm-up.sh
+  # slurmrestd (JWT) runs the jobs people submit from the browser: required in CI, tried elsewhere.
+  if [ "${CI:-}" = "true" ]; then SLURM_REST=1 deploy/slurm/slurm-up.sh; else deploy/slurm/slurm-up.sh; fi
   # The directory the cluster reads (slapd), this node reading it (nslcd) and an sshd taking keys from it.
   deploy/ldap/ldap-up.sh
 else

@@ -35,6 +35,11 @@ class PartitionSerializer(serializers.ModelSerializer):
             "min_request",
             "max_request",
             "is_active",
+            "max_nodes",
+            "cards_per_node",
+            "cores_per_node",
+            "memory_per_node_gb",
+            "max_time_minutes",
         ]
         read_only_fields = fields
 

@@ -15,6 +15,14 @@ class ClusterError(Exception):
     """The cluster could not be read or changed (down, refused, timed out). Safe to retry."""
 
 
+class ClusterUnreachable(ClusterError):
+    """The cluster's controller (or its REST API) did not answer: nothing happened there."""
+
+
+class JobRefused(ClusterError):
+    """The scheduler refused a job or a cancellation; the message is Slurm's own."""
+
+
 @dataclass(frozen=True)
 class DesiredAccount:
     """What the portal wants on the cluster for one allocation.
@@ -113,14 +121,55 @@ class JobRecord:
 
 @dataclass(frozen=True)
 class QueuedJob:
-    """A job the scheduler holds now (pending or running) with Slurm's reason code (``Priority``,
-    ``AssocGrpBillingMinutes``, ``None`` for a running job...)."""
+    """A job the scheduler holds (pending or running, or recently finished) with Slurm's reason code
+    (``Priority``, ``AssocGrpBillingMinutes``, ``None`` for a running job...). The fields after ``reason`` are
+    filled by ``list_jobs`` and ``get_job`` (the job pages); ``queued_jobs`` needs only the first five."""
 
     job_id: str
     user: str
     partition: str
     state: str
     reason: str
+    name: str = ""
+    account: str = ""
+    submit_time: datetime | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    time_limit_minutes: int = 0
+    elapsed_seconds: int = 0
+    nodes: int = 1
+    cpus: int = 0
+    cards: int = 0
+    memory_mb: int = 0
+    stdout_path: str = ""
+    stderr_path: str = ""
+    working_directory: str = ""
+    exit_code: int | None = None
+
+
+@dataclass(frozen=True)
+class JobSubmission:
+    """A batch job to submit as one person: the script as it is to run and the resources it asks for.
+    ``stdout_path`` and ``stderr_path`` may contain Slurm's ``%j`` (the job id)."""
+
+    script: str
+    name: str
+    account: str
+    partition: str
+    nodes: int
+    cpus_per_node: int
+    cards_per_node: int
+    memory_mb: int
+    time_limit_minutes: int
+    working_directory: str
+    stdout_path: str
+    stderr_path: str
+    environment: dict[str, str] = field(default_factory=dict)
+
+    def __hash__(self):
+        return hash(
+            (self.script, self.name, self.account, self.partition, self.nodes, self.time_limit_minutes)
+        )
 
 
 class ClusterBackend:
@@ -176,3 +225,24 @@ class ClusterBackend:
     def active_jobs(self, name: str) -> int:
         """How many of the account's jobs are running or pending right now (squeue)."""
         raise NotImplementedError
+
+    # --- jobs from the browser (compute/jobs/) ---------------------------------------------------------
+    def submit_job(self, username: str, job: JobSubmission) -> str:
+        """Submit ``job`` as the cluster user ``username`` (never as a service account); its job id.
+        ``JobRefused`` with Slurm's message when the scheduler refuses it, ``ClusterUnreachable`` when the
+        controller does not answer."""
+        raise ClusterError(f"{self.label} does not run jobs from the portal")
+
+    def list_jobs(self, *, accounts: list[str] | None = None) -> list[QueuedJob]:
+        """The jobs the scheduler holds under ``accounts`` (None: every account): pending, running and those
+        that ended a short while ago (MinJobAge)."""
+        raise ClusterError(f"{self.label} does not run jobs from the portal")
+
+    def get_job(self, job_id: str) -> QueuedJob | None:
+        """One job as the scheduler knows it; None when it does not (never existed, or forgotten)."""
+        raise ClusterError(f"{self.label} does not run jobs from the portal")
+
+    def cancel_job(self, job_id: str, *, as_user: str | None) -> None:
+        """Cancel a job as its owner ``as_user``, or as the cluster's operator user (None: an operator's or a
+        manager's cancellation). Cancelling a job that already ended changes nothing."""
+        raise ClusterError(f"{self.label} does not run jobs from the portal")

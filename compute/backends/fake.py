@@ -16,9 +16,11 @@ administrator with sacctmgr would.
 import contextlib
 import fcntl
 import json
+import os
+import re
 from collections.abc import Iterator
-from dataclasses import asdict
-from datetime import datetime
+from dataclasses import asdict, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from threading import RLock
 
@@ -27,13 +29,22 @@ from compute.backends.base import (
     Change,
     ClusterBackend,
     ClusterError,
+    ClusterUnreachable,
     DesiredAccount,
     JobRecord,
+    JobRefused,
+    JobSubmission,
     QueuedJob,
 )
 
 ACTIVE_STATES = ("RUNNING", "PENDING")
 DEFAULT_CLUSTER = "fake"
+# How the pretend scheduler runs a submitted job: pending this long, then running (at most its time limit),
+# then completed; it stays listed this long after it ended (Slurm's MinJobAge).
+PENDING_SECONDS = 2
+RUNNING_SECONDS = 8
+MIN_JOB_AGE_SECONDS = 300
+ECHO = re.compile(r"""^\s*echo\s+(?:-e\s+)?(["']?)(.*)\1\s*$""")
 
 
 def _new_account() -> dict:
@@ -140,7 +151,7 @@ class FakeBackend(ClusterBackend):
     def _maybe_fail(self, call: str) -> None:
         FakeBackend.calls.append(call)
         if FakeBackend._stopped:
-            raise ClusterError(f"fake cluster {self.cluster_name}: controller stopped (simulated)")
+            raise ClusterUnreachable(f"fake cluster {self.cluster_name}: controller stopped (simulated)")
         if FakeBackend._failures > 0:
             FakeBackend._failures -= 1
             raise ClusterError("fake cluster: controller not reachable (simulated)")
@@ -212,7 +223,7 @@ class FakeBackend(ClusterBackend):
     def jobs(self, since: datetime, until: datetime | None = None) -> Iterator[JobRecord]:
         self._maybe_fail("jobs")
         with self._state() as state:
-            records = _job_records(state)
+            records = self._accounting(state)
         for job in records:
             moment = job.end or job.start or job.submit
             if moment is None or (moment >= since and (until is None or moment <= until)):
@@ -221,6 +232,12 @@ class FakeBackend(ClusterBackend):
     def active_jobs(self, name: str) -> int:
         with self._state() as state:
             ran = {j.job_id for j in _job_records(state) if j.account == name and j.state in ACTIVE_STATES}
+            now = _now()
+            ran |= {
+                job_id
+                for job_id, stored in state["portal_jobs"].items()
+                if stored["account"] == name and _portal_job(job_id, stored, now).state in ACTIVE_STATES
+            }
             return len(ran | set(state["queued"].get(name, {})))
 
     def queued_jobs(self, name: str) -> list[QueuedJob]:
@@ -234,7 +251,7 @@ class FakeBackend(ClusterBackend):
             if name in state["usage"]:
                 return dict(state["usage"][name])
             used: dict[str, int] = {}
-            for job in _job_records(state):
+            for job in self._accounting(state):
                 if job.account == name:
                     for tres, count in job.tres.items():
                         used[tres] = used.get(tres, 0) + count * job.elapsed_seconds // 60
@@ -258,9 +275,123 @@ class FakeBackend(ClusterBackend):
         self._maybe_fail("ping")
         return f"{self.label}: {self.cluster_name}"
 
+    def _accounting(self, state: dict) -> list[JobRecord]:
+        """The jobs tests and the demo added, and those people submitted through the portal once they
+        started (they reach the accounting as in Slurm)."""
+        records = _job_records(state)
+        now = _now()
+        for job_id, stored in state["portal_jobs"].items():
+            job = _portal_job(job_id, stored, now)
+            if job.start_time is not None:
+                records.append(_accounting_record(self.cluster_name, job))
+        return records
+
+    # --- jobs from the browser: a pretend scheduler -----------------------------------------------------
+    def submit_job(self, username: str, job: JobSubmission) -> str:
+        self._maybe_fail(f"submit {job.account} {username}")
+        with self._state(write=True) as state:
+            account = state["accounts"].get(job.account)
+            if account is None or username not in account["users"] or username in account["blocked_users"]:
+                raise JobRefused("Invalid account or account/partition combination specified")
+            if account["blocked"]:
+                raise JobRefused(
+                    "Job violates accounting/QOS policy (job submit limit, user's size and/or time limits)"
+                )
+            if account.get("partition") and job.partition != account["partition"]:
+                raise JobRefused("Invalid account or account/partition combination specified")
+            if not job.script.startswith("#!"):
+                raise JobRefused("This does not look like a batch script. The first line must start with #!")
+            # Job ids go on from the highest the pretend cluster has used (its accounting included).
+            known = [int(i) for i in [*state["jobs"], *state["portal_jobs"]] if str(i).isdigit()]
+            state["next_job_id"] = max([int(state.get("next_job_id") or 1000), *known]) + 1
+            job_id = str(state["next_job_id"])
+            state["portal_jobs"][job_id] = {
+                "username": username,
+                "submitted": _now().isoformat(),
+                "cancelled": None,
+                **asdict(job),
+            }
+        return job_id
+
+    def list_jobs(self, *, accounts: list[str] | None = None) -> list[QueuedJob]:
+        self._maybe_fail("list jobs")
+        wanted = None if accounts is None else set(accounts)
+        now = _now()
+        with self._state() as state:
+            found = [_portal_job(job_id, stored, now) for job_id, stored in state["portal_jobs"].items()]
+            for account, queued in state["queued"].items():
+                found.extend(
+                    replace(QueuedJob(**job), account=job.get("account") or account)
+                    for job in queued.values()
+                )
+        jobs = []
+        for job in found:
+            if wanted is not None and job.account not in wanted:
+                continue
+            if job.end_time is not None and (now - job.end_time).total_seconds() > MIN_JOB_AGE_SECONDS:
+                continue
+            self._write_output(job)
+            jobs.append(job)
+        return sorted(jobs, key=lambda job: int(job.job_id) if job.job_id.isdigit() else 0)
+
+    def get_job(self, job_id: str) -> QueuedJob | None:
+        self._maybe_fail(f"job {job_id}")
+        with self._state() as state:
+            stored = state["portal_jobs"].get(str(job_id))
+            if stored is None:
+                for account, queued in state["queued"].items():
+                    if str(job_id) in queued:
+                        job = QueuedJob(**queued[str(job_id)])
+                        return replace(job, account=job.account or account)
+                return None
+            job = _portal_job(str(job_id), stored, _now())
+        self._write_output(job)
+        return job
+
+    def cancel_job(self, job_id: str, *, as_user: str | None) -> None:
+        self._maybe_fail(f"cancel {job_id}")
+        with self._state(write=True) as state:
+            stored = state["portal_jobs"].get(str(job_id))
+            if stored is None:
+                raise JobRefused("Invalid job id specified")
+            if as_user is not None and as_user != stored["username"]:
+                raise JobRefused("Access/permission denied")
+            if _portal_job(str(job_id), stored, _now()).state in ACTIVE_STATES:
+                stored["cancelled"] = _now().isoformat()
+
+    def _write_output(self, job: QueuedJob) -> None:
+        """Once a pretend job has run, its output file holds what its script's ``echo`` lines would print."""
+        if job.state != "COMPLETED" or not job.stdout_path:
+            return
+        path = job.stdout_path
+        if os.path.exists(path):
+            return
+        with self._state() as state:
+            stored = state["portal_jobs"].get(job.job_id)
+        if stored is None:
+            return
+        lines = [
+            f"fake cluster {self.cluster_name}: job {job.job_id} ({job.name}) ran nowhere; its echo lines:"
+        ]
+        lines += [match.group(2) for line in stored["script"].splitlines() if (match := ECHO.match(line))]
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "x") as handle:
+                handle.write("\n".join(lines) + "\n")
+        except OSError:
+            pass  # a directory the demo cannot write: the job's page says nothing was written
+
     @staticmethod
     def _user_has_jobs(state: dict, account: str, user: str) -> bool:
         if any(job["user"] == user for job in state["queued"].get(account, {}).values()):
+            return True
+        now = _now()
+        if any(
+            stored["username"] == user
+            and stored["account"] == account
+            and _portal_job(job_id, stored, now).state in ACTIVE_STATES
+            for job_id, stored in state["portal_jobs"].items()
+        ):
             return True
         return any(
             j.account == account and j.user == user and j.state in ACTIVE_STATES for j in _job_records(state)
@@ -269,9 +400,74 @@ class FakeBackend(ClusterBackend):
 
 def _cluster_state(clusters: dict, name: str) -> dict:
     state = clusters.setdefault(name, {})
-    for key in ("accounts", "jobs", "queued", "usage", "reset"):
+    for key in ("accounts", "jobs", "queued", "usage", "reset", "portal_jobs"):
         state.setdefault(key, {})
     return state
+
+
+def _accounting_record(cluster: str, job: QueuedJob) -> JobRecord:
+    """What the pretend accounting says of a portal job: billing is its cards (or its cores on a CPU job)."""
+    billing = job.cards or job.cpus or 1
+    tres = {"billing": billing, "cpu": job.cpus, "node": job.nodes}
+    if job.cards:
+        tres["gres/npu"] = job.cards
+    return JobRecord(
+        job_id=job.job_id,
+        cluster=cluster,
+        account=job.account,
+        user=job.user,
+        partition=job.partition,
+        state=job.state,
+        submit=job.submit_time,
+        start=job.start_time,
+        end=job.end_time,
+        elapsed_seconds=job.elapsed_seconds,
+        tres=tres,
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _portal_job(job_id: str, stored: dict, now: datetime) -> QueuedJob:
+    """A submitted job as the pretend scheduler sees it at ``now``."""
+    submitted = datetime.fromisoformat(stored["submitted"])
+    cancelled = datetime.fromisoformat(stored["cancelled"]) if stored.get("cancelled") else None
+    start = submitted + timedelta(seconds=PENDING_SECONDS)
+    end = start + timedelta(seconds=min(RUNNING_SECONDS, stored["time_limit_minutes"] * 60))
+    if cancelled is not None and cancelled < end:
+        state, end = "CANCELLED", cancelled
+        start = start if start < cancelled else None
+    elif now < start:
+        state, start, end = "PENDING", None, None
+    elif now < end:
+        state, end = "RUNNING", None
+    else:
+        state = "COMPLETED"
+    elapsed = int(((end or now) - start).total_seconds()) if start else 0
+    return QueuedJob(
+        job_id=job_id,
+        user=stored["username"],
+        partition=stored["partition"],
+        state=state,
+        reason="Priority" if state == "PENDING" else "None",
+        name=stored["name"],
+        account=stored["account"],
+        submit_time=submitted,
+        start_time=start,
+        end_time=end,
+        time_limit_minutes=stored["time_limit_minutes"],
+        elapsed_seconds=max(elapsed, 0),
+        nodes=stored["nodes"],
+        cpus=stored["cpus_per_node"] * stored["nodes"],
+        cards=stored["cards_per_node"] * stored["nodes"],
+        memory_mb=stored["memory_mb"] * stored["nodes"],
+        stdout_path=stored["stdout_path"].replace("%j", job_id),
+        stderr_path=stored["stderr_path"].replace("%j", job_id),
+        working_directory=stored["working_directory"],
+        exit_code=0 if state == "COMPLETED" else None,
+    )
 
 
 def _account_state(name: str, account: dict) -> AccountState:

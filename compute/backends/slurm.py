@@ -45,6 +45,7 @@ from compute.backends.base import (
     JobRecord,
     QueuedJob,
 )
+from compute.backends.slurm_rest import SlurmRestJobs
 
 logger = logging.getLogger(__name__)
 
@@ -92,13 +93,17 @@ def validate_user_name(name: str) -> str:
     return name
 
 
-class SlurmBackend(ClusterBackend):
-    """Provision accounts, users and limits with ``sacctmgr``; read usage with ``sacct`` and ``scontrol``.
+class SlurmBackend(SlurmRestJobs, ClusterBackend):
+    """Provision accounts, users and limits with ``sacctmgr``; read usage with ``sacct`` and ``scontrol``; run
+    people's jobs through slurmrestd (compute/backends/slurm_rest.py).
 
     Options (settings.CLUSTER_BACKEND_OPTIONS), all optional: ``cluster`` (the ClusterName in accounting;
     by default the first cluster ``sacctmgr show cluster`` lists), the paths of ``sacctmgr``, ``sacct``,
     ``scontrol``, ``scancel`` and ``squeue``, ``timeout`` (seconds per command) and ``parent_account``
-    (new accounts are created under it).
+    (new accounts are created under it). For jobs from the browser: ``rest_url`` (slurmrestd, e.g.
+    ``http://slurmctl.internal:6820``), ``rest_api_version`` (``v0.0.38``), ``jwt_key_file``
+    (``/etc/slurm/jwt_hs256.key``), ``token_lifetime`` (seconds, 300), ``rest_timeout`` (seconds, 10),
+    ``operator_user`` (``slurm``: reads the queue, cancels for operators) and ``gres`` (``npu``).
     """
 
     def __init__(
@@ -112,7 +117,9 @@ class SlurmBackend(ClusterBackend):
         squeue: str = "squeue",
         timeout: float = 20,
         parent_account: str = "root",
+        **rest,
     ):
+        self.configure_rest(**rest)
         if cluster is not None:
             validate_account_name(cluster)  # cluster names follow the same rules
         self._cluster = cluster

@@ -12,6 +12,16 @@ from compute.identities.models import (
     SshKey,
     UsernameConflict,
 )
+
+# Jobs from the browser: the template catalogue and what the portal submitted (compute/jobs/).
+from compute.jobs.models import (
+    JobKind,
+    JobTemplate,
+    JobTemplateQuerySet,
+    Submission,
+    SubmissionQuerySet,
+    TemplateStatus,
+)
 from compute.models.allocations import Allocation, AllocationMember, AllocationQuerySet, AllocationStatus
 from compute.models.partitions import (
     CLUSTER_USERNAME_RE,

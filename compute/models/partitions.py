@@ -86,6 +86,26 @@ class Partition(models.Model):
     )
     max_request = models.DecimalField(_("largest request"), max_digits=12, decimal_places=2)
     is_active = models.BooleanField(_("open for requests"), default=True)
+    # What one job may ask for on this partition (its nodes' shape and Slurm's MaxTime): the job form checks
+    # against these before anything reaches Slurm.
+    max_nodes = models.PositiveIntegerField(
+        _("most nodes per job"), default=1, validators=[MinValueValidator(1)]
+    )
+    cards_per_node = models.PositiveIntegerField(
+        _("accelerator cards per node"), default=0, help_text=_("0 for a partition without accelerators.")
+    )
+    cores_per_node = models.PositiveIntegerField(
+        _("CPU cores per node"), default=1, validators=[MinValueValidator(1)]
+    )
+    memory_per_node_gb = models.PositiveIntegerField(
+        _("memory per node (GB)"), default=1, validators=[MinValueValidator(1)]
+    )
+    max_time_minutes = models.PositiveIntegerField(
+        _("longest job (minutes)"),
+        default=24 * 60,
+        validators=[MinValueValidator(1)],
+        help_text=_("The partition's MaxTime in Slurm."),
+    )
 
     class Meta:
         verbose_name = _("partition")

@@ -37,6 +37,12 @@ class PartitionFactory(factory.django.DjangoModelFactory):
     overcommit_ratio = Decimal("1.00")
     min_request = Decimal("1")
     max_request = Decimal("5000")
+    # One job: up to 4 nodes of 8 cards, 64 cores and 512 GB each, for a day at most.
+    max_nodes = 4
+    cards_per_node = 8
+    cores_per_node = 64
+    memory_per_node_gb = 512
+    max_time_minutes = 24 * 60
 
 
 def give_identity(person: User, username: str | None = None):

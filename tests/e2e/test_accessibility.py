@@ -29,6 +29,8 @@ from accounts.models import (
 )
 from compute.identities import keys as identity_keys
 from compute.identities.models import ClusterIdentity
+from compute.jobs import catalogue as job_catalogue
+from compute.jobs import services as job_services
 from tests.accounts.factories import PASSWORD, UserFactory, make_operator, make_organisation, make_supervisor
 from tests.compute.factories import make_allocation, make_quota_request
 from tests.compute.identity_helpers import make_identity, new_public_key
@@ -162,6 +164,56 @@ def build_world() -> dict:
     identity = ClusterIdentity.objects.filter(user=member).first() or make_identity(member, "zhang-min")
     ssh_key = identity_keys.add_key(member, new_public_key(comment="zhang.min@laptop"), name="laptop")
     values.update({"organisation_pk": [verified.pk], "identities": [identity.pk], "keys": [ssh_key.pk]})
+    # Jobs (compute/jobs/): one from a script on the fake cluster, so the queue and a job's page are crawled.
+    job_services.submit_job(
+        job_services.JobRequest(
+            allocation=allocation,
+            script="#!/bin/bash\necho hello\n",
+            name="crawl",
+            cards_per_node=1,
+            cpus_per_node=1,
+            memory_gb=1,
+            time_limit_minutes=10,
+        ),
+        by=member,
+    )
+    # The algorithm catalogue (compute/jobs/catalogue.py): a published template with every parameter type on
+    # the allocation's partition, and a draft only operators see.
+    template_fields = dict(
+        kind="pytorch",
+        script="#!/bin/bash\necho ${epochs} ${model} ${note} ${amp} ${lr}\n",
+        parameters=[
+            {
+                "name": "epochs",
+                "type": "int",
+                "label_en": "Epochs",
+                "label_zh": "轮数",
+                "default": 3,
+                "min": 1,
+            },
+            {"name": "model", "type": "choice", "label_en": "Model", "default": "a", "choices": ["a", "b"]},
+            {"name": "note", "type": "text", "label_en": "Note", "help_en": "Any words.", "default": "hi"},
+            {"name": "amp", "type": "bool", "label_en": "Mixed precision", "default": True},
+            {"name": "lr", "type": "float", "label_en": "Learning rate", "default": 0.1, "max": 1},
+        ],
+        cards_per_node=1,
+    )
+    published = job_catalogue.create_job_template(
+        by=operator,
+        slug="crawl-train",
+        name_en="Crawl training",
+        name_zh="爬取训练",
+        summary_en="A template to crawl.",
+        partitions=[allocation.partition],
+        **template_fields,
+    )
+    job_catalogue.publish_job_template(published, by=operator)
+    drafted = job_catalogue.create_job_template(
+        by=operator, slug="crawl-draft", name_en="Crawl draft", name_zh="爬取草稿", **template_fields
+    )
+    values.update(
+        {"templates:slug": [published.slug, drafted.slug], "job-templates": [published.pk, drafted.pk]}
+    )
     world = {
         "operator": operator,
         "supervisor": supervisor,

@@ -1,0 +1,367 @@
+"""The live queue, as each person may see it.
+
+The scheduler is asked once per cluster and organisation (or once per cluster for operators) and the answer is
+kept for JOB_QUEUE_CACHE_SECONDS in the shared cache, so every viewer of the same organisation, on every web
+process, shares one call however often their pages poll. A person sees their own jobs (their cluster user name)
+under their organisations' allocations; managers see every job of the organisations they manage; operators and
+supervisors see all. A cluster that does not answer is named, not hidden: the page says so and the next poll
+tries again.
+"""
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from accounts.models import Organisation, User
+from compute.backends import cluster_names, get_backend
+from compute.backends.base import ClusterError, QueuedJob
+from compute.identities.services import identity_of
+from compute.jobs.models import Submission
+from compute.jobs.services import ACTIVE_STATES, cost_so_far
+from compute.models import Allocation
+from core.roles import is_operator, sees_all_organisations
+
+logger = logging.getLogger(__name__)
+
+SCOPES = ("mine", "organisation", "all")
+
+# Slurm's reasons for a pending job, in words a person understands.
+REASONS = {
+    "None": "",
+    "Priority": _("Waiting for jobs ahead of it in the queue."),
+    "Resources": _("Waiting for free nodes or cards."),
+    "Dependency": _("Waiting for another job it depends on."),
+    "BeginTime": _("Waiting for its start time."),
+    "JobHeldUser": _("Held by its owner."),
+    "JobHeldAdmin": _("Held by the center's operators."),
+    "AssocGrpGRESMinutes": _("The allocation's quota is used up: the job waits until more quota is granted."),
+    "AssocGrpCPUMinutesLimit": _(
+        "The allocation's quota is used up: the job waits until more quota is granted."
+    ),
+    "AssocGrpBillingMinutes": _(
+        "The allocation's quota is used up: the job waits until more quota is granted."
+    ),
+    "AssocGrpSubmitJobsLimit": _("The allocation runs no new jobs now (suspended, ended or not started)."),
+    "AssocMaxJobsLimit": _("You have as many jobs running as your allocation allows."),
+    "QOSMaxJobsPerUserLimit": _("You have as many jobs running as allowed."),
+    "PartitionTimeLimit": _("Its time limit is longer than the partition allows."),
+    "ReqNodeNotAvail": _("The nodes it needs are not available (maintenance?)."),
+    "PartitionDown": _("The partition is down."),
+    "NodeDown": _("A node it needs is down."),
+    "launch failed requeued held": _("Its start failed; the operators were told."),
+}
+
+STATE_LABELS = {
+    "PENDING": _("Pending"),
+    "RUNNING": _("Running"),
+    "COMPLETED": _("Completed"),
+    "FAILED": _("Failed"),
+    "CANCELLED": _("Cancelled"),
+    "TIMEOUT": _("Timed out"),
+    "OUT_OF_MEMORY": _("Out of memory"),
+    "NODE_FAIL": _("Node failed"),
+    "PREEMPTED": _("Preempted"),
+    "SUSPENDED": _("Suspended"),
+    "COMPLETING": _("Completing"),
+    "CONFIGURING": _("Starting"),
+    "REQUEUED": _("Requeued"),
+}
+
+STATE_STYLES = {
+    "PENDING": "secondary",
+    "RUNNING": "primary",
+    "COMPLETED": "success",
+    "CANCELLED": "warning",
+}
+
+
+def reason_in_words(reason: str) -> str:
+    if not reason or reason == "None":
+        return ""
+    return str(REASONS.get(reason, reason))
+
+
+@dataclass
+class JobRow:
+    """One job of the queue with what the portal knows about it."""
+
+    cluster: str
+    job: QueuedJob
+    allocation: Allocation | None
+    submission: Submission | None
+    cost: Decimal
+
+    @property
+    def is_active(self) -> bool:
+        return self.job.state in ACTIVE_STATES
+
+    @property
+    def state_label(self) -> str:
+        return str(STATE_LABELS.get(self.job.state, self.job.state.title()))
+
+    @property
+    def state_style(self) -> str:
+        return STATE_STYLES.get(self.job.state, "danger" if not self.is_active else "info")
+
+    @property
+    def reason(self) -> str:
+        return reason_in_words(self.job.reason) if self.job.state == "PENDING" else ""
+
+    @property
+    def resources(self) -> str:
+        """ "1 node · 8 cards · 32 cores", in the reader's language (one string per row, not template tags)."""
+        job = self.job
+        parts = [ngettext("%(count)s node", "%(count)s nodes", job.nodes) % {"count": job.nodes}]
+        if job.cards:
+            parts.append(ngettext("%(count)s card", "%(count)s cards", job.cards) % {"count": job.cards})
+        parts.append(ngettext("%(count)s core", "%(count)s cores", job.cpus) % {"count": job.cpus})
+        return " · ".join(parts)
+
+    @property
+    def unit(self) -> str:
+        return self.allocation.partition.get_unit_display() if self.allocation else ""
+
+
+@dataclass
+class Queue:
+    """What the scheduler holds for the viewer, newest first with pending and running jobs on top: ``entries``
+    are (cluster, job) pairs; ``rows_for`` turns the ones a page shows into rows (one query for all of them)."""
+
+    entries: list[tuple[str, QueuedJob]]
+    allocations: dict[str, Allocation]
+    unreachable: list[str]
+
+    @property
+    def any_active(self) -> bool:
+        return any(job.state in ACTIVE_STATES for _cluster, job in self.entries)
+
+    def rows_for(self, entries) -> list[JobRow]:
+        entries = list(entries)
+        submissions = {
+            (record.cluster, record.job_id): record
+            for record in Submission.objects.filter(
+                job_id__in={job.job_id for _c, job in entries}
+            ).select_related("template")
+        }
+        rows = []
+        for cluster, job in entries:
+            allocation = self.allocations.get(job.account)
+            rows.append(
+                JobRow(
+                    cluster=cluster,
+                    job=job,
+                    allocation=allocation,
+                    submission=submissions.get((cluster, job.job_id)),
+                    cost=cost_so_far(allocation.partition, job) if allocation else Decimal("0"),
+                )
+            )
+        return rows
+
+    @property
+    def rows(self) -> list[JobRow]:
+        return self.rows_for(self.entries)
+
+
+def _cache_key(cluster: str, who: str) -> str:
+    return "jobs:queue:" + hashlib.sha256(f"{cluster}\x1f{who}".encode()).hexdigest()[:32]
+
+
+def _fetch(cluster: str, who: str, accounts: list[str] | None) -> list[QueuedJob] | None:
+    """The scheduler's jobs of these accounts (None: all), shared in the cache; None when it does not answer."""
+    key = _cache_key(cluster, who)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    try:
+        jobs = get_backend(cluster).list_jobs(accounts=accounts)
+    except ClusterError as exc:
+        logger.warning("the queue of %s could not be read: %s", cluster, exc)
+        return None
+    cache.set(key, jobs, settings.JOB_QUEUE_CACHE_SECONDS)
+    return jobs
+
+
+def forget(cluster: str, organisation_id: int | None = None) -> None:
+    """After a submission or a cancellation: the next look asks the scheduler again."""
+    keys = [_cache_key(cluster, "all")]
+    if organisation_id is not None:
+        keys.append(_cache_key(cluster, f"org:{organisation_id}"))
+    cache.delete_many(keys)
+
+
+def _organisation_jobs(organisations: list[int]) -> tuple[list[tuple[str, QueuedJob]], list[str], dict]:
+    allocations = {
+        allocation.account_name: allocation
+        for allocation in Allocation.objects.filter(
+            organisation_id__in=organisations, account_name__isnull=False
+        )
+        .on_cluster()
+        .select_related("partition", "organisation")
+    }
+    per_cluster: dict[tuple[str, int], list[str]] = {}
+    for allocation in allocations.values():
+        per_cluster.setdefault((allocation.partition.cluster, allocation.organisation_id), []).append(
+            allocation.account_name
+        )
+    found, unreachable = [], set()
+    for (cluster, organisation_id), accounts in sorted(per_cluster.items()):
+        jobs = _fetch(cluster, f"org:{organisation_id}", sorted(accounts))
+        if jobs is None:
+            unreachable.add(cluster)
+            continue
+        found.extend((cluster, job) for job in jobs if job.account in allocations)
+    return found, sorted(unreachable), allocations
+
+
+def _all_jobs() -> tuple[list[tuple[str, QueuedJob]], list[str], dict]:
+    found, unreachable = [], []
+    for cluster in cluster_names():
+        jobs = _fetch(cluster, "all", None)
+        if jobs is None:
+            unreachable.append(cluster)
+            continue
+        found.extend((cluster, job) for job in jobs)
+    accounts = {job.account for _cluster, job in found}
+    allocations = {
+        allocation.account_name: allocation
+        for allocation in Allocation.objects.filter(account_name__in=accounts).select_related(
+            "partition", "organisation"
+        )
+    }
+    return found, unreachable, allocations
+
+
+def allowed_scopes(user: User) -> list[str]:
+    scopes = ["mine"]
+    if Organisation.objects.managed_by(user).exists():
+        scopes.append("organisation")
+    if sees_all_organisations(user):
+        scopes.append("all")
+    return scopes
+
+
+def queue_for(user: User, scope: str = "mine") -> Queue:
+    """The jobs ``user`` sees in ``scope`` (mine, organisation, all), newest first."""
+    if scope not in allowed_scopes(user):
+        scope = "mine"
+    if scope == "all":
+        found, unreachable, allocations = _all_jobs()
+    else:
+        organisations = list(
+            (
+                Organisation.objects.managed_by(user)
+                if scope == "organisation"
+                else Organisation.objects.for_user(user)
+            )
+            .filter(memberships__user=user)
+            .values_list("pk", flat=True)
+            .distinct()
+        )
+        found, unreachable, allocations = _organisation_jobs(organisations)
+        if scope == "mine":
+            identity = identity_of(user)
+            username = identity.username if identity is not None else None
+            found = [(cluster, job) for cluster, job in found if username and job.user == username]
+    found.sort(key=lambda entry: (entry[1].state not in ACTIVE_STATES, -_job_number(entry[1].job_id)))
+    return Queue(entries=found, allocations=allocations, unreachable=unreachable)
+
+
+def _job_number(job_id: str) -> int:
+    digits = "".join(ch for ch in str(job_id) if ch.isdigit())
+    return int(digits) if digits else 0
+
+
+def find_job(user: User, cluster: str, job_id: str) -> JobRow:
+    """One job as ``user`` may see it; LookupError when it does not exist or is not theirs to see. A job the
+    scheduler has forgotten is found through the portal's submission record."""
+    if cluster not in cluster_names():
+        raise LookupError(job_id)
+    try:
+        job = get_backend(cluster).get_job(str(job_id))
+    except ClusterError:
+        job = None
+        unreachable = True
+    else:
+        unreachable = False
+    record = (
+        Submission.objects.filter(cluster=cluster, job_id=str(job_id))
+        .select_related("allocation__partition", "allocation__organisation", "template")
+        .first()
+    )
+    if job is None:
+        if record is None:
+            raise LookupError(job_id)
+        job = record_as_job(record, state="UNKNOWN" if unreachable else "FINISHED")
+    allocation = (
+        record.allocation
+        if record is not None
+        else Allocation.objects.filter(account_name=job.account)
+        .select_related("partition", "organisation")
+        .first()
+    )
+    if allocation is None or not may_see(user, job, allocation):
+        raise LookupError(job_id)
+    return JobRow(
+        cluster=cluster,
+        job=job,
+        allocation=allocation,
+        submission=record,
+        cost=cost_so_far(allocation.partition, job),
+    )
+
+
+def may_see(user: User, job: QueuedJob, allocation: Allocation) -> bool:
+    if sees_all_organisations(user):
+        return True
+    if Organisation.objects.managed_by(user).filter(pk=allocation.organisation_id).exists():
+        return True
+    identity = identity_of(user)
+    return (
+        identity is not None
+        and identity.username == job.user
+        and Organisation.objects.for_user(user)
+        .filter(pk=allocation.organisation_id, memberships__user=user)
+        .exists()
+    )
+
+
+def may_read_output(user: User, job: QueuedJob, allocation: Allocation) -> bool:
+    """The job's owner, their organisation's managers and operators (not supervisors: output is the
+    organisation's work)."""
+    if is_operator(user):
+        return True
+    if Organisation.objects.managed_by(user).filter(pk=allocation.organisation_id).exists():
+        return True
+    identity = identity_of(user)
+    return identity is not None and identity.username == job.user
+
+
+def record_as_job(record: Submission, *, state: str) -> QueuedJob:
+    return QueuedJob(
+        job_id=record.job_id,
+        name=record.name,
+        user=record.cluster_user,
+        account=record.allocation.account_name or "",
+        partition=record.partition,
+        state=state,
+        reason="",
+        submit_time=record.submitted_at,
+        start_time=None,
+        end_time=None,
+        time_limit_minutes=record.time_limit_minutes,
+        elapsed_seconds=0,
+        nodes=record.nodes,
+        cpus=record.cpus_per_node * record.nodes,
+        cards=record.cards_per_node * record.nodes,
+        memory_mb=record.memory_gb * 1024 * record.nodes,
+        stdout_path=record.stdout_path,
+        stderr_path=record.stderr_path,
+        working_directory=record.working_directory,
+        exit_code=None,
+    )
