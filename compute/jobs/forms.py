@@ -6,8 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from compute.jobs import catalogue
-from compute.jobs.services import JobRequest, check_script, usable_allocations
-from core.exceptions import DomainError
+from compute.jobs.services import JobRequest, usable_allocations
 
 PARAMETER_PREFIX = "param_"
 
@@ -69,7 +68,7 @@ class JobForm(forms.Form):
                 )
         else:
             self.fields["script"].required = True
-            self.fields["script"].initial = '#!/bin/bash\n\necho "Hello from $(hostname)"\n'
+            self.fields["script"].initial = catalogue.blank_script()
             self.fields["name"].initial = "job"
         if "script" in self.fields:
             self.fields["script"].widget.attrs["maxlength"] = settings.JOB_SCRIPT_MAX_BYTES
@@ -85,12 +84,7 @@ class JobForm(forms.Form):
 
     def clean_script(self):
         script = self.cleaned_data.get("script") or ""
-        if self.template is None:
-            try:
-                return check_script(script)
-            except DomainError as error:
-                raise ValidationError(str(error)) from error
-        return script
+        return catalogue.check_script_text(script) if self.template is None else script
 
     def clean(self):
         cleaned = super().clean()

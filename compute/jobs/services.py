@@ -16,6 +16,7 @@ from datetime import timedelta
 from decimal import ROUND_UP, Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +27,7 @@ from compute.backends import get_backend
 from compute.backends.base import ClusterError, ClusterUnreachable, JobRefused, JobSubmission, QueuedJob
 from compute.identities.models import IdentityStatus
 from compute.identities.services import identity_of
+from compute.jobs.catalogue import check_script_text
 from compute.jobs.models import Submission
 from compute.models import Allocation, AllocationMember, AllocationStatus, Unit
 from core import audit
@@ -245,19 +247,11 @@ def _check_resources(request: JobRequest) -> Decimal:
 
 
 def check_script(script: str) -> str:
-    text = script.replace("\r\n", "\n") if isinstance(script, str) else ""
-    if len(text.encode()) > settings.JOB_SCRIPT_MAX_BYTES:
-        raise DomainError(
-            _("The script is longer than %(size)s KiB.") % {"size": settings.JOB_SCRIPT_MAX_BYTES // 1024},
-            code="script_too_long",
-        )
-    if "\x00" in text:
-        raise DomainError(_("The script contains a NUL character."), code="script_invalid")
-    if not text.startswith("#!"):
-        raise DomainError(
-            _("A batch script starts with an interpreter line such as “#!/bin/bash”."), code="script_invalid"
-        )
-    return text
+    """The batch script rules (compute/jobs/catalogue.py) as a domain error: the API and the form show it."""
+    try:
+        return check_script_text(script)
+    except ValidationError as error:
+        raise DomainError(error.messages[0], code=error.code or "script_invalid") from error
 
 
 def _check_rate(user: User, organisation: Organisation) -> None:

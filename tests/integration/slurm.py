@@ -261,3 +261,22 @@ def unix_user():
     for name in created:
         run("scancel", f"--user={name}", check=False)
         run("userdel", name, check=False)
+
+
+REST_URL = os.environ.get("SLURM_REST_URL", "http://127.0.0.1:6820")
+
+
+def require_slurmrestd(url: str = REST_URL) -> None:
+    """slurmrestd answers at ``url`` (401 without a token): fail in CI when it does not, skip loudly elsewhere."""
+    import requests
+
+    try:
+        status = requests.get(f"{url}/openapi/v3", timeout=5).status_code
+    except requests.RequestException as error:
+        status = str(error)
+    if status in (200, 401):
+        return
+    message = f"slurmrestd does not answer at {url} ({status}): deploy/slurm/slurm-up.sh with SLURM_REST=1"
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip("SKIPPED, SLURMRESTD MISSING: " + message)

@@ -44,7 +44,7 @@ make_page = e2e.make_page
 PREFIX = f"aicctest_{uuid.uuid4().hex[:4]}_"
 LAB = Path(os.environ.get("LAB", "/tmp/slurmlab"))
 JOBS_ROOT = LAB / "jobs"
-REST_URL = os.environ.get("SLURM_REST_URL", "http://127.0.0.1:6820")
+REST_URL = slurm.REST_URL
 JWT_KEY = "/etc/slurm/jwt_hs256.key"
 
 
@@ -73,20 +73,8 @@ def worker_env(slurm_cluster, ldap_lab, uid_min):
 
 @pytest.fixture
 def rest_up():
-    """slurmrestd answers (401 without a token); CI must have it (scripts/test.sh starts it)."""
-    import requests
-
-    try:
-        status = requests.get(f"{REST_URL}/openapi/v3", timeout=5).status_code
-    except requests.RequestException as error:
-        status = str(error)
-    if status not in (200, 401):
-        message = (
-            f"slurmrestd does not answer at {REST_URL} ({status}): deploy/slurm/slurm-up.sh with SLURM_REST=1"
-        )
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip("SKIPPED, SLURMRESTD MISSING: " + message)
+    """slurmrestd answers; CI must have it (scripts/test.sh starts it)."""
+    slurm.require_slurmrestd(REST_URL)
 
 
 @pytest.fixture

@@ -19,25 +19,13 @@ pytestmark = pytest.mark.integration
 slurm_cluster = slurm.slurm_cluster
 unix_user = slurm.unix_user
 
-REST_URL = os.environ.get("SLURM_REST_URL", "http://127.0.0.1:6820")
+REST_URL = slurm.REST_URL
 JOBS = Path(os.environ.get("LAB", "/tmp/slurmlab")) / "jobs"
 
 
 @pytest.fixture
 def rest(slurm_cluster):
-    import requests
-
-    try:
-        status = requests.get(f"{REST_URL}/openapi/v3", timeout=5).status_code
-    except requests.RequestException as error:
-        status = str(error)
-    if status not in (200, 401):
-        message = (
-            f"slurmrestd does not answer at {REST_URL} ({status}): deploy/slurm/slurm-up.sh with SLURM_REST=1"
-        )
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip("SKIPPED, SLURMRESTD MISSING: " + message)
+    slurm.require_slurmrestd(REST_URL)
     backend = SlurmBackend(cluster=slurm_cluster["cluster"], rest_url=REST_URL)
     yield backend
     slurm.cancel_test_jobs()
