@@ -15,6 +15,9 @@ Each endpoint is a dict:
     optional text the body must contain (checked once before measuring), e.g. a sign that the page is full.
 ``goal_ratio``
     optional: the lowest acceptable req/s as a fraction of the yardstick's; the table flags those below.
+``after_change``
+    optional: a key of ``bench.changes.CHANGES``; after the endpoint is measured, the harness makes that change
+    and times the server's first answer after it (nothing may be slow when cold).
 ``yardstick``
     True for exactly one endpoint, the smallest Django view, that every other one is compared with.
 
@@ -23,6 +26,22 @@ about 1,200 req/s against the yardstick's 2,900 here, so a quarter of it is abou
 """
 
 LIST_GOAL = 0.10
+# Issue #17's goals for the rest: detail (and form) pages 0.08; public pages 0.20; and for every endpoint no more
+# than SOLO_MS_GOAL alone and no single query above QUERY_MS_GOAL (``bench/run.py --check``).
+DETAIL_GOAL = 0.08
+PUBLIC_GOAL = 0.20
+SOLO_MS_GOAL = 50.0
+QUERY_MS_GOAL = 20.0
+
+
+def goal_ratio(endpoint: dict) -> float:
+    """The endpoint's goal: its own ``goal_ratio`` (lists), else the detail pages'; a visitor's page (not the
+    API) at least the public pages' goal."""
+    goal = endpoint.get("goal_ratio") or DETAIL_GOAL
+    path = endpoint["path"] if isinstance(endpoint["path"], str) else ""
+    if endpoint.get("persona") is None and not path.startswith("/api/") and not endpoint.get("api"):
+        goal = max(goal, PUBLIC_GOAL)
+    return goal
 
 
 class Url:
@@ -162,6 +181,7 @@ ENDPOINTS: list[dict] = [
         "persona": "member",
         "expect_text": "My organisations",
         "goal_ratio": LIST_GOAL,
+        "after_change": "membership",
     },
     {
         "name": "api organisations (operator)",
@@ -391,9 +411,19 @@ ENDPOINTS += _platform_endpoints()
 
 def validate(endpoints: list[dict]) -> None:
     """Fail early on a typo in the list above."""
+    from bench.changes import CHANGES  # noqa: PLC0415
     from bench.data import PERSONAS  # noqa: PLC0415 - loaded after django.setup() in main()
 
-    allowed = {"name", "path", "persona", "expect_status", "expect_text", "goal_ratio", "yardstick"}
+    allowed = {
+        "name",
+        "path",
+        "persona",
+        "expect_status",
+        "expect_text",
+        "goal_ratio",
+        "yardstick",
+        "after_change",
+    }
     names = [e["name"] for e in endpoints]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
@@ -407,5 +437,7 @@ def validate(endpoints: list[dict]) -> None:
         path = endpoint["path"]
         if not isinstance(path, Url) and not (isinstance(path, str) and path.startswith("/")):
             raise ValueError(f"{endpoint['name']}: the path must start with / or be a Url")
+        if endpoint.get("after_change") and endpoint["after_change"] not in CHANGES:
+            raise ValueError(f"{endpoint['name']}: unknown change {endpoint['after_change']!r}")
         if endpoint.get("persona") not in (None, *PERSONAS):
             raise ValueError(f"{endpoint['name']}: unknown persona {endpoint['persona']!r}")

@@ -46,6 +46,7 @@ ENDPOINTS: list[dict] = [
         "persona": None,
         "expect_text": 'rel="next"',
         "goal_ratio": LIST_GOAL,
+        "after_change": "directory",
     },
     {
         "name": "alliance directory search (zh)",

@@ -21,6 +21,8 @@ def rows(results: list[dict]) -> list[tuple[str, ...]]:
             notes.append("errors " + ", ".join(f"{k} {v}" for k, v in load["errors"].items()))
         if queries.get("count_varies"):
             notes.append("query count varies between requests")
+        if r.get("after_change"):
+            notes.append(f"after a change {r['after_change']['ms']:.0f} ms")
         if r.get("below_goal"):
             notes.append(f"below goal ×{r['goal_ratio']:.2f}")
         table.append(

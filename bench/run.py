@@ -18,7 +18,14 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # run as a script: make ``bench`` and the portal importable
 
 from bench import loadgen, probe, report, server  # noqa: E402
-from bench.endpoints import ENDPOINTS, resolve_path, validate  # noqa: E402
+from bench.endpoints import (  # noqa: E402
+    ENDPOINTS,
+    QUERY_MS_GOAL,
+    SOLO_MS_GOAL,
+    goal_ratio,
+    resolve_path,
+    validate,
+)
 from bench.session import login  # noqa: E402
 
 RESULTS_DIR = BENCH_DIR / "results"
@@ -80,6 +87,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--python-client", action="store_true", help="use the Python client even if wrk is there"
     )
     parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when an endpoint misses a goal of issue #17 (ratio, solo ms, slowest query), saying why",
+    )
     parser.add_argument("--show-queries", action="store_true", help="print every endpoint's SQL")
     parser.add_argument(
         "--explain", action="store_true", help="print EXPLAIN ANALYZE of every endpoint's reads"
@@ -167,7 +179,7 @@ def check(endpoint: dict, base_url: str, cookie: str, args) -> dict:
         "name": endpoint["name"],
         "path": endpoint["path"],
         "persona": endpoint.get("persona"),
-        "goal_ratio": endpoint.get("goal_ratio"),
+        "goal_ratio": None if endpoint.get("yardstick") else goal_ratio(endpoint),
         "yardstick": bool(endpoint.get("yardstick")),
         "headers": headers,
     }
@@ -203,6 +215,14 @@ def measure(endpoints: list[dict], gunicorn: server.Gunicorn, generator, args) -
             r["runs"].append(load.as_dict())
             say(f"{r['name']}: {load.rps:,.0f} req/s, p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms")
 
+    for r, endpoint in zip(results, endpoints, strict=True):
+        if endpoint.get("after_change") and not r["problems"]:
+            r["after_change"] = first_after_change(endpoint, gunicorn.base_url, r["headers"])
+            say(
+                f"{r['name']}: first request after a change ({endpoint['after_change']}): "
+                f"{r['after_change']['ms']:.1f} ms"
+            )
+
     yardstick = next((r for r in measurable if r["yardstick"]), None)
     for r in measurable:
         runs = r["runs"]
@@ -219,6 +239,17 @@ def measure(endpoints: list[dict], gunicorn: server.Gunicorn, generator, args) -
     for r in results:
         del r["headers"]  # the session cookies stay out of the results file
     return results
+
+
+def first_after_change(endpoint: dict, base_url: str, headers: dict[str, str]) -> dict:
+    """Make the endpoint's change (bench/changes.py), then time the server's next answer to it (the slowest of
+    the two workers' first answers: each has its own per-process caches)."""
+    from bench.changes import CHANGES
+
+    time.sleep(1)  # the requests still queued from the last load drain first: time the change alone
+    what = CHANGES[endpoint["after_change"]]()
+    answers = [probe.check_http(base_url, endpoint, headers) for _ in range(server.WORKERS)]
+    return {"change": what, "ms": max(a["ms"] for a in answers), "problems": answers[0]["problems"]}
 
 
 def _sum_errors(runs: list[dict]) -> dict[str, int]:
@@ -308,7 +339,46 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r["name"] for r in results if r.get("problems") or (r.get("load") or {}).get("errors")]
     if failed:
         print(f"problems: {', '.join(failed)} (see notes; the gunicorn log has tracebacks)")
+    if args.check:
+        missed = goals_missed(results)
+        for name, reasons in missed.items():
+            print(f"goal missed: {name}: {'; '.join(reasons)}")
+        if missed:
+            print(f"--check: {len(missed)} endpoint(s) miss their goals")
+            return 1
+        print("--check: every endpoint meets its goals")
     return 1 if failed else 0
+
+
+def goals_missed(results: list[dict]) -> dict[str, list[str]]:
+    """Per endpoint, why it misses its goals: the ratio to minimal (with its queries, db ms and solo ms, the
+    places to look), its time alone, its slowest query."""
+    missed: dict[str, list[str]] = {}
+    for r in results:
+        if r.get("yardstick"):
+            continue
+        queries = r.get("queries") or {}
+        reasons = []
+        if r.get("problems"):
+            reasons.append("not measured: " + "; ".join(r["problems"]))
+        if r.get("ratio") is not None and r.get("goal_ratio") and r["ratio"] < r["goal_ratio"]:
+            reasons.append(
+                f"×{r['ratio']:.3f} < ×{r['goal_ratio']:.2f} ({queries.get('count', '?')} queries, "
+                f"{queries.get('db_ms', '?')} db ms, {queries.get('request_ms', '?')} solo ms)"
+            )
+        if (queries.get("request_ms") or 0) > SOLO_MS_GOAL:
+            reasons.append(f"solo {queries['request_ms']} ms > {SOLO_MS_GOAL:.0f} ms")
+        cold = r.get("after_change")
+        if cold and cold["ms"] > SOLO_MS_GOAL:
+            reasons.append(f"the first request after a change took {cold['ms']} ms > {SOLO_MS_GOAL:.0f} ms")
+        slowest = max(queries.get("queries") or [], key=lambda q: q["ms"], default=None)
+        if slowest and slowest["ms"] > QUERY_MS_GOAL:
+            reasons.append(
+                f"a query took {slowest['ms']} ms > {QUERY_MS_GOAL:.0f} ms: {slowest['sql'][:160]}"
+            )
+        if reasons:
+            missed[r["name"]] = reasons
+    return missed
 
 
 if __name__ == "__main__":

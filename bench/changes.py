@@ -1,0 +1,35 @@
+"""Changes the benchmark makes to the data before it times "the first request after a change" of an endpoint.
+
+Issue #17: nothing may be slow when cold. A cache that a page relies on must be rebuilt by the task its change
+schedules, not by the first visitor. Each function here makes one realistic change through the portal's own
+services, then runs in this process what a Celery worker would run for it (the harness starts no worker), so the
+server's next request shows what a visitor meets right after a change. An endpoint names its change with
+``after_change``.
+"""
+
+
+def directory_changed() -> str:
+    """A listed member's entry is synced again (a profile or membership change), then the warm-up task runs."""
+    from alliance.models import DirectoryEntry
+    from alliance.services import directory
+    from alliance.tasks import warm_directory_task
+
+    entry = DirectoryEntry.objects.filter(is_listed=True).order_by("pk").first()
+    DirectoryEntry.objects.filter(pk=entry.pk).update(summary=entry.summary + " ")
+    directory.sync_entry(entry.pk)  # back as it was, with a new updated_at: a new state of the directory
+    warm_directory_task()
+    return f"directory entry {entry.pk} synced, warm-up task run"
+
+
+def member_joined_an_organisation() -> str:
+    """The member persona's memberships change (its chrome is forgotten): the next page renders it again."""
+    from accounts.models import Membership, User
+    from bench.data import PERSONAS
+
+    member = User.objects.get(email=PERSONAS["member"].email)
+    membership = Membership.objects.filter(user=member).order_by("pk").first()
+    membership.save()  # the signal of a membership change
+    return f"membership {membership.pk} saved"
+
+
+CHANGES = {"directory": directory_changed, "membership": member_joined_an_organisation}
