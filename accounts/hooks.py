@@ -9,7 +9,8 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 from accounts import carsi, onboarding, privacy, security, social
-from core import hooks
+from accounts.models import Membership
+from core import chrome, hooks
 
 hooks.register(
     hooks.AUDIT_LABELS,
@@ -159,3 +160,14 @@ hooks.register(
 hooks.register(hooks.DASHBOARD_PANELS, "accounts/onboarding/partials/dashboard_panel.html", order=5)
 hooks.register(hooks.PERSONAL_DATA, onboarding.admission_requests_of, name="admission_requests")
 hooks.register(hooks.STUCK_WORK, onboarding.stuck_batches)
+
+
+def _forget_member_chrome(sender, instance, **kwargs):
+    """Menu entries follow from memberships (the talent pool's, say): show a change on the next page."""
+    chrome.forget(instance.user_id)
+
+
+post_save.connect(_forget_member_chrome, sender=Membership, dispatch_uid="accounts.chrome_membership_saved")
+post_delete.connect(
+    _forget_member_chrome, sender=Membership, dispatch_uid="accounts.chrome_membership_deleted"
+)

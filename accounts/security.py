@@ -7,6 +7,7 @@ writes a handful of rows, not one per request.
 """
 
 import hashlib
+import time
 
 from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.internal.flows.login import record_authentication
@@ -312,13 +313,20 @@ class UserSessionsMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.seen_here: dict[str, float] = {}
 
     def __call__(self, request):
         session, user = getattr(request, "session", None), getattr(request, "user", None)
         if session is not None and session.session_key and user is not None and user.is_authenticated:
             seen = "usersession-seen:" + hashlib.sha256(session.session_key.encode()).hexdigest()
-            if cache.add(seen, 1, 60):
-                usersessionkit.track_activity(request, user=user, session=session)
+            # This process saw the session less than a minute ago: no need to ask the shared cache either.
+            now = time.monotonic()
+            if now - self.seen_here.get(seen, -60.0) >= 60:
+                if len(self.seen_here) > 10_000:
+                    self.seen_here.clear()
+                self.seen_here[seen] = now
+                if cache.add(seen, 1, 60):
+                    usersessionkit.track_activity(request, user=user, session=session)
         return self.get_response(request)
 
 

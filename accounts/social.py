@@ -36,6 +36,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from accounts import security
+from core import chrome
 from core.csp import format_policy
 
 logger = logging.getLogger(__name__)
@@ -387,6 +388,7 @@ def providers_offered(request) -> bool:
 
 def forget_offered_providers(sender=None, **kwargs) -> None:
     cache.delete(OFFERED_CACHE_KEY.format(site=settings.SITE_ID))
+    chrome.forget_everyone()  # the account menu's "Linked sign-ins" follows
 
 
 def is_sign_in_page(url_name: str | None) -> bool:

@@ -1,11 +1,20 @@
 """Thin tasks of the alliance platform."""
 
 from celery import shared_task
+from django.core.cache import cache
 
-from alliance.services import membership
+from alliance.services import directory, membership
 
 
 @shared_task(acks_late=True)
 def recheck_memberships_task() -> dict:
     """Daily (Celery beat): recompute membership statuses from their dates and send renewal reminders."""
     return membership.recheck_memberships()
+
+
+@shared_task(acks_late=True)
+def warm_directory_task() -> str:
+    """After a change of the directory, and nightly (Celery beat): compute the directory page's facets and
+    statistics before anyone asks (alliance.services.directory.warm)."""
+    cache.delete(directory.WARM_PENDING_KEY)  # a change from now on schedules another warm-up
+    return directory.warm()

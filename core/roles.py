@@ -1,8 +1,10 @@
 """Site roles: Django groups with permissions (organisation roles are memberships, see models)."""
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.db import models
+from django.core.cache import cache
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 
@@ -33,15 +35,56 @@ SECRET_MODELS = {
 }
 
 
+# Every page asks for the roles (menus, MFA, read-only supervisors): kept in a shared cache between requests
+# (settings.SITE_ROLES_CACHE_SECONDS) and forgotten as soon as the person's groups change (forget_site_roles,
+# connected in core/apps.py).
+
+
+def _roles_key(user_id) -> str:
+    return f"site-roles:v1:{user_id}"
+
+
 def site_roles(user) -> frozenset[str]:
-    """The names of the user's site roles, read once per request object."""
+    """The names of the user's site roles, read once per request object (and cached between requests)."""
     if not getattr(user, "is_authenticated", False):
         return frozenset()
     cached = getattr(user, "_site_roles_cache", None)
     if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))
-        user._site_roles_cache = cached
+        seconds = settings.SITE_ROLES_CACHE_SECONDS
+        key = _roles_key(user.pk)
+        stored = cache.get(key) if seconds > 0 else None
+        if not isinstance(stored, (frozenset, set, tuple, list)):
+            stored = frozenset(user.groups.values_list("name", flat=True))
+            if seconds > 0:
+                cache.set(key, tuple(sorted(stored)), seconds)
+        cached = user._site_roles_cache = frozenset(stored)
     return cached
+
+
+def forget_site_roles(sender=None, instance=None, action="", pk_set=None, **kwargs) -> None:
+    """``m2m_changed`` of ``User.groups`` (from either side) and ``pre_delete`` of a Group: drop the cached
+    roles (and page chrome) of everyone concerned, now and again once the change is committed (so that a
+    request reading the old roles meanwhile cannot keep them)."""
+    from core import chrome  # chrome imports this module
+
+    if action not in {"", "post_add", "post_remove", "pre_clear"}:
+        return
+    if isinstance(instance, Group):
+        if action in {"post_add", "post_remove"}:
+            user_ids = set(pk_set or ())
+        else:
+            user_ids = set(instance.user_set.values_list("pk", flat=True))
+    else:
+        user_ids = {instance.pk}
+        instance.__dict__.pop("_site_roles_cache", None)
+
+    def forget():
+        cache.delete_many([_roles_key(pk) for pk in user_ids])
+        for pk in user_ids:
+            chrome.forget(pk)
+
+    forget()
+    transaction.on_commit(forget)
 
 
 def has_site_role(user, role: str) -> bool:

@@ -141,6 +141,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (allauth's rate limits live here: use a shared cache when there is more than one process) ----
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://portal")}
+# A cache that every process shares (Redis, Memcached) may hold what must be the same everywhere: sessions and
+# site roles. A per-process cache (the default) must not: a change made in one process would go unseen in another.
+SHARED_CACHE = not CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache"))
+# People's site roles (operator, supervisor, ...) are read on every page: kept in a shared cache this many
+# seconds, forgotten at once when their groups change (core/roles.py); 0 reads them from the database each time.
+SITE_ROLES_CACHE_SECONDS = env.int("SITE_ROLES_CACHE_SECONDS", default=600 if SHARED_CACHE else 0)
+# The page chrome (header, menus, footer) is rendered once per person, language and section and reused for this
+# many seconds (core/chrome.py); 0 renders it on every page.
+CHROME_CACHE_SECONDS = env.int("CHROME_CACHE_SECONDS", default=60)
 
 # --- People ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -412,6 +421,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alliance.tasks.recheck_memberships_task",
         "schedule": crontab(hour=1, minute=10),
     },
+    # The directory's facets and statistics are kept per day: computed for the new day before the first visitor.
+    "warm-alliance-directory": {
+        "task": "alliance.tasks.warm_directory_task",
+        "schedule": crontab(hour=0, minute=1),
+    },
     "remind-reviewers": {
         "task": "projects.tasks.send_review_reminders_task",
         "schedule": crontab(hour=8, minute=30),
@@ -640,8 +654,14 @@ PERMISSIONS_POLICY = {
     )
 }
 SESSION_COOKIE_HTTPONLY = True
-# Sessions live in the database (or cache via SESSION_ENGINE) so any web process can serve any request.
-SESSION_ENGINE = env.str("SESSION_ENGINE", default="django.contrib.sessions.backends.db")
+# Sessions live in the database so any web process can serve any request; with a shared cache they are also kept
+# there (cached_db: read from the cache, written to both), which saves a query on every signed-in request.
+SESSION_ENGINE = env.str(
+    "SESSION_ENGINE",
+    default="django.contrib.sessions.backends.cached_db"
+    if SHARED_CACHE
+    else "django.contrib.sessions.backends.db",
+)
 
 ADMINS = [tuple(a.split(":", 1)) for a in env.list("ADMINS", default=[]) if ":" in a]
 

@@ -3,6 +3,7 @@ import socket
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from compute.backends.fake import FakeBackend
@@ -27,6 +28,8 @@ def require_service(name: str, host: str, port: int) -> None:
 
 @pytest.fixture(autouse=True)
 def _portal_test_settings(settings, tmp_path):
+    # Nothing cached by one test (site roles, page chrome, rate counters) is seen by the next.
+    cache.clear()
     # Mail takes the real path (the outbox, delivered after commit by the eager task) to locmem.
     settings.EMAIL_BACKEND = "core.mail.OutboxEmailBackend"
     settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

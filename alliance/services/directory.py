@@ -10,10 +10,12 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.db.models.functions import ExtractYear
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 
 from accounts.models import Organisation, OrganisationKind, Sector
@@ -39,6 +41,12 @@ SOLUTIONS_IN_DOCUMENT = 20
 # MAX) and today's date (listing follows the dates), so they are never stale; the time limit bounds how long an
 # unused state lingers in the cache.
 CACHE_SECONDS = 600
+# The unfiltered facets and the statistics, which every visit of the directory page needs, are computed by a
+# task (warm) when the directory changes and each night, not by the first visitor after a change: they are kept
+# for a day, the time until the next nightly warm-up.
+WARM_SECONDS = 26 * 3600
+WARM_PENDING_KEY = "alliance:directory:warm-pending"
+WARM_DELAY_SECONDS = 5
 
 
 def generation() -> str:
@@ -46,14 +54,35 @@ def generation() -> str:
     return latest.isoformat() if latest else "empty"
 
 
-def cached_for_state(name: str, key_parts: str, compute, state: str | None = None):
+def cached_for_state(name: str, key_parts: str, compute, state: str | None = None, *, seconds=CACHE_SECONDS):
     digest = hashlib.sha256(key_parts.encode()).hexdigest()[:24]
     key = f"alliance:directory:{name}:{state or generation()}:{timezone.localdate().isoformat()}:{digest}"
     value = cache.get(key)
     if value is None:
         value = compute()
-        cache.set(key, value, CACHE_SECONDS)
+        cache.set(key, value, seconds)
     return value
+
+
+def warm(state: str | None = None) -> str:
+    """Compute what every directory visit needs (the unfiltered facets and the statistics, in each language) for
+    the directory as it is now, so no visitor waits for it. Returns the state warmed."""
+    state = state or generation()
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            statistics(state)  # computes and keeps the unfiltered facets too
+    return state
+
+
+def schedule_warm() -> None:
+    """After a change of the directory is committed: warm it a few seconds later, once for a burst of changes."""
+    from alliance.tasks import warm_directory_task  # tasks import this module
+
+    def enqueue():
+        if cache.add(WARM_PENDING_KEY, 1, WARM_DELAY_SECONDS * 12):
+            warm_directory_task.apply_async(countdown=WARM_DELAY_SECONDS)
+
+    transaction.on_commit(enqueue)
 
 
 # --- keeping entries in sync -------------------------------------------------------------------------
@@ -87,6 +116,7 @@ def sync_entry(organisation_id: int) -> DirectoryEntry | None:
         if entry is not None and entry.is_listed:
             entry.is_listed = False
             entry.save(update_fields=["is_listed", "updated_at"])
+            schedule_warm()
         return entry
     profile = (
         AllianceProfile.objects.filter(organisation_id=organisation_id)
@@ -124,6 +154,7 @@ def sync_entry(organisation_id: int) -> DirectoryEntry | None:
     }
     entry, _created = DirectoryEntry.objects.update_or_create(organisation=organisation, defaults=values)
     entry.capabilities.set(public_capabilities)
+    schedule_warm()
     return entry
 
 
@@ -240,7 +271,10 @@ def facets(
     """Counts per value of each facet, given the other facets' filters (one GROUP BY per facet), cached until
     the directory changes."""
     key = f"{query.cache_key()} {max_cities} {get_language()}"
-    return cached_for_state("facets", key, lambda: _facets(query, max_cities=max_cities), state)
+    seconds = CACHE_SECONDS if query.is_filtered else WARM_SECONDS
+    return cached_for_state(
+        "facets", key, lambda: _facets(query, max_cities=max_cities), state, seconds=seconds
+    )
 
 
 def _facets(query: DirectoryQuery, *, max_cities: int) -> dict[str, list[FacetValue]]:
@@ -279,7 +313,9 @@ def statistics(state: str | None = None) -> dict:
     """Members by type, by sector and joins per year, for the directory page (three GROUP BYs, cached until the
     directory changes)."""
     state = state or generation()
-    return cached_for_state("statistics", get_language() or "", lambda: _statistics(state), state)
+    return cached_for_state(
+        "statistics", get_language() or "", lambda: _statistics(state), state, seconds=WARM_SECONDS
+    )
 
 
 def _statistics(state: str) -> dict:

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from core.states import StatusMachine
@@ -143,6 +145,28 @@ class JobTemplate(StatusMachine):
     @property
     def description(self) -> str:
         return bilingual(self.description_zh, self.description_en)
+
+    @property
+    def resources_text(self) -> str:
+        """ "1 node, 8 cards per node, 32 CPU cores, 256 GB memory, 120 minutes", in the reader's language."""
+        parts = [
+            ngettext("%(nodes)s node", "%(nodes)s nodes", self.nodes) % {"nodes": localize(self.nodes)},
+        ]
+        if self.cards_per_node:
+            parts.append(
+                ngettext("%(cards)s card per node", "%(cards)s cards per node", self.cards_per_node)
+                % {"cards": localize(self.cards_per_node)}
+            )
+        parts.append(
+            ngettext("%(cpus)s CPU core", "%(cpus)s CPU cores", self.cpus_per_node)
+            % {"cpus": localize(self.cpus_per_node)}
+        )
+        parts.append(gettext("%(memory)s GB memory") % {"memory": localize(self.memory_gb)})
+        parts.append(
+            ngettext("%(minutes)s minute", "%(minutes)s minutes", self.time_limit_minutes)
+            % {"minutes": localize(self.time_limit_minutes)}
+        )
+        return ", ".join(parts)
 
     @property
     def is_published(self) -> bool:

@@ -15,8 +15,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.formats import localize
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from accounts.models import Organisation, User
 from compute.backends import cluster_names, get_backend
@@ -25,7 +26,9 @@ from compute.identities.services import identity_of
 from compute.jobs.models import Submission
 from compute.jobs.services import ACTIVE_STATES, cost_so_far
 from compute.models import Allocation
+from core import rows as rows_module
 from core.roles import is_operator, sees_all_organisations
+from core.rows import duration_hms
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +99,7 @@ class JobRow:
     allocation: Allocation | None
     submission: Submission | None
     cost: Decimal
+    url: str = ""
 
     @property
     def is_active(self) -> bool:
@@ -127,6 +131,12 @@ class JobRow:
     def unit(self) -> str:
         return self.allocation.partition.get_unit_display() if self.allocation else ""
 
+    @property
+    def elapsed(self) -> str:
+        """ "3:25:45 / 240 min": the time the job has run and its limit."""
+        limit = gettext("%(limit)s min") % {"limit": localize(self.job.time_limit_minutes)}
+        return f"{duration_hms(self.job.elapsed_seconds)} / {limit}"
+
 
 @dataclass
 class Queue:
@@ -149,6 +159,7 @@ class Queue:
                 job_id__in={job.job_id for _c, job in entries}
             ).select_related("template")
         }
+        url_of = rows_module.UrlOf("compute:job_detail", 2)
         rows = []
         for cluster, job in entries:
             allocation = self.allocations.get(job.account)
@@ -159,6 +170,7 @@ class Queue:
                     allocation=allocation,
                     submission=submissions.get((cluster, job.job_id)),
                     cost=cost_so_far(allocation.partition, job) if allocation else Decimal("0"),
+                    url=url_of(cluster, job.job_id),
                 )
             )
         return rows

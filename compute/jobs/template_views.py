@@ -15,6 +15,7 @@ from compute.jobs import catalogue
 from compute.jobs.template_forms import JobTemplateForm
 from compute.models import JobKind, JobTemplate, Partition, TemplateStatus
 from compute.views.common import history, perform, require_staff
+from core import rows
 from core.roles import is_operator, sees_all_organisations
 from core.web import apply_errors
 
@@ -45,11 +46,16 @@ def job_template_list(request):
     partition = partition if any(p.slug == partition for p in partitions) else ""
     if partition:
         templates = templates.filter(partitions__slug=partition)
+    templates = list(templates.defer("script", "description_zh", "description_en"))
+    url_of = rows.UrlOf("compute:job_template_detail")
+    for template in templates:  # what each card shows, worked out once (core.rows)
+        template.url = url_of(template.slug)
+        template.partition_names = ", ".join(p.display_name for p in template.partitions.all())
     return render(
         request,
         "compute/jobs/template_list.html",
         {
-            "templates": list(templates),
+            "templates": templates,
             "kinds": JobKind.choices,
             "kind": kind,
             "partition_choices": [(p.slug, p.display_name) for p in partitions],

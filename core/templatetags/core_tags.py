@@ -6,6 +6,8 @@ from django.urls import reverse
 from django.utils import formats, translation
 from django.utils.html import format_html, format_html_join
 
+from core import chrome, rows
+
 register = template.Library()
 
 _CLASSES = {
@@ -66,11 +68,25 @@ def percent(ratio):
 def width_class(percent) -> str:
     """The class that makes a bar ``percent`` wide (``w-pct-0`` … ``w-pct-100`` in portal.css), rounded and
     kept within 0–100: the Content-Security-Policy refuses ``style="width: …"`` attributes."""
-    try:
-        value = Decimal(str(percent)).quantize(Decimal(1))
-    except (InvalidOperation, TypeError, ValueError):
-        value = Decimal(0)
-    return f"w-pct-{min(max(int(value), 0), 100)}"
+    return rows.bar_class(percent)
+
+
+@register.filter
+def status_badge(status) -> str:
+    """The Bootstrap colour class of a request's or an allocation's status badge (core.rows)."""
+    return rows.status_badge(str(status))
+
+
+@register.filter
+def project_badge(status) -> str:
+    """The Bootstrap colour class of an application's, review's, project's or milestone's badge (core.rows)."""
+    return rows.project_badge(str(status))
+
+
+@register.filter
+def talent_badge(status) -> str:
+    """The Bootstrap colour class of an enrolment's, cohort's, certificate's or course's badge (core.rows)."""
+    return rows.talent_badge(str(status))
 
 
 @register.simple_tag
@@ -109,3 +125,25 @@ def block_text(context, name):
         return ""
     with context.push():
         return block.nodelist.render(context)
+
+
+class ChromeNode(template.Node):
+    def __init__(self, part: str, nodelist):
+        self.part, self.nodelist = part, nodelist
+
+    def render(self, context):
+        return chrome.render(self.part, context, self.nodelist.render)
+
+
+@register.tag("chrome")
+def do_chrome(parser, token):
+    """``{% chrome "header" %}...{% endchrome %}``: the page chrome, rendered once and reused (core/chrome.py).
+
+    Inside, ``{% csrf_token %}`` and ``{{ CHROME_NEXT }}`` (the current path) are filled in per request, and
+    ``CHROME_ACTIVE`` names the platform the page belongs to."""
+    bits = token.split_contents()
+    if len(bits) != 2 or bits[1][0] not in "'\"" or bits[1][0] != bits[1][-1]:
+        raise template.TemplateSyntaxError('usage: {% chrome "name" %}...{% endchrome %}')
+    nodelist = parser.parse(("endchrome",))
+    parser.delete_first_token()
+    return ChromeNode(bits[1][1:-1], nodelist)

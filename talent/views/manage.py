@@ -6,10 +6,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
+from django.utils.formats import localize
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership, Organisation, User
+from core import rows
 from core.exceptions import DomainError
 from core.pagination import paginate
 from core.roles import is_operator, sees_all_organisations
@@ -47,20 +52,62 @@ def manage(request):
         cohorts = cohorts.filter(status=status)
     else:
         status = ""
+    page = paginate(request, cohorts)
+    courses = Course.objects.select_related("programme").annotate(n=Count("cohorts")).order_by("slug")[:200]
     return render(
         request,
         "talent/manage.html",
         {
-            "page": paginate(request, cohorts),
+            "page": page,
+            "cohort_rows": _cohort_rows(page.object_list),
             "status": status,
             "statuses": CohortStatus.choices,
             "programmes": Programme.objects.annotate(n=Count("courses")).order_by("slug"),
-            "courses": Course.objects.select_related("programme")
-            .annotate(n=Count("cohorts"))
-            .order_by("slug")[:200],
+            "course_rows": _course_rows(courses),
             "can_change": is_operator(request.user),
         },
     )
+
+
+def _cohort_rows(cohorts) -> list[dict]:
+    """The page's cohorts as the strings their rows show (core.rows: the template only prints them)."""
+    detail, roster, edit = (
+        rows.UrlOf("talent:cohort_detail"),
+        rows.UrlOf("talent:roster"),
+        rows.UrlOf("talent:cohort_edit"),
+    )
+    return [
+        {
+            "name": cohort.name,
+            "title": f"{cohort.course.title} · {cohort.name}",
+            "url": detail(cohort.pk),
+            "roster_url": roster(cohort.pk),
+            "edit_url": edit(cohort.pk),
+            "dates": f"{date_filter(cohort.starts_on, 'Y-m-d')} – {date_filter(cohort.ends_on, 'Y-m-d')}",
+            "seats": f"{localize(cohort.seats_left)} / {localize(cohort.capacity)}",
+            "waiting": localize(cohort.waiting),
+            "badge": rows.talent_badge(cohort.status),
+            "status": cohort.get_status_display(),
+        }
+        for cohort in cohorts
+    ]
+
+
+def _course_rows(courses) -> list[dict]:
+    """The courses with their number of cohorts, as their list items show them."""
+    detail, edit = rows.UrlOf(Course.URL_NAME), rows.UrlOf("talent:course_edit")
+    new_cohort = reverse("talent:cohort_create")
+    return [
+        {
+            "title": course.title,
+            "url": detail(course.slug),
+            "edit_url": edit(course.pk),
+            "new_cohort_url": f"{new_cohort}?course={course.pk}",
+            "cohorts": ngettext("%(n)s cohort", "%(n)s cohorts", course.n) % {"n": localize(course.n)},
+            "is_published": course.is_published,
+        }
+        for course in courses
+    ]
 
 
 def _save(

@@ -111,3 +111,24 @@ def test_members_are_not_held_to_the_staff_timeout(client, user, settings):
     session[StaffIdleTimeoutMiddleware.SESSION_KEY] = int(time.time()) - 31 * 60
     session.save()
     assert client.get("/dashboard/").status_code == 200
+
+
+def test_activity_is_recorded_at_most_once_a_minute(user, monkeypatch):
+    from django.core.cache import cache
+
+    import accounts.security
+
+    clock = [1000.0]
+    monkeypatch.setattr(accounts.security.time, "monotonic", lambda: clock[0])
+    browser = _browser(user, "10.3.3.3", "Firefox")
+    session = UserSession.objects.get(user=user, ip="10.3.3.3")
+    assert _signed_in(browser)
+    UserSession.objects.filter(pk=session.pk).update(ip="10.9.9.9")  # a row the tracking would rewrite
+    clock[0] += 30
+    browser.defaults["REMOTE_ADDR"] = "10.4.4.4"
+    assert _signed_in(browser)
+    assert UserSession.objects.get(pk=session.pk).ip == "10.9.9.9"  # within the minute: not written
+    clock[0] += 31
+    cache.clear()  # the shared cache's minute is over too
+    assert _signed_in(browser)
+    assert UserSession.objects.get(pk=session.pk).ip == "10.4.4.4"  # a minute later: written again

@@ -312,3 +312,35 @@ def test_renamed_organisation_is_resynced_by_the_daily_task(operator):
     )
     membership_services.recheck_memberships()
     assert DirectoryEntry.objects.get(pk=org.pk).name_zh == "新名称公司"
+
+
+def test_a_change_warms_the_directory_before_the_first_visitor(
+    client, operator, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    make_member_organisation(operator)
+    client.get(INDEX)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_member_organisation(operator, kind=OrganisationKind.UNIVERSITY, uscc="")
+    # The task ran after the commit: the first visit of the changed directory computes no counts (entries,
+    # capabilities and the state only), in either language, and they are the new ones.
+    for language in ("en", "zh-hans"):
+        with django_assert_max_num_queries(3):
+            response = client.get(INDEX, HTTP_ACCEPT_LANGUAGE=language)
+        assert sum(f.count for f in response.context["facets"]["kind"]) == 2
+    # A burst of changes is warmed once, after the last of them is committed.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        make_member_organisation(operator)
+        make_member_organisation(operator)
+    with django_assert_max_num_queries(3):
+        response = client.get(INDEX)
+    assert sum(f.count for f in response.context["facets"]["kind"]) == 4
+    assert len(callbacks) >= 2
+
+
+def test_the_nightly_warm_up_is_scheduled():
+    from django.conf import settings
+
+    assert (
+        settings.CELERY_BEAT_SCHEDULE["warm-alliance-directory"]["task"]
+        == "alliance.tasks.warm_directory_task"
+    )
