@@ -64,6 +64,13 @@ def cached_for_state(name: str, key_parts: str, compute, state: str | None = Non
     return value
 
 
+def page_key(state: str, query_string: str, signed_in: bool) -> str:
+    """What the directory page's cached body depends on: the state, the day, the language, the whole query
+    (pagination links repeat it) and whether the visitor is signed in (the page's buttons)."""
+    digest = hashlib.sha256(query_string.encode()).hexdigest()[:24]
+    return f"{state}:{timezone.localdate().isoformat()}:{get_language()}:{int(signed_in)}:{digest}"
+
+
 def warm(state: str | None = None) -> str:
     """Compute what every directory visit needs (the unfiltered facets and the statistics, in each language) for
     the directory as it is now, so no visitor waits for it. Returns the state warmed."""

@@ -3,6 +3,7 @@
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
 from accounts.access import manages
@@ -14,28 +15,38 @@ DIRECTORY_PAGE_SIZE = 24
 
 
 def index(request):
-    """The public directory: facets with counts, keyword search, statistics and the member list."""
+    """The public directory: facets with counts, keyword search, statistics and the member list.
+
+    The page's body is the same for everyone in one state of the directory, language and query (signed in or
+    not): the template keeps it in the cache (``{% cache %}`` with ``body_key``) and the context is lazy, so a
+    visit of a known page asks the database only for the directory's state."""
     query = directory.DirectoryQuery.from_params(request.GET)
-    page = paginate(request, directory.entries(query), per_page=DIRECTORY_PAGE_SIZE)
     state = directory.generation()
-    stats = directory.statistics(state)
-    charts = [
-        (_("Members by type"), directory.bar_chart(stats["by_kind"])),
-        (_("Members by sector"), directory.bar_chart(stats["by_sector"][:8])),
-        (_("Joins per year"), directory.bar_chart(stats["joins_per_year"][-8:])),
-    ]
+    stats = SimpleLazyObject(lambda: directory.statistics(state))
     return render(
         request,
         "alliance/directory.html",
         {
             "query": query,
-            "page": page,
-            "facets": directory.facets(query, state=state),
+            "page": SimpleLazyObject(
+                lambda: paginate(request, directory.entries(query), per_page=DIRECTORY_PAGE_SIZE)
+            ),
+            "facets": SimpleLazyObject(lambda: directory.facets(query, state=state)),
             "stats": stats,
-            "charts": charts,
+            "charts": SimpleLazyObject(lambda: _charts(stats)),
             "params": request.GET,
+            "body_key": directory.page_key(state, request.GET.urlencode(), request.user.is_authenticated),
+            "body_seconds": directory.CACHE_SECONDS,
         },
     )
+
+
+def _charts(stats) -> list:
+    return [
+        (_("Members by type"), directory.bar_chart(stats["by_kind"])),
+        (_("Members by sector"), directory.bar_chart(stats["by_sector"][:8])),
+        (_("Joins per year"), directory.bar_chart(stats["joins_per_year"][-8:])),
+    ]
 
 
 def member_profile(request, organisation_id):

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import Image
 
 from accounts.models import Organisation, OrganisationKind, Sector
@@ -344,3 +344,22 @@ def test_the_nightly_warm_up_is_scheduled():
         settings.CELERY_BEAT_SCHEDULE["warm-alliance-directory"]["task"]
         == "alliance.tasks.warm_directory_task"
     )
+
+
+def test_a_page_seen_before_asks_only_for_the_directorys_state(client, operator, django_assert_num_queries):
+    org = make_member_organisation(operator, name_zh="缓存测试机构")
+    first = client.get(INDEX, {"q": "缓存"}).content.decode()
+    with django_assert_num_queries(1):  # the state of the directory; the body comes from the cache
+        again = client.get(INDEX, {"q": "缓存"}).content.decode()
+    assert "缓存测试机构" in first and "缓存测试机构" in again
+    # Another language, or signed in: another body.
+    with translation.override("en"):
+        english = client.get(INDEX, {"q": "缓存"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Industry alliance directory" in english
+    client.force_login(UserFactory())
+    assert reverse("alliance:mine") in client.get(INDEX, {"q": "缓存"}).content.decode()
+    client.logout()
+    # A change of the directory is a new state: the page shows it at once.
+    membership = AllianceMembership.objects.get(organisation=org)
+    membership_services.suspend_membership(membership, by=operator, reason="Unpaid fee")
+    assert "缓存测试机构" not in client.get(INDEX, {"q": "缓存"}).content.decode()
