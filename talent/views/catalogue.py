@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -12,6 +13,7 @@ from accounts.models import Organisation
 from core.exceptions import DomainError
 from core.pagination import paginate
 from core.web import show_error
+from talent import catalogue_cache
 from talent.forms import CatalogueFilterForm, EnrolForm
 from talent.models import Cohort, CohortStatus, Course, Enrolment, EnrolmentStatus, Programme
 from talent.services.eligibility import eligibility
@@ -26,8 +28,28 @@ def _upcoming_cohorts():
 
 
 def index(request):
-    """The catalogue: published courses, searchable and filtered by their upcoming cohorts."""
+    """The catalogue: published courses, searchable and filtered by their upcoming cohorts.
+
+    The page's body comes from the cache while the catalogue is unchanged (talent/catalogue_cache.py): the
+    context is lazy, so a page seen in the last minute asks the database nothing for it."""
     form = CatalogueFilterForm(request.GET or None)
+    return render(
+        request,
+        "talent/catalogue.html",
+        {
+            "page": SimpleLazyObject(lambda: _catalogue_page(request, form)),
+            "form": form,
+            "programmes": SimpleLazyObject(
+                lambda: list(Programme.objects.filter(is_published=True).order_by("slug"))
+            ),
+            "filtered": bool(request.GET.urlencode()),
+            "body_key": catalogue_cache.body_key(request.GET.urlencode()),
+            "body_seconds": catalogue_cache.BODY_SECONDS,
+        },
+    )
+
+
+def _catalogue_page(request, form):
     courses = Course.objects.published().select_related("programme").order_by("slug")
     cohort_filter = Q()
     filtering_cohorts = False
@@ -61,13 +83,7 @@ def index(request):
     if filtering_cohorts:
         courses = courses.filter(Exists(cohorts.filter(course=OuterRef("pk"))))
     courses = courses.prefetch_related(Prefetch("cohorts", queryset=cohorts, to_attr="upcoming_cohorts"))
-    page = paginate(request, courses, per_page=CATALOGUE_PAGE_SIZE)
-    programmes = Programme.objects.filter(is_published=True).order_by("slug")
-    return render(
-        request,
-        "talent/catalogue.html",
-        {"page": page, "form": form, "programmes": programmes, "filtered": bool(request.GET.urlencode())},
-    )
+    return paginate(request, courses, per_page=CATALOGUE_PAGE_SIZE)
 
 
 def programme_detail(request, slug):

@@ -56,6 +56,29 @@ def test_catalogue_query_count_is_constant(client, django_assert_max_num_queries
         assert client.get(reverse("talent:index"), {"seats": "on"}).status_code == 200
 
 
+def test_the_catalogue_body_is_reused_until_the_catalogue_changes(client, django_assert_num_queries):
+    course = make_course(title_en="Prompt engineering")
+    cohort = make_cohort(course, capacity=2, name="Winter evenings")
+    assert "2 seats left" in client.get(reverse("talent:index")).content.decode()
+    with django_assert_num_queries(0):  # a visitor's page seen in the last minute: nothing asked
+        assert "2 seats left" in client.get(reverse("talent:index")).content.decode()
+    fill(cohort, 1)  # an enrolment: seats left change at once
+    assert "1 seat left" in client.get(reverse("talent:index")).content.decode()
+    make_course(title_en="Vision basics")  # a new course too
+    assert "Vision basics" in client.get(reverse("talent:index")).content.decode()
+    # What time changes (here: the next minute) is rendered anew even without a signal.
+    Cohort.objects.filter(pk=cohort.pk).update(name="Spring evenings")
+    later = timezone.now() + timedelta(minutes=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("talent.catalogue_cache.timezone.now", lambda: later)
+        assert "Spring evenings" in client.get(reverse("talent:index")).content.decode()
+    # Each language and query has its own body.
+    body = client.get(reverse("talent:index"), {"q": "vision"}).content.decode()
+    assert "Vision basics" in body and "Prompt engineering" not in body
+    chinese = client.get(reverse("talent:index"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "培训" in chinese
+
+
 def test_enrol_never_shown_where_one_cannot_enrol_and_says_why(client):
     course = make_course()
     make_cohort(course, audience=Audience.STUDENTS, name="Students cohort")
