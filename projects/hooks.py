@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core import hooks
 from projects import demo, privacy, reports
+from projects.models import Call, Programme
+from projects.views import public
 
 hooks.register(
     hooks.AUDIT_LABELS,
@@ -60,3 +62,7 @@ hooks.register(hooks.DASHBOARD_PANELS, "projects/partials/dashboard_panel.html",
 hooks.register(hooks.DEMO_DATA, demo.seed, order=30)
 hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=20)
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)
+
+
+# The public open calls' cached body (core/pagecache.py) is rendered anew after any change it shows.
+public.OPEN_CALLS.follow(Call, Programme)

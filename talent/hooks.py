@@ -1,11 +1,11 @@
 """What the training platform offers the rest of the portal (see core/hooks.py for what each hook means)."""
 
-from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 from core import hooks, signals
-from talent import catalogue_cache, demo, privacy, reports, sweepers
+from talent import demo, privacy, reports, sweepers
 from talent.models import Cohort, Course, Enrolment, Programme, SeatPool
+from talent.views import catalogue
 
 hooks.register(
     hooks.AUDIT_LABELS,
@@ -60,11 +60,5 @@ hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)
 hooks.register(hooks.STUCK_WORK, sweepers.unoffered_seats)
 
 
-# The public catalogue's cached body (talent/catalogue_cache.py) is rendered anew after any change it shows.
-for _model in (Programme, Course, Cohort, Enrolment, SeatPool):
-    for _signal in (post_save, post_delete):
-        _signal.connect(
-            catalogue_cache.forget,
-            sender=_model,
-            dispatch_uid=f"talent.catalogue_cache.{_model.__name__}.{'saved' if _signal is post_save else 'deleted'}",
-        )
+# The public catalogue's cached body (core/pagecache.py) is rendered anew after any change it shows.
+catalogue.CATALOGUE.follow(Programme, Course, Cohort, Enrolment, SeatPool)

@@ -1,8 +1,10 @@
 """The incubation platform's public pages: its front page, open calls and the showcase of graduates."""
 
 from django.shortcuts import get_object_or_404, render
+from django.utils.functional import SimpleLazyObject
 
 from accounts.models import Organisation
+from core import pagecache
 from core.pagination import paginate
 from core.roles import SiteRole, has_site_role, sees_all_organisations
 from projects.models import Application, Call, Project
@@ -22,9 +24,22 @@ def index(request):
     return render(request, "projects/index.html", context)
 
 
+# The open calls' body (the same for every visitor): anew after any change of a call or programme (followed in
+# projects/hooks.py) and each minute (calls open and close with time).
+OPEN_CALLS = pagecache.Generation("projects-open-calls")
+
+
 def call_list(request):
     calls = Call.objects.open().select_related("programme").order_by("closes_at", "id")
-    return render(request, "projects/call_list.html", {"page": paginate(request, calls, per_page=20)})
+    return render(
+        request,
+        "projects/call_list.html",
+        {
+            "page": SimpleLazyObject(lambda: paginate(request, calls, per_page=20)),
+            "body_key": OPEN_CALLS.body_key(request),
+            "body_seconds": pagecache.BODY_SECONDS,
+        },
+    )
 
 
 def call_detail(request, pk: int):

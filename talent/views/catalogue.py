@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organisation
+from core import pagecache
 from core.exceptions import DomainError
 from core.pagination import paginate
 from core.web import show_error
-from talent import catalogue_cache
 from talent.forms import CatalogueFilterForm, EnrolForm
 from talent.models import Cohort, CohortStatus, Course, Enrolment, EnrolmentStatus, Programme
 from talent.services.eligibility import eligibility
@@ -21,6 +21,8 @@ from talent.services.enrolment import enrol, waitlist_position
 from talent.views.common import facts_for
 
 CATALOGUE_PAGE_SIZE = 20
+# The public catalogue's body: anew after any change of what it shows (followed in talent/hooks.py).
+CATALOGUE = pagecache.Generation("talent-catalogue")
 
 
 def _upcoming_cohorts():
@@ -30,7 +32,7 @@ def _upcoming_cohorts():
 def index(request):
     """The catalogue: published courses, searchable and filtered by their upcoming cohorts.
 
-    The page's body comes from the cache while the catalogue is unchanged (talent/catalogue_cache.py): the
+    The page's body comes from the cache while the catalogue is unchanged (core/pagecache.py): the
     context is lazy, so a page seen in the last minute asks the database nothing for it."""
     form = CatalogueFilterForm(request.GET or None)
     return render(
@@ -43,8 +45,8 @@ def index(request):
                 lambda: list(Programme.objects.filter(is_published=True).order_by("slug"))
             ),
             "filtered": bool(request.GET.urlencode()),
-            "body_key": catalogue_cache.body_key(request.GET.urlencode()),
-            "body_seconds": catalogue_cache.BODY_SECONDS,
+            "body_key": CATALOGUE.body_key(request),
+            "body_seconds": pagecache.BODY_SECONDS,
         },
     )
 

@@ -63,6 +63,26 @@ def test_public_pages(client):
     assert client.get(closed.get_absolute_url()).status_code == 200
 
 
+def test_open_calls_are_reused_until_a_call_changes_or_closes(client, django_assert_num_queries):
+    from projects.models import Call
+
+    call = make_call(title_en="Smart medical call", closes_at=timezone.now() + timedelta(seconds=90))
+    url = reverse("projects:call_list")
+    assert "Smart medical call" in client.get(url).content.decode()
+    with django_assert_num_queries(0):  # a visitor's page seen in the last minute: nothing asked
+        assert "Smart medical call" in client.get(url).content.decode()
+    make_call(title_en="Urban brain call")  # a new call shows at once
+    assert "Urban brain call" in client.get(url).content.decode()
+    Call.objects.filter(pk=call.pk).update(title_en="Renamed without a signal")
+    later = timezone.now() + timedelta(minutes=2)  # the call has closed meanwhile
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("core.pagecache.timezone.now", lambda: later)
+        patch.setattr("projects.models.programmes.timezone.now", lambda: later)
+        listing = client.get(url).content.decode()
+    assert "Smart medical call" not in listing and "Renamed without a signal" not in listing
+    assert "Urban brain call" in listing
+
+
 def test_showcase_lists_only_consenting_graduates(client):
     owner = UserFactory()
     project = accepted(owner).project

@@ -70,7 +70,7 @@ def test_the_catalogue_body_is_reused_until_the_catalogue_changes(client, django
     Cohort.objects.filter(pk=cohort.pk).update(name="Spring evenings")
     later = timezone.now() + timedelta(minutes=1)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("talent.catalogue_cache.timezone.now", lambda: later)
+        patch.setattr("core.pagecache.timezone.now", lambda: later)
         assert "Spring evenings" in client.get(reverse("talent:index")).content.decode()
     # Each language and query has its own body.
     body = client.get(reverse("talent:index"), {"q": "vision"}).content.decode()

@@ -1,0 +1,50 @@
+"""Public pages whose body is the same for every visitor of one query: kept in the cache per generation.
+
+A page's body depends on data that changes now and then (a catalogue, the open calls). A ``Generation`` names
+that data's current state: the models that hold it send ``post_save`` / ``post_delete`` to ``forget`` (connected
+in the app's hooks.py), which starts a new generation, so a change shows on the next visit. ``body_key`` also
+holds the current minute: what time changes (a call closing, enrolment ending) and bulk updates that send no
+signal show within a minute. The template wraps its body in ``{% cache seconds name body_key %}`` and the view
+gives a lazy context (``django.utils.functional.SimpleLazyObject``), so a page seen in the last minute asks the
+database nothing for it.
+"""
+
+import hashlib
+
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django.utils.translation import get_language
+
+BODY_SECONDS = 60
+
+
+class Generation:
+    def __init__(self, name: str):
+        self.key = f"pagecache:{name}:generation"
+        self.name = name
+
+    def current(self) -> str:
+        value = cache.get(self.key)
+        if value is None:
+            cache.add(self.key, get_random_string(12), None)
+            value = cache.get(self.key, "")
+        return value
+
+    def forget(self, sender=None, **kwargs) -> None:
+        cache.set(self.key, get_random_string(12), None)
+
+    def follow(self, *models) -> None:
+        """Start a new generation whenever one of ``models`` is saved or deleted."""
+        for model in models:
+            for signal, verb in ((post_save, "saved"), (post_delete, "deleted")):
+                signal.connect(
+                    self.forget, sender=model, dispatch_uid=f"pagecache.{self.name}.{model.__name__}.{verb}"
+                )
+
+    def body_key(self, request) -> str:
+        """The body's key for this request: generation, minute, language and the whole query string."""
+        minute = timezone.now().strftime("%Y%m%d%H%M")
+        digest = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:24]
+        return f"{self.current()}:{minute}:{get_language()}:{digest}"
