@@ -141,6 +141,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (allauth's rate limits live here: use a shared cache when there is more than one process) ----
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://portal")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "core.cache.RedisCache"  # Django's, with one Redis client per pool
 # A cache that every process shares (Redis, Memcached) may hold what must be the same everywhere: sessions and
 # site roles. A per-process cache (the default) must not: a change made in one process would go unseen in another.
 SHARED_CACHE = not CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache"))
