@@ -15,7 +15,7 @@ from compute.forms import ReasonForm
 from compute.models import Allocation, AllocationMember, AllocationStatus
 from compute.services import allocations as allocation_services
 from compute.services import pending
-from compute.views.common import history, perform, standing
+from compute.views.common import PERIOD_AND_PLACE_FIELDS, history, perform, standing
 from core import rows
 from core.pagination import paginate
 from core.roles import is_operator, sees_all_organisations
@@ -52,19 +52,7 @@ def allocation_list(request):
     )
 
 
-LIST_FIELDS = (
-    "account_name",
-    "status",
-    "used_amount",
-    "granted_amount",
-    "start_date",
-    "end_date",
-    "organisation__name_zh",
-    "organisation__name_en",
-    "partition__name_zh",
-    "partition__name_en",
-    "partition__unit",
-)
+LIST_FIELDS = ("account_name", "status", "used_amount", "granted_amount", *PERIOD_AND_PLACE_FIELDS)
 
 
 def _allocation_rows(allocations) -> list[dict]:

@@ -10,6 +10,18 @@ from core.models import AuditEvent
 from core.roles import sees_all_organisations
 from core.web import show_error
 
+# The columns a list row of a request or an allocation shows besides its own: its period, organisation and
+# partition (with .only(), the rest of those rows is not loaded).
+PERIOD_AND_PLACE_FIELDS = (
+    "start_date",
+    "end_date",
+    "organisation__name_zh",
+    "organisation__name_en",
+    "partition__name_zh",
+    "partition__name_en",
+    "partition__unit",
+)
+
 
 def require_staff(request) -> None:
     """The operator pages: operators and supervisors see them (supervisors change nothing there)."""

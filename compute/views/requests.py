@@ -23,7 +23,7 @@ from compute.forms import MemberFormSet, QuotaRequestForm
 from compute.models import Allocation, AllocationStatus, Partition, QuotaRequest, RequestKind, RequestStatus
 from compute.services import capacity
 from compute.services import requests as request_services
-from compute.views.common import history, perform, standing
+from compute.views.common import PERIOD_AND_PLACE_FIELDS, history, perform, standing
 from core import rows
 from core.exceptions import DomainError
 from core.pagination import paginate
@@ -64,19 +64,7 @@ def request_list(request):
     )
 
 
-LIST_FIELDS = (
-    "kind",
-    "purpose",
-    "status",
-    "amount",
-    "start_date",
-    "end_date",
-    "organisation__name_zh",
-    "organisation__name_en",
-    "partition__name_zh",
-    "partition__name_en",
-    "partition__unit",
-)
+LIST_FIELDS = ("kind", "purpose", "status", "amount", *PERIOD_AND_PLACE_FIELDS)
 
 
 def _request_rows(requests) -> list[dict]:
