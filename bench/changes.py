@@ -32,4 +32,29 @@ def member_joined_an_organisation() -> str:
     return f"membership {membership.pk} saved"
 
 
-CHANGES = {"directory": directory_changed, "membership": member_joined_an_organisation}
+def job_submitted() -> str:
+    """A job of the member's organisation was submitted or cancelled through the portal: the scheduler's kept
+    answer and every job list made from it are forgotten, so the next look asks the scheduler and renders."""
+    from accounts.models import Organisation, User
+    from bench.data import PERSONAS
+    from compute.jobs import queue
+    from compute.models import Allocation
+
+    member = User.objects.get(email=PERSONAS["member"].email)
+    allocation = (
+        Allocation.objects.filter(
+            organisation__in=Organisation.objects.for_user(member), account_name__isnull=False
+        )
+        .select_related("partition")
+        .order_by("pk")
+        .first()
+    )
+    queue.forget(allocation.partition.cluster, allocation.organisation_id)
+    return f"queue of {allocation.partition.cluster} for organisation {allocation.organisation_id} forgotten"
+
+
+CHANGES = {
+    "directory": directory_changed,
+    "membership": member_joined_an_organisation,
+    "queue": job_submitted,
+}

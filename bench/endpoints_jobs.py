@@ -1,7 +1,8 @@
 """Jobs from the browser for the benchmark (merged into bench/endpoints.py): "My jobs" with 200 jobs in the
 (fake) scheduler's queue (bench/data_queue.py), the organisation's and the operators' views, the API, the job
 form and a job's page. The scheduler's answer is cached briefly and shared per organisation
-(JOB_QUEUE_CACHE_SECONDS), which is what the list pages measure."""
+(JOB_QUEUE_CACHE_SECONDS), and so is the page made from it for one viewer (compute/jobs/queue.py: shown): the list
+pages measure that, and "my jobs" also the first look after a submission (the answer and pages forgotten)."""
 
 from bench.data_queue import N_JOBS
 from bench.endpoints import LIST_GOAL, Url
@@ -25,6 +26,7 @@ ENDPOINTS: list[dict] = [
         "persona": "member",
         "expect_text": "train-1",
         "goal_ratio": LIST_GOAL,
+        "after_change": "queue",
     },
     {
         "name": "organisation jobs (member)",

@@ -1,6 +1,6 @@
 """What the compute service offers the rest of the portal (see core/hooks.py for what each hook means)."""
 
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -9,9 +9,11 @@ from compute.identities import keys as identity_keys
 from compute.identities import privacy as identity_privacy
 from compute.identities import services as identity_services
 from compute.identities import sweepers as identity_sweepers
+from compute.identities.models import ClusterIdentity
+from compute.models import AllocationMember
 from compute.services import members
 from compute.vouchers.services import applications as voucher_applications
-from core import hooks, signals
+from core import hooks, pagecache, signals
 
 hooks.register(
     hooks.AUDIT_LABELS,
@@ -107,3 +109,17 @@ hooks.register(hooks.AUDIT_LABELS, job_catalogue.AUDIT_LABELS)
 from compute.jobs import services as job_services  # noqa: E402
 
 hooks.register(hooks.AUDIT_LABELS, job_services.AUDIT_LABELS)
+
+# What a person may see of the queue follows from their cluster identity and the allocations they use: a
+# change of either drops the pages kept for them (compute/jobs/queue.py: shown).
+
+
+def _forget_person(sender, instance, **kwargs):
+    pagecache.forget_person(instance.user_id)
+
+
+for _model in (ClusterIdentity, AllocationMember):
+    for _signal, _verb in ((post_save, "saved"), (post_delete, "deleted")):
+        _signal.connect(
+            _forget_person, sender=_model, dispatch_uid=f"compute.forget_person.{_model.__name__}.{_verb}"
+        )

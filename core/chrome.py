@@ -25,6 +25,7 @@ from django.utils.crypto import get_random_string, salted_hmac
 from django.utils.html import escape
 from django.utils.translation import get_language
 
+from core import pagecache
 from core.apps import platform_configs
 from core.roles import site_roles
 
@@ -137,7 +138,9 @@ def forget_everyone(sender=None, **kwargs) -> None:
 
 
 def forget(user_id) -> None:
-    """Drop a person's cached chrome in every language and section (after a change of their memberships)."""
+    """Drop a person's cached chrome in every language and section (after a change of their memberships or
+    roles), and every page kept for them (core/pagecache.py: forget_person)."""
+    pagecache.forget_person(user_id)
     actives = ["", *(name for name, _path in platform_paths())]
     languages = [code for code, _name in settings.LANGUAGES]
     cache.delete_many(

@@ -45,11 +45,16 @@ class Page:
         return len(self.object_list)
 
 
-def paginate(request, queryset, *, per_page: int = PAGE_SIZE) -> Page:
+def page_number(request) -> int:
+    """The ``?page=`` asked for, from 1 to 10,000 (1 when it is not a number)."""
     try:
-        number = max(1, min(int(request.GET.get("page", 1)), 10_000))
+        return max(1, min(int(request.GET.get("page", 1)), 10_000))
     except (TypeError, ValueError):
-        number = 1
+        return 1
+
+
+def paginate(request, queryset, *, per_page: int = PAGE_SIZE) -> Page:
+    number = page_number(request)
     start = (number - 1) * per_page
     rows = list(queryset[start : start + per_page + 1])
     query = urlencode([(k, v) for k, v in request.GET.items() if k != "page" and v])

@@ -318,7 +318,8 @@ class FakeBackend(ClusterBackend):
         wanted = None if accounts is None else set(accounts)
         now = _now()
         with self._state() as state:
-            found = [_portal_job(job_id, stored, now) for job_id, stored in state["portal_jobs"].items()]
+            portal_jobs = dict(state["portal_jobs"])
+            found = [_portal_job(job_id, stored, now) for job_id, stored in portal_jobs.items()]
             for account, queued in state["queued"].items():
                 found.extend(
                     replace(QueuedJob(**job), account=job.get("account") or account)
@@ -330,7 +331,7 @@ class FakeBackend(ClusterBackend):
                 continue
             if job.end_time is not None and (now - job.end_time).total_seconds() > MIN_JOB_AGE_SECONDS:
                 continue
-            self._write_output(job)
+            self._write_output(job, portal_jobs)
             jobs.append(job)
         return sorted(jobs, key=lambda job: int(job.job_id) if job.job_id.isdigit() else 0)
 
@@ -359,15 +360,19 @@ class FakeBackend(ClusterBackend):
             if _portal_job(str(job_id), stored, _now()).state in ACTIVE_STATES:
                 stored["cancelled"] = _now().isoformat()
 
-    def _write_output(self, job: QueuedJob) -> None:
-        """Once a pretend job has run, its output file holds what its script's ``echo`` lines would print."""
+    def _write_output(self, job: QueuedJob, portal_jobs: dict | None = None) -> None:
+        """Once a pretend job has run, its output file holds what its script's ``echo`` lines would print.
+        ``portal_jobs`` is the state's record of the portal's jobs when the caller has read it already (one read
+        of the state per list, not one per job)."""
         if job.state != "COMPLETED" or not job.stdout_path:
             return
         path = job.stdout_path
         if os.path.exists(path):
             return
-        with self._state() as state:
-            stored = state["portal_jobs"].get(job.job_id)
+        if portal_jobs is None:
+            with self._state() as state:
+                portal_jobs = state["portal_jobs"]
+        stored = portal_jobs.get(job.job_id)
         if stored is None:
             return
         lines = [

@@ -2,6 +2,7 @@
 ``jobs/``), one job (``jobs/<cluster>/<job id>/``), its cancellation and the tail of its output. The same
 services and the same checks as the pages; another organisation's job is a 404."""
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
@@ -157,15 +158,20 @@ class JobListView(APIView):
             return Response(
                 {"scope": [_("One of: mine, organisation, all.")]}, status=status.HTTP_400_BAD_REQUEST
             )
-        if scope not in queue.allowed_scopes(request.user):
-            return Response({"scope": [_("You may not see these jobs.")]}, status=status.HTTP_403_FORBIDDEN)
         number = request.query_params.get("page", "1")
         if not (number.isascii() and number.isdigit() and 0 < int(number) <= 10_000):
             return Response({"page": [_("A page number from 1.")]}, status=status.HTTP_400_BAD_REQUEST)
-        jobs = queue.queue_for(request.user, scope)
-        page = paginate(request, jobs.entries, per_page=JOBS_PER_API_PAGE)
-        return Response(
-            QueueSerializer(
+        # As on "My jobs": the answer made from the scheduler's kept answer is kept as long (queue.shown).
+        kept, check = queue.shown(request.user, f"api-{scope}", int(number), get_language())
+        if kept is None:
+            scopes = queue.allowed_scopes(request.user)
+            if scope not in scopes:
+                return Response(
+                    {"scope": [_("You may not see these jobs.")]}, status=status.HTTP_403_FORBIDDEN
+                )
+            jobs = queue.queue_for(request.user, scope, scopes=scopes)
+            page = paginate(request, jobs.entries, per_page=JOBS_PER_API_PAGE)
+            data = QueueSerializer(
                 {
                     "jobs": jobs.rows_for(page.object_list),
                     "unreachable": jobs.unreachable,
@@ -173,7 +179,9 @@ class JobListView(APIView):
                     "has_next": page.has_next,
                 }
             ).data
-        )
+            kept = {"data": data}
+            queue.keep_shown(request.user, f"api-{scope}", int(number), get_language(), kept, check, jobs)
+        return Response(kept["data"])
 
     @extend_schema(
         request=SubmitSerializer,

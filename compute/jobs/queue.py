@@ -10,7 +10,8 @@ tries again.
 
 import hashlib
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from compute.identities.services import identity_of
 from compute.jobs.models import Submission
 from compute.jobs.services import ACTIVE_STATES, cost_so_far
 from compute.models import Allocation
+from core import pagecache
 from core import rows as rows_module
 from core.roles import is_operator, sees_all_organisations
 from core.rows import duration_hms
@@ -146,6 +148,9 @@ class Queue:
     entries: list[tuple[str, QueuedJob]]
     allocations: dict[str, Allocation]
     unreachable: list[str]
+    # Until when (time.time()) every scheduler answer it was read from stays in the cache: a page made from it
+    # may be kept that long and no longer (see ``keep_shown``).
+    fresh_until: float = field(default_factory=lambda: time.time() + settings.JOB_QUEUE_CACHE_SECONDS)
 
     @property
     def any_active(self) -> bool:
@@ -184,37 +189,45 @@ def _cache_key(cluster: str, who: str) -> str:
     return "jobs:queue:" + hashlib.sha256(f"{cluster}\x1f{who}".encode()).hexdigest()[:32]
 
 
-def _fetch(cluster: str, who: str, accounts: list[str] | None) -> list[QueuedJob] | None:
-    """The scheduler's jobs of these accounts (None: all), shared in the cache; None when it does not answer."""
+def _fetch(cluster: str, who: str, accounts: list[str] | None) -> tuple[list[QueuedJob], float] | None:
+    """The scheduler's jobs of these accounts (None: all), shared in the cache, with the time until which that
+    answer is kept; None when the scheduler does not answer."""
     key = _cache_key(cluster, who)
     cached = cache.get(key)
-    if cached is not None:
-        return cached
+    if isinstance(cached, dict) and "jobs" in cached:
+        return cached["jobs"], cached["until"]
     try:
         jobs = get_backend(cluster).list_jobs(accounts=accounts)
     except ClusterError as exc:
         logger.warning("the queue of %s could not be read: %s", cluster, exc)
         return None
-    cache.set(key, jobs, settings.JOB_QUEUE_CACHE_SECONDS)
-    return jobs
+    seconds = settings.JOB_QUEUE_CACHE_SECONDS
+    until = time.time() + seconds
+    cache.set(key, {"jobs": jobs, "until": until}, seconds)
+    return jobs, until
 
 
 def forget(cluster: str, organisation_id: int | None = None) -> None:
-    """After a submission or a cancellation: the next look asks the scheduler again."""
+    """After a submission or a cancellation: the next look asks the scheduler again, and no page kept from the
+    earlier answer is shown again."""
     keys = [_cache_key(cluster, "all")]
     if organisation_id is not None:
         keys.append(_cache_key(cluster, f"org:{organisation_id}"))
     cache.delete_many(keys)
+    SHOWN.forget()
 
 
-def _organisation_jobs(organisations: list[int]) -> tuple[list[tuple[str, QueuedJob]], list[str], dict]:
+def _organisation_jobs(
+    organisations: list[int],
+) -> tuple[list[tuple[str, QueuedJob]], list[str], dict, float]:
     allocations = {
         allocation.account_name: allocation
         for allocation in Allocation.objects.filter(
             organisation_id__in=organisations, account_name__isnull=False
         )
         .on_cluster()
-        .select_related("partition", "organisation")
+        .select_related("partition")
+        .only(*ALLOCATION_FIELDS)
     }
     per_cluster: dict[tuple[str, int], list[str]] = {}
     for allocation in allocations.values():
@@ -222,31 +235,42 @@ def _organisation_jobs(organisations: list[int]) -> tuple[list[tuple[str, Queued
             allocation.account_name
         )
     found, unreachable = [], set()
+    fresh_until = time.time() + settings.JOB_QUEUE_CACHE_SECONDS
     for (cluster, organisation_id), accounts in sorted(per_cluster.items()):
-        jobs = _fetch(cluster, f"org:{organisation_id}", sorted(accounts))
-        if jobs is None:
+        answer = _fetch(cluster, f"org:{organisation_id}", sorted(accounts))
+        if answer is None:
             unreachable.add(cluster)
             continue
+        jobs, until = answer
+        fresh_until = min(fresh_until, until)
         found.extend((cluster, job) for job in jobs if job.account in allocations)
-    return found, sorted(unreachable), allocations
+    return found, sorted(unreachable), allocations, fresh_until
 
 
-def _all_jobs() -> tuple[list[tuple[str, QueuedJob]], list[str], dict]:
+def _all_jobs() -> tuple[list[tuple[str, QueuedJob]], list[str], dict, float]:
     found, unreachable = [], []
+    fresh_until = time.time() + settings.JOB_QUEUE_CACHE_SECONDS
     for cluster in cluster_names():
-        jobs = _fetch(cluster, "all", None)
-        if jobs is None:
+        answer = _fetch(cluster, "all", None)
+        if answer is None:
             unreachable.append(cluster)
             continue
+        jobs, until = answer
+        fresh_until = min(fresh_until, until)
         found.extend((cluster, job) for job in jobs)
     accounts = {job.account for _cluster, job in found}
     allocations = {
         allocation.account_name: allocation
-        for allocation in Allocation.objects.filter(account_name__in=accounts).select_related(
-            "partition", "organisation"
-        )
+        for allocation in Allocation.objects.filter(account_name__in=accounts)
+        .select_related("partition")
+        .only(*ALLOCATION_FIELDS)
     }
-    return found, unreachable, allocations
+    return found, unreachable, allocations, fresh_until
+
+
+# What a row needs of its allocation: the account, the organisation (who may see it) and the partition's
+# cluster, unit and prices (the cost so far).
+ALLOCATION_FIELDS = ("account_name", "organisation_id", "partition")
 
 
 def allowed_scopes(user: User) -> list[str]:
@@ -258,12 +282,13 @@ def allowed_scopes(user: User) -> list[str]:
     return scopes
 
 
-def queue_for(user: User, scope: str = "mine") -> Queue:
-    """The jobs ``user`` sees in ``scope`` (mine, organisation, all), newest first."""
-    if scope not in allowed_scopes(user):
+def queue_for(user: User, scope: str = "mine", *, scopes: list[str] | None = None, identity=False) -> Queue:
+    """The jobs ``user`` sees in ``scope`` (mine, organisation, all), newest first. ``scopes`` (the user's
+    ``allowed_scopes``) and ``identity`` (their ``identity_of``) save the queries when the caller has them."""
+    if scope not in (scopes if scopes is not None else allowed_scopes(user)):
         scope = "mine"
     if scope == "all":
-        found, unreachable, allocations = _all_jobs()
+        found, unreachable, allocations, fresh_until = _all_jobs()
     else:
         organisations = list(
             (
@@ -275,17 +300,20 @@ def queue_for(user: User, scope: str = "mine") -> Queue:
             .values_list("pk", flat=True)
             .distinct()
         )
-        found, unreachable, allocations = _organisation_jobs(organisations)
+        found, unreachable, allocations, fresh_until = _organisation_jobs(organisations)
         if scope == "mine":
-            identity = identity_of(user)
+            identity = identity_of(user) if identity is False else identity
             username = identity.username if identity is not None else None
             found = [(cluster, job) for cluster, job in found if username and job.user == username]
     found.sort(key=lambda entry: (entry[1].state not in ACTIVE_STATES, -_job_number(entry[1].job_id)))
-    return Queue(entries=found, allocations=allocations, unreachable=unreachable)
+    return Queue(entries=found, allocations=allocations, unreachable=unreachable, fresh_until=fresh_until)
 
 
 def _job_number(job_id: str) -> int:
-    digits = "".join(ch for ch in str(job_id) if ch.isdigit())
+    job_id = str(job_id)
+    if job_id.isdigit():
+        return int(job_id)
+    digits = "".join(ch for ch in job_id if ch.isdigit())
     return int(digits) if digits else 0
 
 
@@ -377,3 +405,42 @@ def record_as_job(record: Submission, *, state: str) -> QueuedJob:
         working_directory=record.working_directory,
         exit_code=None,
     )
+
+
+# --- what a viewer was shown ----------------------------------------------------------------------------
+# "My jobs" polls itself every few seconds while a job runs, and every viewer's rows come from a scheduler
+# answer kept JOB_QUEUE_CACHE_SECONDS: the page made from one answer is kept for the same viewer, scope, page
+# and language until that answer expires, and no longer. It is shown again only while nothing it depends on
+# changed: a submission or cancellation anywhere (``forget`` starts a new generation of SHOWN) or what the
+# person may see (memberships, roles, cluster identity, allocations: core/pagecache.py ``forget_person``).
+# A page made while a cluster did not answer is never kept, so the queue recovers on the next poll.
+
+SHOWN = pagecache.Generation("jobs-shown")
+
+
+def _shown_key(user_id, scope: str, number: int, language: str) -> str:
+    return f"jobs:shown:{user_id}:{scope}:{number}:{language}"
+
+
+def shown(user: User, scope: str, number: int, language: str) -> tuple[dict | None, tuple]:
+    """What this viewer was shown for (scope, page, language) if it is still true, and the check a page made
+    now must be kept with (read before it is made, so a change meanwhile makes it stale at once)."""
+    key = _shown_key(user.pk, scope, number, language)
+    person_key = pagecache.person_key(user.pk)
+    found = cache.get_many([key, SHOWN.key, person_key])
+    generation, person = found.get(SHOWN.key), found.get(person_key)
+    if generation is None or person is None:
+        return None, (SHOWN.current(), pagecache.person_token(user.pk))
+    check = (generation, person)
+    kept = found.get(key)
+    if isinstance(kept, dict) and kept.get("check") == check:
+        return kept, check
+    return None, check
+
+
+def keep_shown(user: User, scope: str, number: int, language: str, page: dict, check: tuple, jobs: Queue):
+    """Keep ``page`` (what ``shown`` returns) until the scheduler answers it came from expire."""
+    seconds = int(jobs.fresh_until - time.time())
+    if jobs.unreachable or seconds < 1:
+        return
+    cache.set(_shown_key(user.pk, scope, number, language), {**page, "check": check}, seconds)

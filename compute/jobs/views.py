@@ -10,7 +10,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -20,7 +22,7 @@ from compute.jobs.forms import JobForm
 from compute.jobs.services import estimate
 from compute.models import JobTemplate
 from core.exceptions import DomainError
-from core.pagination import paginate
+from core.pagination import page_number, paginate
 from core.roles import is_operator
 from core.web import show_error
 
@@ -44,25 +46,50 @@ def _poll_attributes(request, url: str, active: bool) -> dict:
 @login_required
 @require_GET
 def job_list(request):
-    scopes = queue.allowed_scopes(request.user)
+    """The queue as the viewer may see it. What they were shown is kept until the scheduler's answer it came
+    from expires (``queue.shown``), so a page that polls itself, or a reload, costs no more than a bare page."""
     scope = request.GET.get("scope", "mine")
+    scope = scope if scope in queue.SCOPES else "mine"
+    number = page_number(request)
+    language = get_language()
+    shown, check = queue.shown(request.user, scope, number, language)
+    if shown is None:
+        shown = _show(request, scope, number)
+        queue.keep_shown(request.user, scope, number, language, shown["page"], check, shown["queue"])
+        shown = shown["page"]
+    queue_url = reverse("compute:job_queue") + f"?scope={shown['scope']}&page={number}"
+    context = {**shown, **_poll_attributes(request, queue_url, shown["active"])}
+    template = "compute/jobs/partials/queue.html" if request.htmx else "compute/jobs/job_list.html"
+    return render(request, template, context)
+
+
+def _show(request, scope: str, number: int) -> dict:
+    """The queue's page ``number`` in ``scope`` for this viewer: the table rendered, and what the rest of the
+    page needs to know (the scopes they have, whether a job is active, which clusters did not answer)."""
+    scopes = queue.allowed_scopes(request.user)
     scope = scope if scope in scopes else "mine"
-    jobs = queue.queue_for(request.user, scope)
+    identity = identity_of(request.user)
+    jobs = queue.queue_for(request.user, scope, scopes=scopes, identity=identity)
     page = paginate(request, jobs.entries, per_page=JOBS_PER_PAGE)
     page.object_list = jobs.rows_for(page.object_list)
     page.query_string = f"scope={scope}"
-    queue_url = reverse("compute:job_queue") + f"?scope={scope}&page={page.number}"
-    context = {
+    table = (
+        render_to_string("compute/jobs/partials/queue_table.html", {"page": page, "scope": scope})
+        if page.object_list
+        else ""
+    )
+    return {
         "queue": jobs,
-        "page": page,
-        "scope": scope,
-        "scopes": scopes,
-        "identity": identity_of(request.user),
-        "can_submit": services.usable_allocations(request.user).exists(),
-        **_poll_attributes(request, queue_url, jobs.any_active),
+        "page": {
+            "scope": scope,
+            "scopes": scopes,
+            "table": table,  # a SafeString, kept as one in the cache
+            "active": jobs.any_active,
+            "unreachable": jobs.unreachable,
+            "has_identity": identity is not None,
+            "can_submit": services.usable_allocations(request.user).exists(),
+        },
     }
-    template = "compute/jobs/partials/queue.html" if request.htmx else "compute/jobs/job_list.html"
-    return render(request, template, context)
 
 
 @login_required

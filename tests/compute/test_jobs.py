@@ -263,6 +263,108 @@ def test_the_form_submits_and_leads_to_the_jobs_page(allocation, owner, client):
     assert page.status_code == 200 and "my-first" in page.content.decode()
 
 
+# --- what a viewer was shown is kept while the scheduler's answer is (compute/jobs/queue.py: shown) ------------
+
+
+def _queued(identity, allocation, job_id: str, name: str):
+    from compute.backends.base import QueuedJob
+
+    FakeBackend(cluster=allocation.partition.cluster).add_queued_job(
+        allocation.account_name,
+        QueuedJob(
+            job_id, identity.username, "npu", "RUNNING", "None",
+            name=name, account=allocation.account_name, nodes=1, cpus=4, cards=1,
+        ),
+    )  # fmt: skip
+
+
+def test_looking_again_shows_the_kept_page_until_the_schedulers_answer_expires(
+    allocation, owner, client, monkeypatch, settings
+):
+    import time
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    identity = give_identity(owner)
+    first = services.submit_job(request_for(allocation), by=owner)
+    client.force_login(owner)
+    assert f"/{first.job_id}/" in client.get(reverse("compute:job_list")).content.decode()
+    assert [job["job_id"] for job in client.get(reverse("api:job-list")).json()["jobs"]] == [first.job_id]
+    # A job the scheduler took behind the portal's back: the answer kept for ten seconds does not hold it yet,
+    # and looking again asks the database nothing about jobs.
+    _queued(identity, allocation, "7777", "by-hand")
+    with CaptureQueriesContext(connection) as looked:
+        again = client.get(reverse("compute:job_list")).content.decode()
+    assert f"/{first.job_id}/" in again and "by-hand" not in again
+    assert not [query for query in looked.captured_queries if "compute_" in query["sql"]]
+    assert [job["job_id"] for job in client.get(reverse("api:job-list")).json()["jobs"]] == [first.job_id]
+    # The page polls itself with its own count of polls, from the kept rows.
+    polled = client.get(reverse("compute:job_queue"), {"polls": 3}, HTTP_HX_REQUEST="true").content.decode()
+    assert "polls=4" in polled and f"/{first.job_id}/" in polled and "<html" not in polled
+    # Once the scheduler's answer has expired, so has the page made from it.
+    later = time.time() + settings.JOB_QUEUE_CACHE_SECONDS + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert "by-hand" in client.get(reverse("compute:job_list")).content.decode()
+    assert "7777" in [job["job_id"] for job in client.get(reverse("api:job-list")).json()["jobs"]]
+
+
+def test_a_submission_shows_on_the_next_look(allocation, owner, client):
+    give_identity(owner)
+    client.force_login(owner)
+    assert "You have no jobs in the queue." in client.get(reverse("compute:job_list")).content.decode()
+    client.post(
+        reverse("compute:job_submit"),
+        {
+            "allocation": allocation.pk, "name": "just-sent", "nodes": 1, "cards_per_node": 1,
+            "cpus_per_node": 2, "memory_gb": 8, "time_limit_minutes": 30, "script": SCRIPT,
+        },
+    )  # fmt: skip
+    record = Submission.objects.get()
+    page = client.get(reverse("compute:job_list")).content.decode()
+    assert f"/{record.job_id}/" in page and "just-sent" in page
+
+
+def test_a_manager_who_leaves_no_longer_sees_the_kept_page(allocation, owner, client):
+    from accounts.models import Membership
+
+    give_identity(owner)
+    record = services.submit_job(request_for(allocation), by=owner)
+    manager = UserFactory()
+    add_member(allocation.organisation, manager, MembershipRole.ADMIN)
+    client.force_login(manager)
+    url = reverse("compute:job_list") + "?scope=organisation"
+    api = reverse("api:job-list") + "?scope=organisation"
+    assert f"/{record.job_id}/" in client.get(url).content.decode()
+    assert client.get(api).json()["jobs"][0]["job_id"] == record.job_id
+    Membership.objects.filter(user=manager).delete()
+    page = client.get(url).content.decode()
+    assert f"/{record.job_id}/" not in page and "You have no jobs in the queue." in page
+    assert client.get(api).status_code == 403
+
+
+def test_choosing_a_cluster_user_name_shows_on_the_next_look(allocation, client):
+    colleague = UserFactory()
+    add_member(allocation.organisation, colleague, MembershipRole.MEMBER)
+    client.force_login(colleague)
+    assert "Choose your cluster user name first" in client.get(reverse("compute:job_list")).content.decode()
+    give_identity(colleague)
+    page = client.get(reverse("compute:job_list")).content.decode()
+    assert "Choose your cluster user name first" not in page
+    assert "You are not a user of any active allocation yet" in page
+
+
+def test_a_page_made_while_the_cluster_did_not_answer_is_not_kept(allocation, owner, client):
+    give_identity(owner)
+    record = services.submit_job(request_for(allocation), by=owner)
+    FakeBackend.stop()
+    client.force_login(owner)
+    assert "cannot be reached" in client.get(reverse("compute:job_list")).content.decode()
+    FakeBackend.start()
+    page = client.get(reverse("compute:job_list")).content.decode()
+    assert "cannot be reached" not in page and f"/{record.job_id}/" in page
+
+
 def test_the_form_shows_the_refusal_and_keeps_nothing(allocation, owner, client):
     client.force_login(owner)
     answer = client.post(
