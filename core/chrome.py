@@ -76,7 +76,11 @@ def _fingerprint(request, user, notices) -> str:
         who = f"{user.pk}|{user.get_short_name()}|{','.join(sorted(site_roles(user)))}|{user.is_superuser}"
     else:
         who = "-"
-    return hashlib.blake2b(f"{who}|{'|'.join(map(str, notices))}".encode(), digest_size=12).hexdigest()
+    # The marks too: a chrome rendered by a process with another SECRET_KEY (before a key rotation, or another
+    # deployment sharing the cache) holds marks this process would not fill in.
+    return hashlib.blake2b(
+        f"{who}|{'|'.join(map(str, notices))}|{marks()[0]}".encode(), digest_size=12
+    ).hexdigest()
 
 
 def render(part: str, context, render_nodes) -> str:

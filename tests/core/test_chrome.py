@@ -58,6 +58,24 @@ def test_each_page_gets_its_own_csrf_token_and_it_works(client):
     assert "_auth_user_id" not in client.session
 
 
+def test_a_chrome_cached_under_another_secret_key_is_rendered_again(client, settings):
+    """After a rotation of SECRET_KEY (or another deployment sharing the cache) the stand-ins in a cached chrome
+    are not this process's: it must not be served with them unfilled (the sign-out form would be refused)."""
+    person = UserFactory()
+    client.force_login(person)
+    client.get("/")
+    assert client.get("/").status_code == 200  # the header is now in the cache
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]  # a rotation: sessions stay valid
+    settings.SECRET_KEY = "another key of the same deployment, " + "x" * 40
+    chrome.marks.cache_clear()
+    try:
+        page = client.get("/").content.decode()
+    finally:
+        chrome.marks.cache_clear()
+    assert person.get_short_name() in page  # still signed in, with the header from the cache's key
+    assert "chrome-csrf-" not in page and "chrome-next-" not in page
+
+
 def test_the_language_switch_comes_back_to_the_page_it_is_on(client):
     client.force_login(UserFactory())
     client.get("/")
