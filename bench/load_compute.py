@@ -61,10 +61,12 @@ def load_compute(ctx) -> dict[str, int]:
         DailyUsage,
         IdCounter,
         Job,
+        MonthlyUsage,
         Partition,
         QuotaRequest,
         QuotaRequestMember,
     )
+    from compute.usage import refresh_monthly_usage
 
     rng, now = ctx.rng, ctx.now
     n_allocations, n_requests, n_jobs = ctx.scaled(2_000), ctx.scaled(5_000), ctx.scaled(200_000)
@@ -310,6 +312,8 @@ def load_compute(ctx) -> dict[str, int]:
             for n, ((a, day), (units, jobs_)) in enumerate(sorted(daily.items()), start=1)
         ),
     )
+    refresh_monthly_usage(sorted({a for a, _day in daily}))
+    counts["monthly usage"] = MonthlyUsage.objects.count()
     reset_sequences(
         Partition,
         QuotaRequest,
@@ -318,6 +322,7 @@ def load_compute(ctx) -> dict[str, int]:
         AllocationMember,
         Job,
         DailyUsage,
+        MonthlyUsage,
         ClusterIdentity,
     )
     ctx.shared.update(

@@ -9,6 +9,7 @@ from compute.models import (
     DailyUsage,
     EndReminder,
     Job,
+    MonthlyUsage,
     Partition,
     QuotaRequest,
     QuotaRequestMember,
@@ -115,6 +116,14 @@ class JobAdmin(ReadOnlyModelAdmin):
 class DailyUsageAdmin(ReadOnlyModelAdmin):
     list_display = ["allocation", "day", "units", "jobs"]
     list_filter = ["day"]
+    search_fields = ["allocation__account_name"]
+    list_select_related = ["allocation"]
+
+
+@admin.register(MonthlyUsage)
+class MonthlyUsageAdmin(ReadOnlyModelAdmin):
+    list_display = ["allocation", "month", "units", "jobs"]
+    list_filter = ["month"]
     search_fields = ["allocation__account_name"]
     list_select_related = ["allocation"]
 

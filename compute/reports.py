@@ -14,14 +14,13 @@ from django.utils.translation import gettext_lazy
 from accounts.models import OrganisationKind, Sector
 from compute.models import (
     Allocation,
-    DailyUsage,
     LedgerEntry,
     Partition,
     QuotaRequest,
     RequestStatus,
     Voucher,
 )
-from compute.services.capacity import usage_by_partition
+from compute.services.capacity import usage_between, usage_by_partition
 from core.reports import ZERO, Chart, Report, days, percent, rounded
 from core.text import bilingual
 
@@ -32,18 +31,13 @@ def _compute_by(attribute: str, labels: dict, start: date, end: date) -> list[li
         .values("partition__slug", f"organisation__{attribute}")
         .annotate(granted=Sum("granted_amount"), organisations=Count("organisation", distinct=True))
     )
-    used = (
-        DailyUsage.objects.filter(day__range=(start, end))
-        .values("allocation__partition__slug", f"allocation__organisation__{attribute}")
-        .annotate(used=Sum("units"))
-    )
+    used = usage_between(start, end, "allocation__partition__slug", f"allocation__organisation__{attribute}")
     table: dict[tuple, dict] = defaultdict(lambda: {"granted": ZERO, "used": ZERO, "organisations": 0})
     for row in granted:
         key = (row["partition__slug"], row[f"organisation__{attribute}"])
         table[key].update(granted=row["granted"] or ZERO, organisations=row["organisations"])
-    for row in used:
-        key = (row["allocation__partition__slug"], row[f"allocation__organisation__{attribute}"])
-        table[key]["used"] = row["used"] or ZERO
+    for key, units in used.items():
+        table[key]["used"] = units
     return [
         [
             partition,

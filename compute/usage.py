@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, Prefetch, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncMonth
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,6 +24,7 @@ from compute.models import (
     AllocationStatus,
     DailyUsage,
     Job,
+    MonthlyUsage,
     Partition,
     ReconcileRun,
     Unit,
@@ -301,6 +302,7 @@ def refresh_allocation_usage(allocation_ids: Iterable[int]) -> None:
                 for d in daily
             ]
         )
+        refresh_monthly_usage(ids)
         now = timezone.now()
         for allocation in (
             Allocation.objects.select_for_update(of=("self",))
@@ -323,6 +325,7 @@ def _refresh_postgresql(ids: list[int]) -> None:
             " WHERE allocation_id = ANY(%s) AND start_at IS NOT NULL GROUP BY 1, 2",
             [timezone.get_current_timezone_name(), ids],
         )
+        refresh_monthly_usage(ids)
         # Jobs started before the move to billing units count as the carried amount (migration 0006).
         cursor.execute(
             "UPDATE compute_allocation a SET used_amount = a.carried_amount + coalesce(t.total, 0),"
@@ -345,6 +348,31 @@ def _refresh_postgresql(ids: list[int]) -> None:
             .select_related("organisation", "partition")
         ):
             _apply_thresholds(allocation)
+
+
+def refresh_monthly_usage(ids: list[int]) -> None:
+    """The allocations' daily usage summed per month again (MonthlyUsage), after their days were rebuilt."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM compute_monthlyusage WHERE allocation_id = ANY(%s)", [ids])
+            cursor.execute(
+                "INSERT INTO compute_monthlyusage (allocation_id, month, units, jobs)"
+                " SELECT allocation_id, date_trunc('month', day)::date, sum(units), sum(jobs)"
+                " FROM compute_dailyusage WHERE allocation_id = ANY(%s) GROUP BY 1, 2",
+                [ids],
+            )
+        return
+    MonthlyUsage.objects.filter(allocation_id__in=ids).delete()
+    MonthlyUsage.objects.bulk_create(
+        MonthlyUsage(
+            allocation_id=row["allocation_id"], month=row["month"], units=row["units"], jobs=row["jobs"]
+        )
+        for row in DailyUsage.objects.filter(allocation_id__in=ids)
+        .annotate(month=TruncMonth("day"))
+        .values("allocation_id", "month")
+        .annotate(units=Sum("units"), jobs=Sum("jobs"))
+        .order_by()
+    )
 
 
 def _apply_thresholds(allocation: Allocation) -> None:

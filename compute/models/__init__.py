@@ -38,7 +38,7 @@ from compute.models.requests import (
     RequestKind,
     RequestStatus,
 )
-from compute.models.usage import DailyUsage, Job, ReconcileRun
+from compute.models.usage import DailyUsage, Job, MonthlyUsage, ReconcileRun
 
 # The vouchers' models live in their own module; importing them here registers them with the app.
 from compute.vouchers.models import (  # noqa: E402, F401

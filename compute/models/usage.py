@@ -65,6 +65,28 @@ class DailyUsage(models.Model):
         return f"{self.allocation_id} {self.day}: {self.units}"
 
 
+class MonthlyUsage(models.Model):
+    """An allocation's daily usage summed per calendar month, kept with it by the usage refresh
+    (compute/usage.py): reports over long periods read a row per month instead of one per day."""
+
+    allocation = models.ForeignKey(Allocation, on_delete=models.CASCADE, related_name="monthly_usage")
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    units = models.DecimalField(_("used"), max_digits=16, decimal_places=4)
+    jobs = models.PositiveIntegerField(_("jobs"), default=0)
+
+    class Meta:
+        verbose_name = _("monthly usage")
+        verbose_name_plural = _("monthly usage")
+        ordering = ["allocation", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["allocation", "month"], name="monthlyusage_unique_month")
+        ]
+        indexes = [models.Index(fields=["month"], name="monthlyusage_month")]
+
+    def __str__(self):
+        return f"{self.allocation_id} {self.month:%Y-%m}: {self.units}"
+
+
 class ReconcileRun(models.Model):
     """One comparison of the portal with the cluster: what drifted and what was repaired."""
 
