@@ -2,7 +2,9 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Organisation
 from alliance import demo, privacy, reports
+from alliance.models import AllianceMembership
 from alliance.services import directory
 from core import hooks, signals
 
@@ -56,4 +58,6 @@ hooks.register(hooks.API_URLS, "alliance.api_urls")
 hooks.register(hooks.DASHBOARD_PANELS, "alliance/partials/dashboard_panel.html", order=30)
 hooks.register(hooks.DEMO_DATA, demo.seed, order=20)
 hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=40)
+# The report's kept figures follow every saved or deleted membership and organisation (alliance/reports.py).
+reports.FIGURES.follow(AllianceMembership, Organisation)
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)

@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.core.cache import cache
 
+from alliance import reports
 from alliance.services import directory, membership
 
 
@@ -15,6 +16,9 @@ def recheck_memberships_task() -> dict:
 @shared_task(acks_late=True)
 def warm_directory_task() -> str:
     """After a change of the directory, and nightly (Celery beat): compute the directory page's facets and
-    statistics before anyone asks (alliance.services.directory.warm)."""
+    statistics, and the supervisors' alliance report, before anyone asks (alliance.services.directory.warm,
+    alliance.reports.warm)."""
     cache.delete(directory.WARM_PENDING_KEY)  # a change from now on schedules another warm-up
-    return directory.warm()
+    state = directory.warm()
+    reports.warm()
+    return state

@@ -376,6 +376,28 @@ ENDPOINTS: list[dict] = [
         "path": Url("oversight_report", "utilisation"),
         "persona": "operator",
     },
+    # The other reports of every platform (the default period: the year so far), and the exports.
+    *(
+        {"name": f"report {slug} (operator)", "path": Url("oversight_report", slug), "persona": "operator"}
+        for slug in (
+            "compute-by-type",
+            "decision-time",
+            "voucher-spend",
+            "incubation-funnel",
+            "training",
+            "alliance",
+        )
+    ),
+    {
+        "name": "report compute by sector, CSV (operator)",
+        "path": Url("oversight_report", "compute-by-sector", query="?format=csv"),
+        "persona": "operator",
+    },
+    {
+        "name": "report compute by sector, Excel (operator)",
+        "path": Url("oversight_report", "compute-by-sector", query="?format=xlsx"),
+        "persona": "operator",
+    },
     {"name": "transparency (visitor)", "path": Url("transparency"), "persona": None},
     {
         "name": "api allocations (member)",

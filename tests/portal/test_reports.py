@@ -127,6 +127,28 @@ def test_alliance_members_by_type_and_year():
     assert row[0] == today.year and row[2] == 2 and row[3] == 2
 
 
+def test_the_alliance_report_follows_a_new_member_at_once_and_is_warmed_by_the_task(
+    django_assert_num_queries,
+):
+    from alliance import reports as alliance_reports
+    from alliance.tasks import warm_directory_task
+
+    make_alliance_member(make_verified_organisation(UserFactory()))
+    today = timezone.localdate()
+    this_year = (today.replace(month=1, day=1), today)
+    assert reports.build("alliance", *this_year).rows[0][2] == 1
+    make_alliance_member(make_verified_organisation(UserFactory()))  # a save: a new generation of the figures
+    assert reports.build("alliance", *this_year).rows[0][2] == 2
+    # The warm-up task computes the default period's figures: the report then counts nothing itself.
+    cache.clear()
+    warm_directory_task()
+    with django_assert_num_queries(1):  # the directory's state, part of the figures' key
+        (row,) = alliance_reports.alliance_members(*this_year).rows
+    assert row[2] == 2 and row[3] == 2
+    # Another end is counted for itself (nothing joined by the end of last year).
+    assert reports.build("alliance", date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)).rows == []
+
+
 def test_supervisors_open_and_export_every_report_others_are_refused(client, staff, user):
     _two_sectors()
     client.force_login(staff)
