@@ -60,6 +60,8 @@ class DailyUsage(models.Model):
         verbose_name_plural = _("daily usage")
         ordering = ["allocation", "day"]
         constraints = [models.UniqueConstraint(fields=["allocation", "day"], name="dailyusage_unique_day")]
+        # Periods of all allocations (the reports' days before and after whole months, capacity by partition).
+        indexes = [models.Index(fields=["day"], name="dailyusage_day")]
 
     def __str__(self):
         return f"{self.allocation_id} {self.day}: {self.units}"

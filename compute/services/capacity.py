@@ -1,8 +1,10 @@
 """Capacity of the partitions: what is granted over a period, what is left, what was used."""
 
+import operator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import reduce
 
 from django.db.models import Q, Sum
 
@@ -90,10 +92,14 @@ def usage_between(first_day: date, last_day: date, *group: str) -> dict[tuple, D
     totals: dict[tuple, Decimal] = {}
     if first_month < after_last_month:
         months = MonthlyUsage.objects.filter(month__gte=first_month, month__lt=after_last_month)
-        days = DailyUsage.objects.filter(
-            Q(day__gte=first_day, day__lt=first_month) | Q(day__gte=after_last_month, day__lte=last_day)
-        )
-        parts = [months, days]
+        parts = [months]
+        edges = []
+        if first_day < first_month:
+            edges.append(Q(day__gte=first_day, day__lt=first_month))
+        if after_last_month <= last_day:
+            edges.append(Q(day__gte=after_last_month, day__lte=last_day))
+        if edges:
+            parts.append(DailyUsage.objects.filter(reduce(operator.or_, edges)))
     else:
         parts = [DailyUsage.objects.filter(day__range=(first_day, last_day))]
     for rows in parts:
