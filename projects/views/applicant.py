@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Organisation
+from core import rows
 from core.pagination import paginate
 from core.roles import sees_all_organisations
 from projects.forms import ApplicationForm, AttachmentForm, CoApplicantForm
@@ -19,15 +20,30 @@ from projects.services.access import is_applicant
 from projects.views.common import act, autosave, file_response, on_form, post_action
 from projects.views.operator import application_history, staff_panel
 
+# What a row of "My applications" shows: an application's content fields are long texts, not read for a list.
+LIST_FIELDS = (
+    "title",
+    "status",
+    "call__title_zh",
+    "call__title_en",
+    "organisation__name_zh",
+    "organisation__name_en",
+)
+
 
 @login_required
 def application_list(request):
     applications = (
         Application.objects.of_applicant(request.user)
-        .select_related("call__programme", "organisation")
+        .select_related("call", "organisation")
+        .only(*LIST_FIELDS)
         .order_by("-id")
     )
-    return render(request, "projects/application_list.html", {"page": paginate(request, applications)})
+    page = paginate(request, applications)
+    url_of = rows.UrlOf("projects:application_detail")
+    for application in page.object_list:
+        application.url = url_of(application.pk)
+    return render(request, "projects/application_list.html", {"page": page})
 
 
 @login_required

@@ -517,3 +517,25 @@ def test_decision_form_prefills_the_standard_text_of_each_decision(client, staff
     assert response.status_code == 200
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REVIEW_CLOSED
+
+
+def test_my_applications_show_title_call_organisation_and_link_in_constant_queries(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    owner = UserFactory()
+    organisation = make_verified_organisation(owner)
+    call = make_call()
+    login(client, owner)
+    counts = []
+    for size in (2, 8):
+        while Application.objects.filter(organisation=organisation).count() < size:
+            make_application(owner, organisation=organisation, call=call, title=f"P{size}-{call.pk}")
+        client.get(reverse("projects:application_list"))  # what every page shares is now cached
+        with CaptureQueriesContext(connection) as looked:
+            page = client.get(reverse("projects:application_list")).content.decode()
+        counts.append(len(looked))
+        for application in Application.objects.filter(organisation=organisation):
+            assert f'href="{application.get_absolute_url()}">{application.title}<' in page
+        assert call.title in page and organisation.display_name in page
+    assert counts[0] == counts[1]
