@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import hooks
 from projects import demo, privacy, reports
-from projects.models import Call, Programme
+from projects.models import Call, Criterion, Programme
 from projects.views import public
 
 hooks.register(
@@ -64,5 +64,5 @@ hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=20)
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)
 
 
-# The public open calls' cached body (core/pagecache.py) is rendered anew after any change it shows.
-public.OPEN_CALLS.follow(Call, Programme)
+# The public open calls' and call pages' cached bodies (core/pagecache.py): anew after any change they show.
+public.OPEN_CALLS.follow(Call, Programme, Criterion)

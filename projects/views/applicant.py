@@ -13,14 +13,16 @@ from accounts.models import Organisation
 from core import rows
 from core.pagination import paginate
 from core.roles import sees_all_organisations
+from core.text import bilingual
 from projects.forms import ApplicationForm, AttachmentForm, CoApplicantForm
-from projects.models import APPLICANT_STEPS, Application, Attachment, Call, Project
+from projects.models import APPLICANT_STATUS_LABELS, APPLICANT_STEPS, Application, Attachment, Call, Project
 from projects.services import applications as services
 from projects.services.access import is_applicant
 from projects.views.common import act, autosave, file_response, on_form, post_action
 from projects.views.operator import application_history, staff_panel
 
-# What a row of "My applications" shows: an application's content fields are long texts, not read for a list.
+# What a row of "My applications" shows (an application's content fields are long texts): read as plain values and
+# made ready strings once, not model instances whose properties the template calls cell by cell.
 LIST_FIELDS = (
     "title",
     "status",
@@ -34,15 +36,22 @@ LIST_FIELDS = (
 @login_required
 def application_list(request):
     applications = (
-        Application.objects.of_applicant(request.user)
-        .select_related("call", "organisation")
-        .only(*LIST_FIELDS)
-        .order_by("-id")
+        Application.objects.of_applicant(request.user).order_by("-id").values_list("pk", *LIST_FIELDS)
     )
     page = paginate(request, applications)
     url_of = rows.UrlOf("projects:application_detail")
-    for application in page.object_list:
-        application.url = url_of(application.pk)
+    labels = {status: str(label) for status, label in APPLICANT_STATUS_LABELS.items()}
+    page.object_list = [
+        {
+            "url": url_of(pk),
+            "title": title,
+            "status": status,
+            "status_label": labels.get(status, status),
+            "call": bilingual(call_zh, call_en),
+            "organisation": bilingual(name_zh, name_en),
+        }
+        for pk, title, status, call_zh, call_en, name_zh, name_en in page.object_list
+    ]
     return render(request, "projects/application_list.html", {"page": page})
 
 

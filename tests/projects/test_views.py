@@ -83,6 +83,43 @@ def test_open_calls_are_reused_until_a_call_changes_or_closes(client, django_ass
     assert "Urban brain call" in listing
 
 
+def test_a_visitors_call_page_is_reused_until_the_call_or_its_criteria_change(
+    client, django_assert_num_queries
+):
+    from projects.models import Call, Programme
+
+    call = make_call(title_en="Smart transport call")
+    criterion = call.programme.criteria.first()
+    url = call.get_absolute_url()
+    page = client.get(url).content.decode()
+    assert "Smart transport call" in page and criterion.name in page and "Sign in to apply" in page
+    with django_assert_num_queries(0):  # a visitor's page seen in the last minute: nothing asked
+        again = client.get(url).content.decode()
+    assert again.count("Smart transport call") == page.count("Smart transport call")
+    criterion.name_en = "Clinical value, renamed"
+    criterion.save()
+    assert "Clinical value, renamed" in client.get(url).content.decode()
+    programme = call.programme
+    programme.is_published = False
+    programme.save()
+    assert client.get(url).status_code == 404
+    assert (
+        client.get(reverse("projects:call_detail", args=[Call.objects.latest("pk").pk + 1])).status_code
+        == 404
+    )
+    # A bulk change sends no signal: it shows within the minute the body is kept.
+    Programme.objects.filter(pk=call.programme_id).update(is_published=True)
+    later = timezone.now() + timedelta(minutes=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("core.pagecache.timezone.now", lambda: later)
+        assert client.get(url).status_code == 200
+    # A signed-in person's page is their own: whether they may apply.
+    owner = UserFactory()
+    make_verified_organisation(owner)
+    login(client, owner)
+    assert "Start an application" in client.get(url).content.decode()
+
+
 def test_showcase_lists_only_consenting_graduates(client):
     owner = UserFactory()
     project = accepted(owner).project
