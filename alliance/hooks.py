@@ -4,8 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
 from alliance import demo, privacy, reports
-from alliance.models import AllianceMembership
+from alliance.models import AllianceMembership, AllianceProfile, CapabilityTag, DirectoryEntry, Solution
 from alliance.services import directory
+from alliance.views import directory as directory_views
 from core import hooks, signals
 
 hooks.register(
@@ -60,4 +61,6 @@ hooks.register(hooks.DEMO_DATA, demo.seed, order=20)
 hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=40)
 # The report's kept figures follow every saved or deleted membership and organisation (alliance/reports.py).
 reports.FIGURES.follow(AllianceMembership, Organisation)
+# A visitor's kept view of a member's profile follows what it shows (alliance/views/directory.py).
+directory_views.PROFILES.follow(DirectoryEntry, AllianceProfile, Solution, CapabilityTag, Organisation)
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)

@@ -3,12 +3,15 @@
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.access import manages
 from alliance.models import AllianceProfile, CapabilityTag, DirectoryEntry, Solution, SolutionStatus
 from alliance.services import directory, profiles
+from core import pagecache
 from core.pagination import paginate
 
 DIRECTORY_PAGE_SIZE = 24
@@ -49,31 +52,48 @@ def _charts(stats) -> list:
     ]
 
 
+# A visitor's view of a member's profile is kept per generation (a save of an entry, profile, solution,
+# capability tag or organisation starts a new one: followed in alliance/hooks.py), the entry's last sync (bulk
+# changes go through sync_entry), day and language: a profile seen before asks the database for the entry only.
+PROFILES = pagecache.Generation("alliance-profiles")
+
+
 def member_profile(request, organisation_id):
     """A member's public profile: what the viewer may see of it, with its published solutions."""
     entry = get_object_or_404(DirectoryEntry.objects.select_related("organisation"), pk=organisation_id)
     audience = profiles.audience(request.user, organisation_id)
     if not entry.is_listed and audience != "own":
         raise Http404
-    profile = (
-        AllianceProfile.objects.filter(organisation_id=organisation_id)
-        .prefetch_related(Prefetch("capabilities", queryset=CapabilityTag.objects.order_by("slug")))
-        .first()
-    )
-    solutions = (
-        Solution.objects.filter(organisation_id=organisation_id, status=SolutionStatus.PUBLISHED)
-        .prefetch_related("capabilities")
-        .order_by("-id")[:20]
-    )
-    can_edit = manages(request.user, organisation_id)
+
+    def profile():
+        return (
+            AllianceProfile.objects.filter(organisation_id=organisation_id)
+            .prefetch_related(Prefetch("capabilities", queryset=CapabilityTag.objects.order_by("slug")))
+            .first()
+        )
+
+    visitor = not request.user.is_authenticated
     return render(
         request,
         "alliance/member_profile.html",
         {
             "entry": entry,
-            "shown": profiles.visible_profile(profile, audience),
+            "shown": SimpleLazyObject(lambda: profiles.visible_profile(profile(), audience)),
             "audience": audience,
-            "solutions": solutions,
-            "can_edit": can_edit,
+            "solutions": SimpleLazyObject(
+                lambda: list(
+                    Solution.objects.filter(organisation_id=organisation_id, status=SolutionStatus.PUBLISHED)
+                    .prefetch_related("capabilities")
+                    .order_by("-id")[:20]
+                )
+            ),
+            "can_edit": not visitor and manages(request.user, organisation_id),
+            "body_key": (
+                f"{PROFILES.current()}:{entry.updated_at.isoformat()}:{timezone.localdate()}:{get_language()}:"
+                f"{organisation_id}"
+                if visitor
+                else None
+            ),
+            "body_seconds": directory.CACHE_SECONDS,
         },
     )

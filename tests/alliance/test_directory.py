@@ -363,3 +363,25 @@ def test_a_page_seen_before_asks_only_for_the_directorys_state(client, operator,
     membership = AllianceMembership.objects.get(organisation=org)
     membership_services.suspend_membership(membership, by=operator, reason="Unpaid fee")
     assert "缓存测试机构" not in client.get(INDEX, {"q": "缓存"}).content.decode()
+
+
+def test_a_visitors_profile_is_reused_until_what_it_shows_changes(
+    client, operator, django_assert_num_queries
+):
+    from django.core.cache import cache
+
+    org = make_member_organisation(operator, name_zh="缓存测试公司")
+    publish_profile(
+        org, operator=operator, contact_name="李主任", visibility={"contact_name": Visibility.PUBLIC}
+    )
+    url = reverse("alliance:member_profile", args=[org.pk])
+    cache.clear()
+    assert "李主任" in client.get(url).content.decode()
+    with django_assert_num_queries(1):  # the entry: it may have been unlisted or synced since
+        assert "李主任" in client.get(url).content.decode()
+    # Hiding a value takes effect on the very next visit.
+    publish_profile(org, operator=operator, visibility={"contact_name": Visibility.PRIVATE})
+    assert "李主任" not in client.get(url).content.decode()
+    # The organisation's own people see it all, never a visitor's kept page.
+    client.force_login(manager_of(org))
+    assert "李主任" in client.get(url).content.decode()
