@@ -50,21 +50,12 @@ class Generation:
         return f"{self.current()}:{minute}:{get_language()}:{digest}"
 
 
-# What one person may see (their memberships, site roles, cluster identity, allocations) has a token too:
-# a page kept for that person stores the token it was made with and is shown again only while the token is
-# the same. ``forget_person`` is called wherever those change (core/chrome.py: forget, compute/hooks.py).
-def person_key(user_id) -> str:
-    return f"pagecache:person:{user_id}"
-
-
-def person_token(user_id) -> str:
-    key = person_key(user_id)
-    value = cache.get(key)
-    if value is None:
-        cache.add(key, get_random_string(12), None)
-        value = cache.get(key, "")
-    return value
+# What one person may see (their memberships, site roles, cluster identity, allocations) has a generation too:
+# a page kept for that person stores the generation it was made with and is shown again only while it is the
+# same. ``forget_person`` is called wherever those change (core/chrome.py: forget, compute/hooks.py).
+def person(user_id) -> Generation:
+    return Generation(f"person:{user_id}")
 
 
 def forget_person(user_id) -> None:
-    cache.set(person_key(user_id), get_random_string(12), None)
+    person(user_id).forget()

@@ -426,12 +426,11 @@ def shown(user: User, scope: str, number: int, language: str) -> tuple[dict | No
     """What this viewer was shown for (scope, page, language) if it is still true, and the check a page made
     now must be kept with (read before it is made, so a change meanwhile makes it stale at once)."""
     key = _shown_key(user.pk, scope, number, language)
-    person_key = pagecache.person_key(user.pk)
-    found = cache.get_many([key, SHOWN.key, person_key])
-    generation, person = found.get(SHOWN.key), found.get(person_key)
-    if generation is None or person is None:
-        return None, (SHOWN.current(), pagecache.person_token(user.pk))
-    check = (generation, person)
+    person = pagecache.person(user.pk)
+    found = cache.get_many([key, SHOWN.key, person.key])
+    check = (found.get(SHOWN.key), found.get(person.key))
+    if None in check:
+        return None, (SHOWN.current(), person.current())
     kept = found.get(key)
     if isinstance(kept, dict) and kept.get("check") == check:
         return kept, check
