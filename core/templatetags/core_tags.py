@@ -1,7 +1,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django import template
-from django.template.loader_tags import BLOCK_CONTEXT_KEY
+from django.template.loader_tags import BLOCK_CONTEXT_KEY, BlockNode
 from django.urls import reverse
 from django.utils import formats, translation
 from django.utils.html import format_html, format_html_join
@@ -128,6 +128,10 @@ def block_text(context, name):
 
 
 class ChromeNode(template.Node):
+    # Django looks for the blocks of a page's root template (base.html) on every render by walking all of its
+    # nodes: the chrome holds most of them and no block, so the walk skips it.
+    child_nodelists = ()
+
     def __init__(self, part: str, nodelist):
         self.part, self.nodelist = part, nodelist
 
@@ -146,4 +150,8 @@ def do_chrome(parser, token):
         raise template.TemplateSyntaxError('usage: {% chrome "name" %}...{% endchrome %}')
     nodelist = parser.parse(("endchrome",))
     parser.delete_first_token()
+    if nodelist.get_nodes_by_type(BlockNode):
+        raise template.TemplateSyntaxError(
+            "{% chrome %} is the same on every page: it cannot hold a {% block %}"
+        )
     return ChromeNode(bits[1][1:-1], nodelist)
