@@ -8,6 +8,7 @@ from alliance.models import AllianceMembership, AllianceProfile, CapabilityTag, 
 from alliance.services import directory
 from alliance.views import directory as directory_views
 from core import hooks, signals
+from core import reports as core_reports
 
 hooks.register(
     hooks.AUDIT_LABELS,
@@ -59,6 +60,7 @@ hooks.register(hooks.API_URLS, "alliance.api_urls")
 hooks.register(hooks.DASHBOARD_PANELS, "alliance/partials/dashboard_panel.html", order=30)
 hooks.register(hooks.DEMO_DATA, demo.seed, order=20)
 hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=40)
+core_reports.DATA.follow(*reports.READS)
 # The report's kept figures follow every saved or deleted membership and organisation (alliance/reports.py).
 reports.FIGURES.follow(AllianceMembership, Organisation)
 # A visitor's kept view of a member's profile follows what it shows (alliance/views/directory.py).

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import OrganisationKind
+from accounts.models import Organisation, OrganisationKind
 from alliance.models import AllianceMembership, MembershipStatus
 from alliance.services import directory
 from core import pagecache
@@ -84,6 +84,9 @@ def alliance_members(start: date, end: date) -> Report:
         Chart([_("Joined")], [(str(year), [Decimal(n)]) for year, n in sorted(per_year.items())]),
     )
 
+
+# What the report reads: a save or deletion starts a new generation of the kept reports (core.reports.DATA).
+READS = (AllianceMembership, Organisation)
 
 REPORTS = {"alliance": (gettext_lazy("Alliance members by type and joins per year"), alliance_members)}
 

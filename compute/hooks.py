@@ -14,6 +14,7 @@ from compute.models import AllocationMember
 from compute.services import members
 from compute.vouchers.services import applications as voucher_applications
 from core import hooks, pagecache, signals
+from core import reports as core_reports
 
 hooks.register(
     hooks.AUDIT_LABELS,
@@ -78,6 +79,7 @@ hooks.register(hooks.STAFF_MENU, "compute/partials/staff_menu.html")
 hooks.register(hooks.API_URLS, "compute.api_urls")
 hooks.register(hooks.DEMO_DATA, demo.seed, order=10)
 hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=10)
+core_reports.DATA.follow(*reports.READS)
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)
 hooks.register(hooks.READINESS_CHECKS, readiness.cluster_checks)
 hooks.register(hooks.DEMO_NOTICES, readiness.fake_cluster_notice)

@@ -11,14 +11,16 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import OrganisationKind, Sector
+from accounts.models import Organisation, OrganisationKind, Sector
 from compute.models import (
     Allocation,
     LedgerEntry,
     Partition,
     QuotaRequest,
     RequestStatus,
+    Settlement,
     Voucher,
+    VoucherScheme,
 )
 from compute.services.capacity import usage_between, usage_by_partition
 from core.reports import ZERO, Chart, Report, days, percent, rounded
@@ -168,6 +170,11 @@ REPORTS = {
     "decision-time": (gettext_lazy("Time from quota request to decision"), decision_time),
     "voucher-spend": (gettext_lazy("Compute voucher spend by scheme and sector"), voucher_spend),
 }
+
+
+# What these reports read: a save or deletion starts a new generation of the kept reports (core.reports.DATA);
+# the usage refresh, which writes the daily and monthly sums in bulk, starts one itself (compute/usage.py).
+READS = (Organisation, Allocation, Partition, QuotaRequest, Voucher, VoucherScheme, Settlement, LedgerEntry)
 
 
 def transparency_figures(today: date) -> dict:

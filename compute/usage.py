@@ -31,6 +31,7 @@ from compute.models import (
 )
 from compute.services.allocations import manager_emails, sync_allocation
 from core import audit
+from core import reports as core_reports
 from core.mail import send_templated_mail
 from core.roles import SiteRole
 from core.states import save_transition
@@ -351,7 +352,12 @@ def _refresh_postgresql(ids: list[int]) -> None:
 
 
 def refresh_monthly_usage(ids: list[int]) -> None:
-    """The allocations' daily usage summed per month again (MonthlyUsage), after their days were rebuilt."""
+    """The allocations' daily usage summed per month again (MonthlyUsage), after their days were rebuilt.
+
+    The kept supervisors' reports (core.reports.DATA) are then built anew, as after a signal (these bulk writes
+    send none), and once more when the transaction commits, in case one was built from the old sums between."""
+    core_reports.DATA.forget()
+    transaction.on_commit(core_reports.DATA.forget)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM compute_monthlyusage WHERE allocation_id = ANY(%s)", [ids])

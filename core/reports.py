@@ -6,12 +6,28 @@ An app offers its reports through ``core.hooks.OVERSIGHT_REPORTS`` and its part 
 page through ``core.hooks.OVERVIEW_FIGURES``.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.functional import Promise
+
+from core import pagecache
+
 ZERO = Decimal("0")
 MAX_PERIOD_DAYS = 366 * 5
+
+# The state of what the reports read. A built report is kept for a minute per period and language
+# (portal/oversight.py); a save or deletion of a model a report reads starts a new generation (each platform
+# follows its models in its hooks.py), and so does the usage refresh, which writes in bulk. Changes that send
+# no signal show within the minute.
+DATA = pagecache.Generation("oversight-reports")
+
+
+def _settled(value):
+    """A translated text as the plain string of the current language (a lazy one would be translated again,
+    in whatever language, wherever it is shown next)."""
+    return str(value) if isinstance(value, Promise) else value
 
 
 @dataclass
@@ -57,6 +73,23 @@ class Report:
     chart: Chart | None = None
     start: date | None = None
     end: date | None = None
+
+    def settled(self) -> "Report":
+        """A copy whose texts are plain strings of the current language: what may be kept and shown later."""
+        chart = self.chart
+        if chart is not None:
+            chart = Chart(
+                [_settled(name) for name in chart.series],
+                [(_settled(label), list(values)) for label, values in chart.bars],
+            )
+        return replace(
+            self,
+            title=_settled(self.title),
+            description=_settled(self.description),
+            columns=[_settled(column) for column in self.columns],
+            rows=[[_settled(cell) for cell in row] for row in self.rows],
+            chart=chart,
+        )
 
 
 def days(start: date, end: date) -> int:

@@ -18,7 +18,8 @@ from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from core.reports import MAX_PERIOD_DAYS
+from core import pagecache
+from core.reports import DATA, MAX_PERIOD_DAYS
 from core.roles import can_read_audit_trail
 from portal import reports
 
@@ -88,25 +89,52 @@ def report(request, slug):
             status=400,
         )
     period = form.cleaned_data if form.is_bound else _default_period(today)
-    result = reports.build(slug, period["start"], period["end"])
+    key, kept = _kept_report(slug, period["start"], period["end"])
     export = request.GET.get("format")
     if export == "csv":
-        return _csv(result)
+        return _csv(kept["report"])
     if export == "xlsx":
-        return _xlsx(result)
+        # The workbook too is made once for everyone who exports the kept report (openpyxl takes milliseconds).
+        workbook = cache.get(f"{key}:xlsx")
+        if workbook is None:
+            workbook = _workbook(kept["report"])
+            cache.set(f"{key}:xlsx", workbook, pagecache.BODY_SECONDS)
+        return _xlsx(kept["report"], workbook)
     return render(
         request,
         "portal/oversight/report.html",
         {
             "form": form,
-            "report": result,
-            "title": result.title,
+            "report": kept["report"],
+            "title": kept["report"].title,
             "slug": slug,
-            "chart": _chart(result) if result.chart and result.rows else None,
-            "table_rows": _table_rows(result),
+            "chart": kept["chart"],
+            "table_rows": kept["table_rows"],
+            "as_of": kept["as_of"],
             "query": f"start={period['start']:%Y-%m-%d}&end={period['end']:%Y-%m-%d}",
         },
     )
+
+
+def _kept_report(slug: str, start: date, end: date) -> tuple[str, dict]:
+    """The report for a period with its table cells and chart ready, built once a minute at most per state of
+    what it reads and language (core.reports.DATA): every supervisor and export of that minute shares it."""
+    now = timezone.now()
+    key = (
+        f"oversight:report:{slug}:{start:%Y%m%d}:{end:%Y%m%d}:{DATA.current()}:{now:%Y%m%d%H%M}:"
+        f"{get_language()}"
+    )
+    kept = cache.get(key)
+    if kept is None:
+        result = reports.build(slug, start, end).settled()
+        kept = {
+            "report": result,
+            "table_rows": _table_rows(result),
+            "chart": _chart(result) if result.chart and result.rows else None,
+            "as_of": now,
+        }
+        cache.set(key, kept, pagecache.BODY_SECONDS)
+    return key, kept
 
 
 def _table_rows(result) -> list[str]:
@@ -171,7 +199,7 @@ def _csv(result) -> HttpResponse:
     return response
 
 
-def _xlsx(result) -> HttpResponse:
+def _workbook(result) -> bytes:
     from openpyxl import Workbook  # heavy optional library, loaded only for an Excel export
     from openpyxl.styles import Font  # heavy optional library, loaded only for an Excel export
 
@@ -193,8 +221,12 @@ def _xlsx(result) -> HttpResponse:
         )
     buffer = BytesIO()
     workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx(result, workbook: bytes) -> HttpResponse:
     response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        workbook, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     response["Content-Disposition"] = f'attachment; filename="{_filename(result, "xlsx")}"'
     return response

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from core import hooks
+from core import reports as core_reports
 from projects import demo, privacy, reports
 from projects.models import Call, Criterion, Programme
 from projects.views import public
@@ -61,6 +62,7 @@ hooks.register(hooks.API_URLS, "projects.api_urls")
 hooks.register(hooks.DASHBOARD_PANELS, "projects/partials/dashboard_panel.html", order=20)
 hooks.register(hooks.DEMO_DATA, demo.seed, order=30)
 hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=20)
+core_reports.DATA.follow(*reports.READS)
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)
 
 

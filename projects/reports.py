@@ -46,6 +46,9 @@ def incubation_funnel(start: date, end: date) -> Report:
     )
 
 
+# What the report reads: a save or deletion starts a new generation of the kept reports (core.reports.DATA).
+READS = (Application, Programme, Project)
+
 REPORTS = {"incubation-funnel": (gettext_lazy("Incubation funnel per programme"), incubation_funnel)}
 
 

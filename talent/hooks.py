@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from core import hooks, signals
+from core import reports as core_reports
 from talent import demo, privacy, reports, sweepers
 from talent.models import Cohort, Course, Enrolment, Programme, SeatPool
 from talent.views import catalogue
@@ -56,6 +57,7 @@ hooks.register(hooks.API_URLS, "talent.api_urls")
 hooks.register(hooks.DASHBOARD_PANELS, "talent/partials/dashboard_panel.html", order=10)
 hooks.register(hooks.DEMO_DATA, demo.seed, order=40)
 hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=30)
+core_reports.DATA.follow(*reports.READS)
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)
 hooks.register(hooks.STUCK_WORK, sweepers.unoffered_seats)
 

@@ -39,6 +39,9 @@ def training(start: date, end: date) -> Report:
     )
 
 
+# What the report reads: a save or deletion starts a new generation of the kept reports (core.reports.DATA).
+READS = (Enrolment, Certificate, Course)
+
 REPORTS = {"training": (gettext_lazy("Training enrolments, completions and certificates"), training)}
 
 

@@ -4,11 +4,16 @@ transparency page shows aggregates and nothing personal."""
 from datetime import date, timedelta
 from decimal import Decimal
 from io import BytesIO
+from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
 from accounts.models import Sector
@@ -230,3 +235,64 @@ def test_training_counts_enrolments_completions_and_certificates():
     course = Enrolment.objects.filter(user=people[0]).get().cohort.course
     assert row[0] == str(course)
     assert row[1:] == [2, 2, Certificate.objects.count()] == [2, 2, 2]
+
+
+def _report_page(client, slug, **params):
+    return client.get(
+        reverse("oversight_report", args=[slug]), {"start": "2026-01-01", "end": "2026-12-31", **params}
+    )
+
+
+def _main(response) -> str:
+    page = response.content.decode()
+    return page[page.index("<main") : page.index("</main>")]
+
+
+def _used_by_sector(response) -> dict:
+    return {row[1]: row[4] for row in response.context["report"].rows}
+
+
+def test_a_report_is_built_once_a_minute_and_anew_after_a_change_it_reads(client, staff):
+    health, transport = _two_sectors()
+    health_label = health.organisation.get_sector_display()
+    owner = UserFactory()
+    school = make_verified_organisation(owner, sector=Sector.EDUCATION)
+    client.force_login(staff)
+    first = _report_page(client, "compute-by-sector")
+    assert _used_by_sector(first)[health_label] == Decimal("15.00")
+    assert "Figures as of" in first.content.decode()
+    # Asked again (a page, or an export of the same period), the kept report reads no allocation or usage.
+    with CaptureQueriesContext(connection) as queries:
+        again = _report_page(client, "compute-by-sector")
+        _report_page(client, "compute-by-sector", format="csv")
+    assert not [q["sql"] for q in queries.captured_queries if "compute_" in q["sql"]]
+    assert _main(again) == _main(first)
+    # New usage arrives through the ingest's bulk writes: the next page counts it.
+    card_hours(health, 20, job_id="9")
+    assert _used_by_sector(_report_page(client, "compute-by-sector"))[health_label] == Decimal("35.00")
+    # A new allocation is a save: the next page shows its sector.
+    make_allocation(owner, school, amount=50)
+    page = _report_page(client, "compute-by-sector")
+    assert Sector.EDUCATION.label in _used_by_sector(page)
+    # A change that sends no signal (a bulk update) shows once the minute is over.
+    Allocation.objects.filter(pk=transport.pk).update(granted_amount=Decimal("1234"))
+    granted = {row[1]: row[3] for row in _report_page(client, "compute-by-sector").context["report"].rows}
+    assert granted[transport.organisation.get_sector_display()] == Decimal("900")
+    later = timezone.now() + timedelta(seconds=61)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        page = _report_page(client, "compute-by-sector")
+    granted = {row[1]: row[3] for row in page.context["report"].rows}
+    assert granted[transport.organisation.get_sector_display()] == Decimal("1234")
+
+
+def test_a_kept_report_is_shown_in_the_language_it_was_asked_in(client, staff):
+    _two_sectors()
+    client.force_login(staff)
+    english = _report_page(client, "compute-by-sector").content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese = _report_page(client, "compute-by-sector").content.decode()
+    with translation.override("zh-hans"):
+        sector, healthcare = str(_("Sector")), str(Sector.HEALTHCARE.label)
+    assert sector != "Sector" and healthcare != "Healthcare"
+    assert f">{sector}<" in chinese and healthcare in chinese and ">Sector<" not in chinese
+    assert ">Sector<" in english and "Healthcare" in english and healthcare not in english
