@@ -16,6 +16,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import get_language
+from rest_framework.response import Response
 
 BODY_SECONDS = 60
 
@@ -59,3 +60,26 @@ def person(user_id) -> Generation:
 
 def forget_person(user_id) -> None:
     person(user_id).forget()
+
+
+class KeptPublicList:
+    """A public API list (a DRF viewset mixin) whose pages are the same for every client: a page's data is kept
+    like a public page's body, per state of what it shows (``kept_state()``: a generation's current value, say),
+    minute, language, whole query string and the site address its links use, so a page asked for in the last
+    minute asks the database nothing but its state. Errors (a bad cursor, a bad filter) are never kept."""
+
+    def kept_state(self) -> str:
+        raise NotImplementedError
+
+    def list(self, request, *args, **kwargs):
+        minute = timezone.now().strftime("%Y%m%d%H%M")
+        asked = f"{request.build_absolute_uri('/')}?{request.GET.urlencode()}"
+        digest = hashlib.sha256(asked.encode()).hexdigest()[:24]
+        key = f"pagecache:api:{self.basename}:{self.kept_state()}:{minute}:{get_language()}:{digest}"
+        data = cache.get(key)
+        if data is not None:
+            return Response(data)
+        response = super().list(request, *args, **kwargs)
+        if response.status_code == 200:
+            cache.set(key, response.data, BODY_SECONDS)
+        return response

@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import pagecache
 from core.exceptions import DomainError
 from core.web import IdField
 from talent.models import (
@@ -34,6 +35,7 @@ from talent.models import (
 from talent.pdf import verification_url
 from talent.services.enrolment import accept_offer, enrol, waitlist_position, withdraw
 from talent.services.running import mark_attendance, set_scores
+from talent.views.catalogue import CATALOGUE
 from talent.views.certificates import holder_label
 
 
@@ -172,13 +174,17 @@ class CourseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CourseViewSet(viewsets.ReadOnlyModelViewSet):
-    """Published courses with their upcoming cohorts and seats left. Public."""
+class CourseViewSet(pagecache.KeptPublicList, viewsets.ReadOnlyModelViewSet):
+    """Published courses with their upcoming cohorts and seats left. Public: a page is kept while the catalogue
+    is unchanged, as the catalogue page's body is."""
 
     serializer_class = CourseSerializer
     permission_classes = [permissions.AllowAny]
     lookup_field = "slug"
     lookup_value_regex = r"[-a-zA-Z0-9_]{1,50}"
+
+    def kept_state(self) -> str:
+        return CATALOGUE.current()
 
     def get_queryset(self):
         cohorts = (

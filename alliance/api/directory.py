@@ -12,6 +12,7 @@ from accounts.models import Sector
 from alliance.api.common import AllianceCapabilitySerializer
 from alliance.models import AllianceProfile, DirectoryEntry, Tier
 from alliance.services import directory, profiles
+from core import pagecache
 from core.pagination import CursorPagination
 
 
@@ -99,13 +100,17 @@ def directory_query(params) -> directory.DirectoryQuery:
     return query
 
 
-class DirectoryViewSet(viewsets.ReadOnlyModelViewSet):
-    """The public alliance directory: current members with the same filters and search as the page."""
+class DirectoryViewSet(pagecache.KeptPublicList, viewsets.ReadOnlyModelViewSet):
+    """The public alliance directory: current members with the same filters and search as the page. A page is
+    kept per state of the directory (its latest change), as the page's body is."""
 
     serializer_class = DirectoryEntrySerializer
     permission_classes = [permissions.AllowAny]
     pagination_class = DirectoryPagination
     lookup_value_regex = r"[0-9]{1,18}"
+
+    def kept_state(self) -> str:
+        return directory.generation()
 
     def get_queryset(self):
         query = directory_query(self.request.query_params)

@@ -2,7 +2,9 @@
 
 from rest_framework import permissions, serializers, viewsets
 
+from core import pagecache
 from projects.models import SCORE_MAX, SCORE_MIN, Call, Criterion, Programme
+from projects.views.public import OPEN_CALLS
 
 
 class CriterionSerializer(serializers.ModelSerializer):
@@ -65,11 +67,15 @@ class CallSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CallViewSet(viewsets.ReadOnlyModelViewSet):
-    """Open calls of the incubation programmes, with eligibility, benefits and review criteria. Public."""
+class CallViewSet(pagecache.KeptPublicList, viewsets.ReadOnlyModelViewSet):
+    """Open calls of the incubation programmes, with eligibility, benefits and review criteria. Public: a page is
+    kept while the calls are unchanged, as the open calls page's body is."""
 
     serializer_class = CallSerializer
     permission_classes = [permissions.AllowAny]
+
+    def kept_state(self) -> str:
+        return OPEN_CALLS.current()
 
     def get_queryset(self):
         calls = Call.objects.published().select_related("programme").prefetch_related("programme__criteria")
