@@ -1,5 +1,5 @@
 from django.apps import AppConfig, apps
-from django.db.models.signals import m2m_changed, post_migrate, pre_delete
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save, pre_delete
 from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext_lazy as _
 
@@ -31,6 +31,13 @@ class CoreConfig(AppConfig):
             forget_site_roles, sender=get_user_model().groups.through, dispatch_uid="core.forget_site_roles"
         )
         pre_delete.connect(forget_site_roles, sender=Group, dispatch_uid="core.forget_site_roles_group")
+        # So is whether a member of staff has an authenticator: forget it when one is added or removed.
+        from allauth.mfa.models import Authenticator  # noqa: PLC0415
+
+        from core.middleware import forget_mfa_enabled  # noqa: PLC0415
+
+        post_save.connect(forget_mfa_enabled, sender=Authenticator, dispatch_uid="core.forget_mfa_saved")
+        post_delete.connect(forget_mfa_enabled, sender=Authenticator, dispatch_uid="core.forget_mfa_deleted")
 
 
 def _fast_choice_labels() -> None:

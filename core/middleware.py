@@ -5,7 +5,9 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -50,11 +52,39 @@ def session_skipped_mfa(request, user) -> bool:
     return bool(records) and not any(record.get("method") == "mfa" for record in records)
 
 
+def _mfa_key(user_id) -> str:
+    return f"mfa-enabled:v1:{user_id}"
+
+
+def mfa_enabled(user) -> bool:
+    """allauth's ``is_mfa_enabled``, kept between requests as the site roles are (SITE_ROLES_CACHE_SECONDS): every
+    staff page asks it. Forgotten when one of the person's authenticators is saved or deleted
+    (``forget_mfa_enabled``), so removing the last one refuses the next page."""
+    seconds = settings.SITE_ROLES_CACHE_SECONDS
+    found = cache.get(_mfa_key(user.pk)) if seconds > 0 else None
+    if found is None:
+        found = is_mfa_enabled(user)
+        if seconds > 0:
+            cache.set(_mfa_key(user.pk), found, seconds)
+    return found
+
+
+def forget_mfa_enabled(sender=None, instance=None, **kwargs) -> None:
+    """``post_save`` / ``post_delete`` of an allauth ``Authenticator``: now, and again once committed (so that a
+    request reading the old answer meanwhile cannot keep it)."""
+
+    def forget():
+        cache.delete(_mfa_key(instance.user_id))
+
+    forget()
+    transaction.on_commit(forget)
+
+
 def staff_mfa_refusal(request, user, *, by_session: bool) -> str:
     """Why this staff member may not act yet ("" when they may): no authenticator, or a session without MFA."""
     if not requires_mfa(user):
         return ""
-    if not is_mfa_enabled(user):
+    if not mfa_enabled(user):
         return STAFF_WITHOUT_MFA
     if by_session and session_skipped_mfa(request, user):
         return SESSION_WITHOUT_MFA

@@ -3,7 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services
@@ -114,3 +118,19 @@ def test_a_member_without_mfa_uses_the_api(client):
 def test_the_back_office_login_goes_through_allauth(client):
     response = client.get("/admin/login/?next=/admin/")
     assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
+def test_whether_staff_have_an_authenticator_is_kept_until_one_is_added_or_removed(
+    client, operator, settings
+):
+    settings.SITE_ROLES_CACHE_SECONDS = 600  # kept as with a shared cache (production)
+    client.force_login(operator)
+    page = reverse("compute:allocation_list")
+    assert client.get(page).url.startswith(reverse("mfa_activate_totp"))  # no authenticator yet
+    TOTP.activate(operator, generate_totp_secret())  # a save: the next page knows
+    assert client.get(page).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(page).status_code == 200
+    assert not [q for q in queries.captured_queries if "mfa_authenticator" in q["sql"]]
+    Authenticator.objects.filter(user=operator).get().delete()  # removed: refused on the next page
+    assert client.get(page).url.startswith(reverse("mfa_activate_totp"))
