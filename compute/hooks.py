@@ -3,14 +3,14 @@
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
-from compute import demo, metrics, privacy, readiness, reports, sweepers
+from accounts.models import Organisation, User
+from compute import demo, kept, metrics, privacy, readiness, reports, sweepers
 from compute.identities import keys as identity_keys
 from compute.identities import privacy as identity_privacy
 from compute.identities import services as identity_services
 from compute.identities import sweepers as identity_sweepers
 from compute.identities.models import ClusterIdentity
-from compute.models import AllocationMember
+from compute.models import Allocation, AllocationMember, Partition, QuotaRequest
 from compute.services import members
 from compute.vouchers.services import applications as voucher_applications
 from core import hooks, pagecache, signals
@@ -80,6 +80,9 @@ hooks.register(hooks.API_URLS, "compute.api_urls")
 hooks.register(hooks.DEMO_DATA, demo.seed, order=10)
 hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=10)
 core_reports.DATA.follow(*reports.READS)
+# The operators' allocation and request lists, kept per state of what they show (compute/kept.py).
+kept.ALLOCATIONS.follow(Allocation, Organisation, Partition)
+kept.REQUESTS.follow(QuotaRequest, Organisation, Partition)
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)
 hooks.register(hooks.READINESS_CHECKS, readiness.cluster_checks)
 hooks.register(hooks.DEMO_NOTICES, readiness.fake_cluster_notice)

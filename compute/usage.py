@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts import access
 from accounts.models import User
+from compute import kept
 from compute.backends import cluster_names, get_backend
 from compute.backends.base import AccountState, ClusterBackend, ClusterError, JobRecord
 from compute.models import (
@@ -354,10 +355,12 @@ def _refresh_postgresql(ids: list[int]) -> None:
 def refresh_monthly_usage(ids: list[int]) -> None:
     """The allocations' daily usage summed per month again (MonthlyUsage), after their days were rebuilt.
 
-    The kept supervisors' reports (core.reports.DATA) are then built anew, as after a signal (these bulk writes
+    The kept supervisors' reports (core.reports.DATA) and operators' allocation list (compute/kept.py) are then
+    built anew, as after a signal (these bulk writes
     send none), and once more when the transaction commits, in case one was built from the old sums between."""
-    core_reports.DATA.forget()
-    transaction.on_commit(core_reports.DATA.forget)
+    for generation in (core_reports.DATA, kept.ALLOCATIONS):
+        generation.forget()
+        transaction.on_commit(generation.forget)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM compute_monthlyusage WHERE allocation_id = ANY(%s)", [ids])

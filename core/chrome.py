@@ -112,6 +112,20 @@ def render(part: str, context, render_nodes) -> str:
     return _fill_in(html, request)
 
 
+def render_kept(key: str, seconds: int, context, render_nodes) -> str:
+    """A page's body kept in the cache under ``key`` (core/pagecache.py), rendered by ``render_nodes`` when it is
+    not there. Like the chrome, it is rendered with marks for the CSRF token and the current path, filled in for
+    each request, so a kept body may hold forms."""
+    request = context.get("request")
+    html = cache.get(key)
+    if html is None:
+        csrf_mark, next_mark = marks()
+        with context.push(csrf_token=csrf_mark, CHROME_NEXT=next_mark):
+            html = render_nodes(context)
+        cache.set(key, html, seconds)
+    return _fill_in(html, request) if request is not None else html
+
+
 def _fill_in(html: str, request) -> str:
     csrf_mark, next_mark = marks()
     if csrf_mark in html:

@@ -1,12 +1,15 @@
-"""Public pages whose body is the same for every visitor of one query: kept in the cache per generation.
+"""Pages whose body is the same for everyone of one audience and query: kept in the cache per generation.
 
-A page's body depends on data that changes now and then (a catalogue, the open calls). A ``Generation`` names
-that data's current state: the models that hold it send ``post_save`` / ``post_delete`` to ``forget`` (connected
-in the app's hooks.py), which starts a new generation, so a change shows on the next visit. ``body_key`` also
-holds the current minute: what time changes (a call closing, enrolment ending) and bulk updates that send no
-signal show within a minute. The template wraps its body in ``{% cache seconds name body_key %}`` and the view
-gives a lazy context (``django.utils.functional.SimpleLazyObject``), so a page seen in the last minute asks the
-database nothing for it.
+A page's body depends on data that changes now and then (a catalogue, the open calls, the operators' lists).
+A ``Generation`` names that data's current state: the models that hold it send ``post_save`` / ``post_delete``
+to ``forget`` (connected in the app's hooks.py), which starts a new generation, so a change shows on the next
+visit; code that writes in bulk calls ``forget`` itself. ``body_key`` also holds the current minute: what time
+changes (a call closing, enrolment ending) and bulk updates that send no signal show within a minute. The
+template wraps its body in ``{% kept body_key %}`` (layouts/list.html does, for every list that gives a key;
+forms inside get their CSRF token per request) or ``{% cache %}``, and the view gives a lazy context
+(``django.utils.functional.SimpleLazyObject``), so a page seen in the last minute asks the database nothing for
+its body. A view gives a key only to an audience that sees the same page: visitors, or staff who see all.
+``KeptPublicList`` does the same for a public API list's data.
 """
 
 import hashlib
@@ -48,7 +51,7 @@ class Generation:
         """The body's key for this request: generation, minute, language and the whole query string."""
         minute = timezone.now().strftime("%Y%m%d%H%M")
         digest = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:24]
-        return f"{self.current()}:{minute}:{get_language()}:{digest}"
+        return f"{self.name}:{self.current()}:{minute}:{get_language()}:{digest}"
 
 
 # What one person may see (their memberships, site roles, cluster identity, allocations) has a generation too:

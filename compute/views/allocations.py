@@ -5,12 +5,13 @@ from decimal import Decimal
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import localize
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import access
-from compute import usage
+from compute import kept, usage
 from compute.forms import ReasonForm
 from compute.models import Allocation, AllocationMember, AllocationStatus
 from compute.services import allocations as allocation_services
@@ -38,16 +39,19 @@ def allocation_list(request):
         allocations = allocations.filter(status=status)
     else:
         status = ""
-    page = paginate(request, allocations)
+    page = SimpleLazyObject(lambda: paginate(request, allocations))
+    sees_all = sees_all_organisations(request.user)
     return render(
         request,
         "compute/allocation_list.html",
         {
             "page": page,
-            "rows": _allocation_rows(page.object_list),
+            "rows": SimpleLazyObject(lambda: _allocation_rows(page.object_list)),
             "status": status,
             "statuses": AllocationStatus.choices,
-            "sees_all": sees_all_organisations(request.user),
+            "sees_all": sees_all,
+            # Staff who see all see the same page: kept while no allocation changes (compute/kept.py).
+            "body_key": kept.ALLOCATIONS.body_key(request) if sees_all else "",
         },
     )
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import access
 from accounts.models import Membership, Organisation, User
+from compute import kept
 from compute.forms import MemberFormSet, QuotaRequestForm
 from compute.models import Allocation, AllocationStatus, Partition, QuotaRequest, RequestKind, RequestStatus
 from compute.services import capacity
@@ -49,17 +51,22 @@ def request_list(request):
         requests = requests.filter(status=status)
     else:
         status = ""
-    page = paginate(request, requests)
+    page = SimpleLazyObject(lambda: paginate(request, requests))
+    sees_all = sees_all_organisations(request.user)
     return render(
         request,
         "compute/request_list.html",
         {
             "page": page,
-            "rows": _request_rows(page.object_list),
+            "rows": SimpleLazyObject(lambda: _request_rows(page.object_list)),
             "status": status,
             "statuses": RequestStatus.choices,
-            "sees_all": sees_all_organisations(request.user),
-            "can_request": Organisation.objects.managed_by(request.user).verified().exists(),
+            "sees_all": sees_all,
+            "can_request": SimpleLazyObject(
+                lambda: Organisation.objects.managed_by(request.user).verified().exists()
+            ),
+            # Staff who see all see the same page: kept while no request changes (compute/kept.py).
+            "body_key": kept.REQUESTS.body_key(request) if sees_all else "",
         },
     )
 

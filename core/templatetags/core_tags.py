@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import formats, translation
 from django.utils.html import format_html, format_html_join
 
-from core import chrome, rows
+from core import chrome, pagecache, rows
 
 register = template.Library()
 
@@ -137,6 +137,32 @@ class ChromeNode(template.Node):
 
     def render(self, context):
         return chrome.render(self.part, context, self.nodelist.render)
+
+
+class KeptNode(template.Node):
+    def __init__(self, key, nodelist):
+        self.key, self.nodelist = key, nodelist
+
+    def render(self, context):
+        key = self.key.resolve(context)
+        if not key:
+            return self.nodelist.render(context)
+        return chrome.render_kept(
+            f"pagecache:body:{key}", pagecache.BODY_SECONDS, context, self.nodelist.render
+        )
+
+
+@register.tag("kept")
+def do_kept(parser, token):
+    """``{% kept body_key %}...{% endkept %}``: the part of a page that is the same for everyone its key names,
+    kept ``core.pagecache.BODY_SECONDS`` (core/pagecache.py says how a view makes the key). Without a key (a
+    page kept for nobody) it is rendered as it is. ``{% csrf_token %}`` inside is filled in per request."""
+    bits = token.split_contents()
+    if len(bits) != 2:
+        raise template.TemplateSyntaxError("usage: {% kept key %}...{% endkept %}")
+    nodelist = parser.parse(("endkept",))
+    parser.delete_first_token()
+    return KeptNode(parser.compile_filter(bits[1]), nodelist)
 
 
 @register.tag("chrome")

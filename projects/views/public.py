@@ -41,7 +41,6 @@ def call_list(request):
         {
             "page": SimpleLazyObject(lambda: paginate(request, calls, per_page=20)),
             "body_key": OPEN_CALLS.body_key(request),
-            "body_seconds": pagecache.BODY_SECONDS,
         },
     )
 
