@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -36,6 +37,7 @@ from accounts.models import (
     Sector,
     VerificationStatus,
 )
+from core import pagecache
 from core.exceptions import DomainError
 from core.models import AuditEvent
 from core.pagination import paginate, safe_next
@@ -93,21 +95,32 @@ def organisation_list(request):
             organisations = organisations.filter(
                 **{"verification_status" if field == "status" else field: value}
             )
-    page = paginate(request, organisations.order_by("-id"))
-    _label_rows(page.object_list)
+
+    def labelled_page():
+        page = paginate(request, organisations.order_by("-id"))
+        _label_rows(page.object_list)
+        return page
+
+    sees_all = sees_all_organisations(request.user)
     return render(
         request,
         "accounts/organisation_list.html",
         {
-            "page": page,
+            "page": SimpleLazyObject(labelled_page),
             "query": query,
             "filters": filters,
             "kinds": _choices(OrganisationKind),
             "sectors": _choices(Sector),
             "statuses": _choices(VerificationStatus),
-            "sees_all": sees_all_organisations(request.user),
+            "sees_all": sees_all,
+            # Staff who see all see the same page: kept while no organisation changes (core/pagecache.py).
+            "body_key": ORGANISATIONS.body_key(request) if sees_all else "",
         },
     )
+
+
+# The staff's list of every organisation, kept per state of the organisations (followed in accounts/hooks.py).
+ORGANISATIONS = pagecache.Generation("accounts-organisations")
 
 
 def _choices(choices) -> list[tuple[str, str]]:

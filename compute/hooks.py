@@ -10,11 +10,12 @@ from compute.identities import privacy as identity_privacy
 from compute.identities import services as identity_services
 from compute.identities import sweepers as identity_sweepers
 from compute.identities.models import ClusterIdentity
-from compute.models import Allocation, AllocationMember, Partition, QuotaRequest
+from compute.models import Allocation, AllocationMember, Partition, QuotaRequest, QuotaRequestMember
 from compute.services import members
 from compute.vouchers.services import applications as voucher_applications
 from core import hooks, pagecache, signals
 from core import reports as core_reports
+from projects.models import Project
 
 hooks.register(
     hooks.AUDIT_LABELS,
@@ -83,6 +84,7 @@ core_reports.DATA.follow(*reports.READS)
 # The operators' allocation and request lists, kept per state of what they show (compute/kept.py).
 kept.ALLOCATIONS.follow(Allocation, Organisation, Partition)
 kept.REQUESTS.follow(QuotaRequest, Organisation, Partition)
+kept.REVIEW.follow(QuotaRequest, QuotaRequestMember, Organisation, Partition, Allocation, Project)
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)
 hooks.register(hooks.READINESS_CHECKS, readiness.cluster_checks)
 hooks.register(hooks.DEMO_NOTICES, readiness.fake_cluster_notice)

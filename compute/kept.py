@@ -2,9 +2,11 @@
 staff member who sees all organisations, per state of what they show, minute, language and query.
 
 A save or deletion of what a list shows starts a new generation (followed in compute/hooks.py); the usage
-refresh, which writes used amounts in bulk, starts one of the allocations' itself (compute/usage.py)."""
+refresh, which writes used amounts in bulk, starts one of the allocations' and the review queue's itself
+(compute/usage.py)."""
 
 from core import pagecache
 
 ALLOCATIONS = pagecache.Generation("compute-allocations")
 REQUESTS = pagecache.Generation("compute-requests")
+REVIEW = pagecache.Generation("compute-review")

@@ -358,7 +358,7 @@ def refresh_monthly_usage(ids: list[int]) -> None:
     The kept supervisors' reports (core.reports.DATA) and operators' allocation list (compute/kept.py) are then
     built anew, as after a signal (these bulk writes
     send none), and once more when the transaction commits, in case one was built from the old sums between."""
-    for generation in (core_reports.DATA, kept.ALLOCATIONS):
+    for generation in (core_reports.DATA, kept.ALLOCATIONS, kept.REVIEW):
         generation.forget()
         transaction.on_commit(generation.forget)
     if connection.vendor == "postgresql":

@@ -6,10 +6,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch
 from django.shortcuts import redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import access
+from compute import kept
 from compute.forms import DecisionForm
 from compute.models import QuotaRequest, QuotaRequestMember, RequestStatus
 from compute.services import capacity
@@ -68,36 +70,47 @@ def review_queue(request):
         )
         .order_by("submitted_at", "id")  # submitted requests always have submitted_at
     )
-    page = paginate(request, requests, per_page=20)
-    organisation_ids = {r.organisation_id for r in page.object_list}
-    usage_by_organisation = capacity.usage_summaries(organisation_ids)
-    history: dict[int, dict[str, int]] = {}
-    for row in (
-        QuotaRequest.objects.filter(organisation__in=organisation_ids)
-        .values("organisation", "status")
-        .annotate(n=Count("id"))
-    ):
-        history.setdefault(row["organisation"], {})[row["status"]] = row["n"]
-    for quota_request in page.object_list:
-        summary = usage_by_organisation.get(quota_request.organisation_id, {})
-        granted, used = summary.get("granted") or Decimal(0), summary.get("used") or Decimal(0)
-        counts = dict(history.get(quota_request.organisation_id, {}))
-        counts[RequestStatus.SUBMITTED] = counts.get(RequestStatus.SUBMITTED, 1) - 1  # not this one
-        quota_request.org_usage = {
-            "granted": granted,
-            "used": used,
-            "percent": (used * 100 / granted).quantize(Decimal("0.1")) if granted else None,
-        }
-        quota_request.earlier = {
-            "total": sum(counts.values()),
-            "approved": counts.get(RequestStatus.APPROVED, 0),
-            "rejected": counts.get(RequestStatus.REJECTED, 0),
-            "changes_requested": counts.get(RequestStatus.CHANGES_REQUESTED, 0),
-            "withdrawn": counts.get(RequestStatus.WITHDRAWN, 0),
-            "open": counts.get(RequestStatus.SUBMITTED, 0) + counts.get(RequestStatus.DRAFT, 0),
-        }
+
+    def annotated_page():
+        page = paginate(request, requests, per_page=20)
+        organisation_ids = {r.organisation_id for r in page.object_list}
+        usage_by_organisation = capacity.usage_summaries(organisation_ids)
+        history: dict[int, dict[str, int]] = {}
+        for row in (
+            QuotaRequest.objects.filter(organisation__in=organisation_ids)
+            .values("organisation", "status")
+            .annotate(n=Count("id"))
+        ):
+            history.setdefault(row["organisation"], {})[row["status"]] = row["n"]
+        for quota_request in page.object_list:
+            summary = usage_by_organisation.get(quota_request.organisation_id, {})
+            granted, used = summary.get("granted") or Decimal(0), summary.get("used") or Decimal(0)
+            counts = dict(history.get(quota_request.organisation_id, {}))
+            counts[RequestStatus.SUBMITTED] = counts.get(RequestStatus.SUBMITTED, 1) - 1  # not this one
+            quota_request.org_usage = {
+                "granted": granted,
+                "used": used,
+                "percent": (used * 100 / granted).quantize(Decimal("0.1")) if granted else None,
+            }
+            quota_request.earlier = {
+                "total": sum(counts.values()),
+                "approved": counts.get(RequestStatus.APPROVED, 0),
+                "rejected": counts.get(RequestStatus.REJECTED, 0),
+                "changes_requested": counts.get(RequestStatus.CHANGES_REQUESTED, 0),
+                "withdrawn": counts.get(RequestStatus.WITHDRAWN, 0),
+                "open": counts.get(RequestStatus.SUBMITTED, 0) + counts.get(RequestStatus.DRAFT, 0),
+            }
+        return page
+
+    can_decide = is_operator(request.user)
     return render(
         request,
         "compute/review_queue.html",
-        {"page": page, "can_decide": is_operator(request.user)},
+        {
+            "page": SimpleLazyObject(annotated_page),
+            "can_decide": can_decide,
+            # The same for every operator (and, without the forms, every supervisor): kept while nothing it
+            # shows changes (compute/kept.py).
+            "body_key": f"{kept.REVIEW.body_key(request)}:{int(can_decide)}",
+        },
     )

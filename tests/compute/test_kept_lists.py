@@ -1,14 +1,17 @@
 """The operators' allocation and request lists, kept for everyone who sees all organisations (compute/kept.py):
 asked again they read no allocation or request, a change is on the next page, and nobody else gets them."""
 
+import re
+
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from compute.models import QuotaRequest, RequestStatus
 from compute.services import requests as request_services
-from tests.accounts.factories import UserFactory, make_verified_organisation
+from tests.accounts.factories import UserFactory, make_operator, make_verified_organisation
 from tests.compute.factories import make_allocation, make_quota_request
 from tests.compute.test_vouchers import card_hours
 
@@ -75,3 +78,62 @@ def test_the_staff_request_list_is_kept_until_a_request_changes(client, operator
     assert f"#{request.pk} " not in page.content.decode()
     page, _queries = _compute_queries(client, url, status=RequestStatus.REJECTED)
     assert f"#{request.pk} " in page.content.decode()
+
+
+def _token(html: str) -> str:
+    """The CSRF token of the first form in the page's body (not the header's)."""
+    body = html[html.index("<main") : html.index("</main>")]
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1)
+
+
+def test_the_kept_review_queue_carries_each_operators_own_csrf_token(operator, supervisor, mfa):
+    owner = UserFactory()
+    request = make_quota_request(owner, make_verified_organisation(owner))
+    other = make_operator()
+    for person in (operator, other, supervisor):
+        mfa(person)
+    queue = reverse("compute:review_queue")
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.force_login(operator)
+    second.force_login(other)
+    assert f"#{request.pk}" in first.get(queue).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        page = second.get(queue).content.decode()  # the body the first operator's request kept
+    assert not [q for q in queries.captured_queries if "compute_" in q["sql"]]
+    # The forms carry the second operator's token, which their session accepts.
+    decided = second.post(
+        reverse("compute:request_decide", args=[request.pk]),
+        {"decision": "reject", "reason": "Out of scope for this partition.", "csrfmiddlewaretoken": _token(page)},
+    )
+    assert decided.status_code == 302
+    assert QuotaRequest.objects.get(pk=request.pk).status == RequestStatus.REJECTED
+    # Decided: gone from the queue on the next page; a supervisor's queue never holds the operators' forms.
+    assert f"#{request.pk}" not in first.get(queue).content.decode()
+    waiting = make_quota_request(owner, make_verified_organisation(owner))
+    first.get(queue)
+    watcher = Client()
+    watcher.force_login(supervisor)
+    page = watcher.get(queue).content.decode()
+    body = page[page.index("<main") : page.index("</main>")]
+    assert f"#{waiting.pk}" in body
+    assert reverse("compute:request_decide", args=[waiting.pk]) not in body and "csrfmiddlewaretoken" not in body
+
+
+def test_the_staff_organisation_list_is_kept_until_an_organisation_changes(client, operator, mfa):
+    owner = UserFactory()
+    organisation = make_verified_organisation(owner, name_en="Harbour Robotics")
+    mfa(operator)
+    client.force_login(operator)
+    url = reverse("accounts:organisation_list")
+    assert "Harbour Robotics" in client.get(url).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        assert "Harbour Robotics" in client.get(url).content.decode()
+    assert not [q for q in queries.captured_queries if "accounts_organisation" in q["sql"]]
+    organisation.name_en = "Harbour Robotics Group"
+    organisation.save()
+    assert "Harbour Robotics Group" in client.get(url).content.decode()
+    # The owner's own list is their own, never the staff's.
+    make_verified_organisation(UserFactory(), name_en="Someone Else Ltd")
+    client.force_login(owner)
+    page = client.get(url).content.decode()
+    assert "Harbour Robotics Group" in page and "Someone Else Ltd" not in page
