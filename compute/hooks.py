@@ -1,6 +1,6 @@
 """What the compute service offers the rest of the portal (see core/hooks.py for what each hook means)."""
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation, User
@@ -9,7 +9,8 @@ from compute.identities import keys as identity_keys
 from compute.identities import privacy as identity_privacy
 from compute.identities import services as identity_services
 from compute.identities import sweepers as identity_sweepers
-from compute.identities.models import ClusterIdentity
+from compute.identities.models import ClusterIdentity, SshKey
+from compute.jobs.models import JobTemplate
 from compute.models import Allocation, AllocationMember, Partition, QuotaRequest, QuotaRequestMember
 from compute.services import members
 from compute.vouchers.services import applications as voucher_applications
@@ -84,6 +85,11 @@ core_reports.DATA.follow(*reports.READS)
 # The operators' allocation and request lists, kept per state of what they show (compute/kept.py).
 kept.ALLOCATIONS.follow(Allocation, Organisation, Partition)
 kept.REQUESTS.follow(QuotaRequest, Organisation, Partition)
+kept.IDENTITIES.follow(ClusterIdentity, SshKey)
+kept.TEMPLATES.follow(JobTemplate, Partition)
+m2m_changed.connect(
+    kept.TEMPLATES.forget, sender=JobTemplate.partitions.through, dispatch_uid="compute.kept.templates"
+)
 kept.REVIEW.follow(QuotaRequest, QuotaRequestMember, Organisation, Partition, Allocation, Project)
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)
 hooks.register(hooks.READINESS_CHECKS, readiness.cluster_checks)

@@ -10,3 +10,5 @@ from core import pagecache
 ALLOCATIONS = pagecache.Generation("compute-allocations")
 REQUESTS = pagecache.Generation("compute-requests")
 REVIEW = pagecache.Generation("compute-review")
+IDENTITIES = pagecache.Generation("compute-identities")
+TEMPLATES = pagecache.Generation("compute-job-templates")

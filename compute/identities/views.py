@@ -12,11 +12,13 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import access
 from accounts.models import Membership, Organisation, User
+from compute import kept
 from compute.identities import keys
 from compute.identities import services as identity_services
 from compute.identities.forms import ReasonForm, SshKeyForm, UsernameForm
@@ -281,8 +283,17 @@ def identity_list(request):
     )
     if query:
         identities = identities.filter(Q(username__icontains=query) | Q(user__email__icontains=query))
-    page = paginate(request, identities.order_by("username"))
-    return render(request, "compute/identities/identity_list.html", {"page": page, "query": query})
+    return render(
+        request,
+        "compute/identities/identity_list.html",
+        {
+            "page": SimpleLazyObject(lambda: paginate(request, identities.order_by("username"))),
+            "query": query,
+            # The same for all staff: kept while no identity or key changes (compute/kept.py); a person's new
+            # email address shows within the minute.
+            "body_key": kept.IDENTITIES.body_key(request),
+        },
+    )
 
 
 @login_required

@@ -6,11 +6,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import require_operator
+from compute import kept
 from compute.jobs import catalogue
 from compute.jobs.template_forms import JobTemplateForm
 from compute.models import JobKind, JobTemplate, Partition, TemplateStatus
@@ -41,27 +43,35 @@ def job_template_list(request):
     kind = kind if kind in JobKind.values else ""
     if kind:
         templates = templates.filter(kind=kind)
-    partitions = list(Partition.objects.order_by("slug"))
-    partition = request.GET.get("partition", "")
-    partition = partition if any(p.slug == partition for p in partitions) else ""
-    if partition:
-        templates = templates.filter(partitions__slug=partition)
-    templates = list(templates.defer("script", "description_zh", "description_en"))
-    url_of = rows.UrlOf("compute:job_template_detail")
-    for template in templates:  # what each card shows, worked out once (core.rows)
-        template.url = url_of(template.slug)
-        template.partition_names = ", ".join(p.display_name for p in template.partitions.all())
+    asked = request.GET.get("partition", "")
+
+    def body() -> dict:
+        """What the page's body shows (all but the operators' button), the same for everyone signed in."""
+        partitions = list(Partition.objects.order_by("slug"))
+        partition = asked if any(p.slug == asked for p in partitions) else ""
+        chosen = templates.filter(partitions__slug=partition) if partition else templates
+        shown = list(chosen.defer("script", "description_zh", "description_en"))
+        url_of = rows.UrlOf("compute:job_template_detail")
+        for template in shown:  # what each card shows, worked out once (core.rows)
+            template.url = url_of(template.slug)
+            template.partition_names = ", ".join(p.display_name for p in template.partitions.all())
+        return {
+            "templates": shown,
+            "partition_choices": [(p.slug, p.display_name) for p in partitions],
+            "partition": partition,
+            "filtered": bool(kind or partition),
+        }
+
     return render(
         request,
         "compute/jobs/template_list.html",
         {
-            "templates": templates,
+            "shown": SimpleLazyObject(body),
             "kinds": JobKind.choices,
             "kind": kind,
-            "partition_choices": [(p.slug, p.display_name) for p in partitions],
-            "partition": partition,
-            "filtered": bool(kind or partition),
             "can_operate": is_operator(request.user),
+            # Kept for everyone alike while no template or partition changes (compute/kept.py).
+            "body_key": kept.TEMPLATES.body_key(request),
         },
     )
 
@@ -115,10 +125,12 @@ def job_template_operations(request):
         request,
         "compute/jobs/template_operations.html",
         {
-            "templates": list(templates),
+            "templates": SimpleLazyObject(lambda: list(templates)),
             "statuses": TemplateStatus.choices,
             "status": status,
             "can_operate": is_operator(request.user),
+            # The same for all staff: kept while no template or partition changes (compute/kept.py).
+            "body_key": kept.TEMPLATES.body_key(request),
         },
     )
 

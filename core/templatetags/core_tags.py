@@ -147,8 +147,10 @@ class KeptNode(template.Node):
         key = self.key.resolve(context)
         if not key:
             return self.nodelist.render(context)
+        # The page's own template is part of the key: two pages may share a generation and a query string.
+        page = getattr(context.template, "name", "")
         return chrome.render_kept(
-            f"pagecache:body:{key}", pagecache.BODY_SECONDS, context, self.nodelist.render
+            f"pagecache:body:{page}:{key}", pagecache.BODY_SECONDS, context, self.nodelist.render
         )
 
 

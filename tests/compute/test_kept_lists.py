@@ -137,3 +137,50 @@ def test_the_staff_organisation_list_is_kept_until_an_organisation_changes(clien
     client.force_login(owner)
     page = client.get(url).content.decode()
     assert "Harbour Robotics Group" in page and "Someone Else Ltd" not in page
+
+
+def test_the_job_template_catalogue_is_kept_until_a_template_or_its_partitions_change(client, operator, mfa):
+    from compute.jobs import catalogue
+    from tests.compute.factories import PartitionFactory
+    from tests.compute.test_job_templates import make_template
+
+    mfa(operator)
+    npu, cpu = PartitionFactory(slug="npu"), PartitionFactory(slug="cpu", slurm_partition="cpu")
+    template = make_template(operator, slug="finetune", partitions=[npu])
+    member = UserFactory()
+    client.force_login(member)
+    url = reverse("compute:job_template_list")
+    assert "Template finetune" in client.get(url, {"partition": "npu"}).content.decode()
+    assert "Template finetune" not in client.get(url, {"partition": "cpu"}).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url, {"partition": "cpu"})
+    assert not [q for q in queries.captured_queries if "compute_" in q["sql"]]
+    # Only its partitions change (a many-to-many change, no save of the template itself).
+    template.partitions.set([npu, cpu])
+    assert "Template finetune" in client.get(url, {"partition": "cpu"}).content.decode()
+    # Retired: gone from the catalogue; the operators' page, kept apart, shows it as retired.
+    client.force_login(operator)
+    operations = reverse("compute:job_template_operations")
+    assert "Template finetune" in client.get(operations, {"status": "published"}).content.decode()
+    catalogue.retire_job_template(template, by=operator)
+    assert "Template finetune" not in client.get(url).content.decode()
+    assert "Template finetune" not in client.get(operations, {"status": "published"}).content.decode()
+    assert "Template finetune" in client.get(operations, {"status": "retired"}).content.decode()
+
+
+def test_the_identity_list_is_kept_until_an_identity_or_key_changes(client, operator, mfa):
+    from compute.identities.models import ClusterIdentity
+    from tests.compute.factories import give_identity
+
+    mfa(operator)
+    person = UserFactory()
+    give_identity(person, "harbour01")
+    client.force_login(operator)
+    url = reverse("compute:identity_list")
+    assert "harbour01" in client.get(url).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    assert not [q for q in queries.captured_queries if "compute_clusteridentity" in q["sql"]]
+    give_identity(UserFactory(), "harbour02")
+    assert "harbour02" in client.get(url).content.decode()
+    assert ClusterIdentity.objects.count() == 2
