@@ -66,8 +66,9 @@ def forget_person(user_id) -> None:
 
 
 class KeptPublicList:
-    """A public API list (a DRF viewset mixin) whose pages are the same for every client: a page's data is kept
-    like a public page's body, per state of what it shows (``kept_state()``: a generation's current value, say),
+    """A public API list (a DRF viewset mixin) whose pages are the same for every client (or every client of one
+    audience, which ``kept_state()`` then names too): a page's data is kept like a public page's body, per state
+    of what it shows (``kept_state()``: a generation's current value, say),
     minute, language, whole query string and the site address its links use, so a page asked for in the last
     minute asks the database nothing but its state. Errors (a bad cursor, a bad filter) are never kept."""
 

@@ -9,7 +9,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import permissions, serializers, viewsets
 
+from compute import kept
 from compute.models import JobKind, JobTemplate, TemplateStatus
+from core import pagecache
 from core.roles import sees_all_organisations
 from core.web import parse_id
 
@@ -113,14 +115,18 @@ class TemplateFilterSerializer(serializers.Serializer):
         ]
     ),
 )
-class JobTemplateViewSet(viewsets.ReadOnlyModelViewSet):
-    """The algorithm catalogue: job templates with their parameters and default resources."""
+class JobTemplateViewSet(pagecache.KeptPublicList, viewsets.ReadOnlyModelViewSet):
+    """The algorithm catalogue: job templates with their parameters and default resources. A page of the list is
+    kept like the catalogue page's body, for staff (who may ask for drafts) and everyone else apart."""
 
     serializer_class = JobTemplateSerializer
     permission_classes = [permissions.IsAuthenticated]
     lookup_url_kwarg = "id_or_slug"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
     queryset = JobTemplate.objects.none()
+
+    def kept_state(self) -> str:
+        return f"{kept.TEMPLATES.current()}:{int(sees_all_organisations(self.request.user))}"
 
     def get_queryset(self):
         templates = JobTemplate.objects.for_user(self.request.user).prefetch_related("partitions")

@@ -184,3 +184,29 @@ def test_the_identity_list_is_kept_until_an_identity_or_key_changes(client, oper
     give_identity(UserFactory(), "harbour02")
     assert "harbour02" in client.get(url).content.decode()
     assert ClusterIdentity.objects.count() == 2
+
+
+def test_the_job_template_api_list_is_kept_per_audience(operator, mfa, api_client):
+    from rest_framework.test import APIClient
+
+    from tests.compute.factories import PartitionFactory
+    from tests.compute.test_job_templates import make_template
+
+    mfa(operator)
+    npu = PartitionFactory(slug="npu")
+    make_template(operator, slug="shown", partitions=[npu])
+    make_template(operator, slug="draft", partitions=[npu], publish=False)
+    url = reverse("api:job-template-list")
+    staff = APIClient()
+    staff.force_authenticate(operator)
+    assert {t["slug"] for t in staff.get(url, {"status": "draft"}).json()["results"]} == {"draft"}
+    api_client.force_authenticate(UserFactory())
+    assert {t["slug"] for t in api_client.get(url).json()["results"]} == {"shown"}
+    refused = api_client.get(url, {"status": "draft"})
+    assert refused.status_code == 400 and "status" in refused.json()
+    assert {t["slug"] for t in staff.get(url).json()["results"]} == {"shown"}
+    with CaptureQueriesContext(connection) as queries:
+        assert {t["slug"] for t in api_client.get(url).json()["results"]} == {"shown"}
+    assert not [q for q in queries.captured_queries if "compute_" in q["sql"]]
+    make_template(operator, slug="newer", partitions=[npu])
+    assert {t["slug"] for t in api_client.get(url).json()["results"]} == {"shown", "newer"}
