@@ -11,12 +11,22 @@ from compute.identities import services as identity_services
 from compute.identities import sweepers as identity_sweepers
 from compute.identities.models import ClusterIdentity, SshKey
 from compute.jobs.models import JobTemplate
-from compute.models import Allocation, AllocationMember, Partition, QuotaRequest, QuotaRequestMember
+from compute.models import (
+    Allocation,
+    AllocationMember,
+    LedgerEntry,
+    Partition,
+    QuotaRequest,
+    QuotaRequestMember,
+    Voucher,
+    VoucherApplication,
+    VoucherScheme,
+)
 from compute.services import members
 from compute.vouchers.services import applications as voucher_applications
 from core import hooks, pagecache, signals
 from core import reports as core_reports
-from projects.models import Project
+from projects.models import Project, ProjectBenefit
 
 hooks.register(
     hooks.AUDIT_LABELS,
@@ -87,6 +97,9 @@ kept.ALLOCATIONS.follow(Allocation, Organisation, Partition)
 kept.REQUESTS.follow(QuotaRequest, Organisation, Partition)
 kept.IDENTITIES.follow(ClusterIdentity, SshKey)
 kept.TEMPLATES.follow(JobTemplate, Partition)
+kept.VOUCHERS.follow(
+    VoucherApplication, VoucherScheme, Voucher, LedgerEntry, Organisation, Project, ProjectBenefit
+)
 m2m_changed.connect(
     kept.TEMPLATES.forget, sender=JobTemplate.partitions.through, dispatch_uid="compute.kept.templates"
 )

@@ -12,11 +12,13 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import require_operator
 from accounts.models import Organisation
+from compute import kept
 from compute.views.common import perform, require_staff
 from compute.vouchers.forms import (
     DecideApplicationForm,
@@ -277,40 +279,52 @@ def _jobs_csv(jobs, filename: str) -> StreamingHttpResponse:
 def voucher_operations(request):
     """Operators: applications to decide, schemes with their budget used, projects waiting for vouchers."""
     require_staff(request)
-    today = timezone.localdate()
-    queue = list(
-        VoucherApplication.objects.filter(status=VoucherApplicationStatus.SUBMITTED)
-        .select_related("organisation", "scheme", "created_by")
-        .order_by("created_at")[:50]
-    )
-    schemes = list(
-        VoucherScheme.objects.annotate(
-            granted=Coalesce(Sum("vouchers__amount"), 0, output_field=DecimalField()),
-            voucher_count=Count("vouchers"),
-        ).order_by("-valid_until", "pk")
-    )
-    for scheme in schemes:
-        scheme.used_percent = round(100 * scheme.granted / scheme.total_budget) if scheme.total_budget else 0
-        scheme.open = scheme.is_active and scheme.valid_from <= today <= scheme.valid_until
-    spent = LedgerEntry.objects.filter(kind=EntryKind.REDEMPTION).aggregate(
-        total=Coalesce(Sum("amount"), 0, output_field=DecimalField())
-    )
-    page = paginate(
-        request,
-        Voucher.objects.with_balance().select_related("scheme", "organisation").order_by("-id"),
-        per_page=25,
-    )
-    return render(
-        request,
-        "compute/vouchers/operations.html",
-        {
+    can_operate = is_operator(request.user)
+
+    def operations() -> dict:
+        today = timezone.localdate()
+        queue = list(
+            VoucherApplication.objects.filter(status=VoucherApplicationStatus.SUBMITTED)
+            .select_related("organisation", "scheme", "created_by")
+            .order_by("created_at")[:50]
+        )
+        schemes = list(
+            VoucherScheme.objects.annotate(
+                granted=Coalesce(Sum("vouchers__amount"), 0, output_field=DecimalField()),
+                voucher_count=Count("vouchers"),
+            ).order_by("-valid_until", "pk")
+        )
+        for scheme in schemes:
+            scheme.used_percent = (
+                round(100 * scheme.granted / scheme.total_budget) if scheme.total_budget else 0
+            )
+            scheme.open = scheme.is_active and scheme.valid_from <= today <= scheme.valid_until
+        spent = LedgerEntry.objects.filter(kind=EntryKind.REDEMPTION).aggregate(
+            total=Coalesce(Sum("amount"), 0, output_field=DecimalField())
+        )
+        page = paginate(
+            request,
+            Voucher.objects.with_balance().select_related("scheme", "organisation").order_by("-id"),
+            per_page=25,
+        )
+        return {
             "queue": queue,
             "schemes": schemes,
             "page": page,
             "waiting": list(applications.projects_waiting_for_vouchers().order_by("pk")[:50]),
             "redeemed": -spent["total"],
+        }
+
+    return render(
+        request,
+        "compute/vouchers/operations.html",
+        {
+            "operations": SimpleLazyObject(operations),
             "decide_form": DecideApplicationForm(),
-            "can_operate": is_operator(request.user),
+            "can_operate": can_operate,
+            # The same for every operator (and, without the forms, every supervisor): kept while nothing it
+            # shows changes (compute/kept.py).
+            "body_key": f"{kept.VOUCHERS.body_key(request)}:{int(can_operate)}",
         },
     )
 

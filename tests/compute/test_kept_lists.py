@@ -210,3 +210,43 @@ def test_the_job_template_api_list_is_kept_per_audience(operator, mfa, api_clien
     assert not [q for q in queries.captured_queries if "compute_" in q["sql"]]
     make_template(operator, slug="newer", partitions=[npu])
     assert {t["slug"] for t in api_client.get(url).json()["results"]} == {"shown", "newer"}
+
+
+def test_the_voucher_operations_page_is_kept_and_its_forms_carry_each_operators_token(operator, supervisor, mfa):
+    from accounts.models import EnterpriseSize
+    from compute.vouchers.models import VoucherApplication
+    from compute.vouchers.services import applications
+    from tests.compute.test_vouchers import scheme
+
+    for person in (operator, supervisor):
+        mfa(person)
+    other = mfa(make_operator())
+    owner = UserFactory()
+    organisation = make_verified_organisation(owner, size=EnterpriseSize.MICRO)
+    city = scheme(small_enterprises_only=True)
+    url = reverse("compute:voucher_operations")
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.force_login(operator)
+    second.force_login(other)
+    assert "Train a model for port logistics." not in first.get(url).content.decode()
+    applications.apply_for_voucher(
+        city, organisation, by=owner, amount=8000, statement="Train a model for port logistics."
+    )
+    assert "Train a model for port logistics." in first.get(url).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        page = second.get(url).content.decode()
+    assert not [q for q in queries.captured_queries if "compute_voucher" in q["sql"]]
+    application = VoucherApplication.objects.get()
+    decided = second.post(
+        reverse("compute:voucher_application_decide", args=[application.pk]),
+        {"decision": "approve", "amount": "6000", "csrfmiddlewaretoken": _token(page)},
+    )
+    assert decided.status_code == 302
+    application.refresh_from_db()
+    assert application.status == "approved"
+    assert "Train a model for port logistics." not in first.get(url).content.decode()
+    watcher = Client()
+    watcher.force_login(supervisor)
+    body = watcher.get(url).content.decode()
+    body = body[body.index("<main") : body.index("</main>")]
+    assert application.voucher.code in body and "csrfmiddlewaretoken" not in body
