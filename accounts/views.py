@@ -113,8 +113,11 @@ def organisation_list(request):
             "sectors": _choices(Sector),
             "statuses": _choices(VerificationStatus),
             "sees_all": sees_all,
-            # Staff who see all see the same page: kept while no organisation changes (core/pagecache.py).
-            "body_key": ORGANISATIONS.body_key(request) if sees_all else "",
+            # Staff who see all see the same page, kept while no organisation changes (core/pagecache.py); anyone
+            # else their own, also while their memberships are unchanged.
+            "body_key": ORGANISATIONS.body_key(request)
+            if sees_all
+            else ORGANISATIONS.personal_body_key(request),
         },
     )
 

@@ -53,6 +53,12 @@ class Generation:
         digest = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:24]
         return f"{self.name}:{self.current()}:{minute}:{get_language()}:{digest}"
 
+    def personal_body_key(self, request) -> str:
+        """``body_key`` for a page that shows one person what they may see (their organisations' rows): also
+        their id and their own generation (``person``), which starts anew when what they may see changes."""
+        user_id = request.user.pk
+        return f"{self.body_key(request)}:person:{user_id}:{person(user_id).current()}"
+
 
 # What one person may see (their memberships, site roles, cluster identity, allocations) has a generation too:
 # a page kept for that person stores the generation it was made with and is shown again only while it is the

@@ -50,8 +50,11 @@ def allocation_list(request):
             "status": status,
             "statuses": AllocationStatus.choices,
             "sees_all": sees_all,
-            # Staff who see all see the same page: kept while no allocation changes (compute/kept.py).
-            "body_key": kept.ALLOCATIONS.body_key(request) if sees_all else "",
+            # Staff who see all see the same page, kept while no allocation changes (compute/kept.py); anyone
+            # else their own, also while what they may see is unchanged.
+            "body_key": kept.ALLOCATIONS.body_key(request)
+            if sees_all
+            else kept.ALLOCATIONS.personal_body_key(request),
         },
     )
 

@@ -65,8 +65,11 @@ def request_list(request):
             "can_request": SimpleLazyObject(
                 lambda: Organisation.objects.managed_by(request.user).verified().exists()
             ),
-            # Staff who see all see the same page: kept while no request changes (compute/kept.py).
-            "body_key": kept.REQUESTS.body_key(request) if sees_all else "",
+            # Staff who see all see the same page, kept while no request changes (compute/kept.py); anyone else
+            # their own, also while what they may see is unchanged.
+            "body_key": kept.REQUESTS.body_key(request)
+            if sees_all
+            else kept.REQUESTS.personal_body_key(request),
         },
     )
 

@@ -250,3 +250,32 @@ def test_the_voucher_operations_page_is_kept_and_its_forms_carry_each_operators_
     body = watcher.get(url).content.decode()
     body = body[body.index("<main") : body.index("</main>")]
     assert application.voucher.code in body and "csrfmiddlewaretoken" not in body
+
+
+def test_a_members_lists_are_kept_for_them_alone_until_what_they_may_see_changes(client):
+    from accounts.models import Membership
+    from tests.accounts.factories import add_member
+
+    alice, bob = UserFactory(), UserFactory()
+    hers = make_allocation(alice, amount=10)
+    his = make_allocation(bob, amount=10)
+    allocations, organisations = reverse("compute:allocation_list"), reverse("accounts:organisation_list")
+    his_organisation = f'href="{his.organisation.get_absolute_url()}"'
+    client.force_login(alice)
+    assert hers.account_name in client.get(allocations).content.decode()
+    assert his_organisation not in client.get(organisations).content.decode()
+    _page, queries = _compute_queries(client, allocations)
+    assert queries == []
+    # Bob sees his own, never the page kept for Alice.
+    client.force_login(bob)
+    page = client.get(allocations).content.decode()
+    assert his.account_name in page and hers.account_name not in page
+    # Alice joins Bob's organisation: her next pages show it and its allocation.
+    membership = add_member(his.organisation, alice)
+    client.force_login(alice)
+    assert his.account_name in client.get(allocations).content.decode()
+    assert his_organisation in client.get(organisations).content.decode()
+    # And leaves it again.
+    Membership.objects.filter(pk=membership.pk).get().delete()
+    assert his.account_name not in client.get(allocations).content.decode()
+    assert his_organisation not in client.get(organisations).content.decode()
