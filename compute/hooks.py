@@ -93,8 +93,8 @@ hooks.register(hooks.DEMO_DATA, demo.seed, order=10)
 hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=10)
 core_reports.DATA.follow(*reports.READS)
 # The operators' allocation and request lists, kept per state of what they show (compute/kept.py).
-kept.ALLOCATIONS.follow(Allocation, Organisation, Partition)
-kept.REQUESTS.follow(QuotaRequest, Organisation, Partition)
+kept.ALLOCATIONS.follow(Allocation, AllocationMember, Organisation, Partition)
+kept.REQUESTS.follow(QuotaRequest, QuotaRequestMember, Organisation, Partition)
 kept.IDENTITIES.follow(ClusterIdentity, SshKey)
 kept.TEMPLATES.follow(JobTemplate, Partition)
 kept.VOUCHERS.follow(

@@ -24,6 +24,12 @@ from rest_framework.response import Response
 BODY_SECONDS = 60
 
 
+def minute() -> str:
+    """The current minute: part of every kept page's key, so what time changes (and what a bulk update changes
+    without a signal) shows within it."""
+    return timezone.now().strftime("%Y%m%d%H%M")
+
+
 class Generation:
     def __init__(self, name: str):
         self.key = f"pagecache:{name}:generation"
@@ -48,10 +54,16 @@ class Generation:
                 )
 
     def body_key(self, request) -> str:
-        """The body's key for this request: generation, minute, language and the whole query string."""
-        minute = timezone.now().strftime("%Y%m%d%H%M")
-        digest = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()[:24]
-        return f"{self.name}:{self.current()}:{minute}:{get_language()}:{digest}"
+        """The body's key for this request: generation, minute, language, the path and the whole query string."""
+        digest = hashlib.sha256(f"{request.path}?{request.GET.urlencode()}".encode()).hexdigest()[:24]
+        return f"{self.name}:{self.current()}:{minute()}:{get_language()}:{digest}"
+
+    def audience_state(self, user, *, sees_all: bool) -> str:
+        """``current()`` with the audience a page of it is for: staff who see all alike, anyone else alone (their
+        id and generation, as in ``personal_body_key``). For ``KeptPublicList.kept_state``."""
+        if sees_all:
+            return f"{self.current()}:all"
+        return f"{self.current()}:person:{user.pk}:{person(user.pk).current()}"
 
     def personal_body_key(self, request) -> str:
         """``body_key`` for a page that shows one person what they may see (their organisations' rows): also
@@ -82,10 +94,9 @@ class KeptPublicList:
         raise NotImplementedError
 
     def list(self, request, *args, **kwargs):
-        minute = timezone.now().strftime("%Y%m%d%H%M")
         asked = f"{request.build_absolute_uri('/')}?{request.GET.urlencode()}"
         digest = hashlib.sha256(asked.encode()).hexdigest()[:24]
-        key = f"pagecache:api:{self.basename}:{self.kept_state()}:{minute}:{get_language()}:{digest}"
+        key = f"pagecache:api:{self.basename}:{self.kept_state()}:{minute()}:{get_language()}:{digest}"
         data = cache.get(key)
         if data is not None:
             return Response(data)

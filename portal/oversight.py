@@ -119,9 +119,8 @@ def report(request, slug):
 def _kept_report(slug: str, start: date, end: date) -> tuple[str, dict]:
     """The report for a period with its table cells and chart ready, built once a minute at most per state of
     what it reads and language (core.reports.DATA): every supervisor and export of that minute shares it."""
-    now = timezone.now()
     key = (
-        f"oversight:report:{slug}:{start:%Y%m%d}:{end:%Y%m%d}:{DATA.current()}:{now:%Y%m%d%H%M}:"
+        f"oversight:report:{slug}:{start:%Y%m%d}:{end:%Y%m%d}:{DATA.current()}:{pagecache.minute()}:"
         f"{get_language()}"
     )
     kept = cache.get(key)
@@ -131,7 +130,7 @@ def _kept_report(slug: str, start: date, end: date) -> tuple[str, dict]:
             "report": result,
             "table_rows": _table_rows(result),
             "chart": _chart(result) if result.chart and result.rows else None,
-            "as_of": now,
+            "as_of": timezone.now(),
         }
         cache.set(key, kept, pagecache.BODY_SECONDS)
     return key, kept

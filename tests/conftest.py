@@ -56,6 +56,19 @@ def _portal_test_settings(settings, tmp_path):
 
 
 @pytest.fixture
+def steady_minute(monkeypatch):
+    """Kept pages' keys hold the current minute (core/pagecache.py: minute): a test that asks for a page twice
+    must not see the minute turn in between. Returns a function that moves to another minute."""
+    from core import pagecache  # noqa: PLC0415 - the app registry is ready only once pytest-django set it up
+
+    def move_to(value: str) -> None:
+        monkeypatch.setattr(pagecache, "minute", lambda: value)
+
+    move_to("steady")
+    return move_to
+
+
+@pytest.fixture
 def user(db):
     return UserFactory()
 

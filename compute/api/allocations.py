@@ -5,7 +5,7 @@ from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from compute import usage
+from compute import kept, usage
 from compute.api.base import (
     OnPartitionSerializer,
     OrganisationFilterSerializer,
@@ -17,6 +17,8 @@ from compute.api.members import AllocationMembersMixin
 from compute.models import Allocation, AllocationStatus
 from compute.services import allocations as allocation_services
 from compute.services.requests import MAX_PERIOD_DAYS
+from core import pagecache
+from core.roles import sees_all_organisations
 
 
 class AllocationSerializer(OnPartitionSerializer):
@@ -94,7 +96,9 @@ class CloseAllocationSerializer(serializers.Serializer):
 
 
 @extend_schema_view(list=extend_schema(parameters=[AllocationFilterSerializer]))
-class AllocationViewSet(AllocationMembersMixin, OrganisationObjectsMixin, viewsets.ReadOnlyModelViewSet):
+class AllocationViewSet(
+    pagecache.KeptPublicList, AllocationMembersMixin, OrganisationObjectsMixin, viewsets.ReadOnlyModelViewSet
+):
     """Allocations of my organisations (all of them for operators and supervisors), with their usage.
 
     Operators suspend, resume, close and retry the cluster synchronisation; the organisation's owners and
@@ -105,6 +109,11 @@ class AllocationViewSet(AllocationMembersMixin, OrganisationObjectsMixin, viewse
     serializer_class = AllocationSerializer
     filter_class = AllocationFilterSerializer
     permission_classes = [permissions.IsAuthenticated]
+
+    def kept_state(self) -> str:
+        """A page of the list is kept like the allocation list page (compute/kept.py)."""
+        user = self.request.user
+        return kept.ALLOCATIONS.audience_state(user, sees_all=sees_all_organisations(user))
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, extend_sch
 from rest_framework import mixins, permissions, serializers, viewsets
 
 from accounts.models import Organisation, User
+from compute import kept
 from compute.api.base import (
     OnPartitionSerializer,
     OrganisationFilterSerializer,
@@ -18,6 +19,8 @@ from compute.api.base import (
 from compute.api.partitions import PartitionField
 from compute.models import Allocation, QuotaRequest, RequestKind, RequestStatus
 from compute.services import requests as request_services
+from core import pagecache
+from core.roles import sees_all_organisations
 from core.web import IdRelatedField, parse_id
 from projects.models import Project
 
@@ -209,6 +212,7 @@ class QuotaDecisionReasonSerializer(serializers.Serializer):
     partial_update=extend_schema(request=QuotaRequestUpdateSerializer, responses=QuotaRequestSerializer),
 )
 class QuotaRequestViewSet(
+    pagecache.KeptPublicList,
     OrganisationObjectsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -227,6 +231,11 @@ class QuotaRequestViewSet(
     filter_class = QuotaRequestFilterSerializer
     permission_classes = [permissions.IsAuthenticated]
     http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def kept_state(self) -> str:
+        """A page of the list is kept like the request list page (compute/kept.py)."""
+        user = self.request.user
+        return kept.REQUESTS.audience_state(user, sees_all=sees_all_organisations(user))
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts import access
 from accounts.models import Membership, MembershipRole, Organisation, User
-from compute import tasks
+from compute import kept, tasks
 from compute.backends import get_backend
 from compute.backends.base import ClusterBackend, ClusterError
 from compute.identities import services as identities
@@ -143,6 +143,7 @@ def sync_allocation(allocation_id: int, *, backend: ClusterBackend | None = None
         Allocation.objects.filter(pk=allocation.pk).update(
             sync_error=str(error)[:2000], sync_attempts=allocation.sync_attempts + 1
         )
+        kept.ALLOCATIONS.forget()  # an update sends no signal
         raise
     backend = backend or get_backend(allocation.partition.cluster)
     started = allocation.has_started()  # the account converged open for its dates (blocked before)
@@ -167,6 +168,7 @@ def sync_allocation(allocation_id: int, *, backend: ClusterBackend | None = None
         Allocation.objects.filter(pk=allocation.pk).update(
             sync_error=str(error)[:2000], sync_attempts=allocation.sync_attempts + 1
         )
+        kept.ALLOCATIONS.forget()  # an update sends no signal
         if isinstance(error, ClusterError):
             raise
         return allocation

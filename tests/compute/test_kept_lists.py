@@ -15,7 +15,7 @@ from tests.accounts.factories import UserFactory, make_operator, make_verified_o
 from tests.compute.factories import make_allocation, make_quota_request
 from tests.compute.test_vouchers import card_hours
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("steady_minute")]
 
 
 def _compute_queries(client, url, **params) -> tuple:
@@ -103,7 +103,11 @@ def test_the_kept_review_queue_carries_each_operators_own_csrf_token(operator, s
     # The forms carry the second operator's token, which their session accepts.
     decided = second.post(
         reverse("compute:request_decide", args=[request.pk]),
-        {"decision": "reject", "reason": "Out of scope for this partition.", "csrfmiddlewaretoken": _token(page)},
+        {
+            "decision": "reject",
+            "reason": "Out of scope for this partition.",
+            "csrfmiddlewaretoken": _token(page),
+        },
     )
     assert decided.status_code == 302
     assert QuotaRequest.objects.get(pk=request.pk).status == RequestStatus.REJECTED
@@ -116,7 +120,9 @@ def test_the_kept_review_queue_carries_each_operators_own_csrf_token(operator, s
     page = watcher.get(queue).content.decode()
     body = page[page.index("<main") : page.index("</main>")]
     assert f"#{waiting.pk}" in body
-    assert reverse("compute:request_decide", args=[waiting.pk]) not in body and "csrfmiddlewaretoken" not in body
+    assert (
+        reverse("compute:request_decide", args=[waiting.pk]) not in body and "csrfmiddlewaretoken" not in body
+    )
 
 
 def test_the_staff_organisation_list_is_kept_until_an_organisation_changes(client, operator, mfa):
@@ -212,7 +218,9 @@ def test_the_job_template_api_list_is_kept_per_audience(operator, mfa, api_clien
     assert {t["slug"] for t in api_client.get(url).json()["results"]} == {"shown", "newer"}
 
 
-def test_the_voucher_operations_page_is_kept_and_its_forms_carry_each_operators_token(operator, supervisor, mfa):
+def test_the_voucher_operations_page_is_kept_and_its_forms_carry_each_operators_token(
+    operator, supervisor, mfa
+):
     from accounts.models import EnterpriseSize
     from compute.vouchers.models import VoucherApplication
     from compute.vouchers.services import applications
@@ -279,3 +287,41 @@ def test_a_members_lists_are_kept_for_them_alone_until_what_they_may_see_changes
     Membership.objects.filter(pk=membership.pk).get().delete()
     assert his.account_name not in client.get(allocations).content.decode()
     assert his_organisation not in client.get(organisations).content.decode()
+
+
+def test_the_allocation_and_request_api_lists_are_kept_per_audience(operator, mfa):
+    from rest_framework.test import APIClient
+
+    mfa(operator)
+    alice, bob = UserFactory(), UserFactory()
+    hers, his = make_allocation(alice, amount=10), make_allocation(bob, amount=10)
+    allocations, requests = reverse("api:allocation-list"), reverse("api:quota-request-list")
+    staff, member = APIClient(), APIClient()
+    staff.force_authenticate(operator)
+    member.force_authenticate(alice)
+
+    def accounts(client):
+        return {a["account_name"] for a in client.get(allocations).json()["results"]}
+
+    assert accounts(staff) == {hers.account_name, his.account_name}
+    assert accounts(member) == {hers.account_name}
+    member.get(requests)
+    with CaptureQueriesContext(connection) as queries:
+        assert accounts(member) == {hers.account_name}
+        member.get(requests)
+    assert not [q for q in queries.captured_queries if "compute_" in q["sql"]]
+    # A cluster user added (a save of an allocation member) shows on the next page.
+    from compute.services import members
+    from tests.accounts.factories import add_member
+    from tests.compute.factories import give_identity
+
+    newcomer = UserFactory()
+    add_member(hers.organisation, newcomer)
+    give_identity(newcomer, "newcomer01")
+    members.add_allocation_member(hers, by=alice, user=newcomer)
+    (mine,) = member.get(allocations).json()["results"]
+    assert "newcomer01" in mine["members"]
+    # A request filed shows in both audiences' lists.
+    filed = make_quota_request(alice, hers.organisation)
+    assert filed.pk in {r["id"] for r in member.get(requests).json()["results"]}
+    assert filed.pk in {r["id"] for r in staff.get(requests).json()["results"]}

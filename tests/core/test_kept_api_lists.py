@@ -13,7 +13,7 @@ from tests.alliance.factories import make_member_organisation
 from tests.projects.factories import make_call
 from tests.talent.factories import fill, make_cohort
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("steady_minute")]
 
 
 def test_the_course_list_is_kept_until_the_catalogue_changes(client, django_assert_num_queries):
@@ -41,7 +41,9 @@ def test_the_course_list_follows_the_language(client):
     assert chinese["title"] == cohort.course.title_zh
 
 
-def test_the_open_calls_are_kept_until_a_call_changes_and_close_on_time(client, django_assert_num_queries):
+def test_the_open_calls_are_kept_until_a_call_changes_and_close_on_time(
+    client, django_assert_num_queries, steady_minute
+):
     call = make_call()
     url = reverse("api:incubation-call-list")
     assert [c["id"] for c in client.get(url).json()["results"]] == [call.pk]
@@ -55,6 +57,9 @@ def test_the_open_calls_are_kept_until_a_call_changes_and_close_on_time(client, 
     # A call that closes by the clock, with nothing saved, is gone once the minute is over.
     later = call.closes_at + timedelta(minutes=1)
     with mock.patch("django.utils.timezone.now", return_value=later):
+        # Within the same minute the kept page is still shown; the next minute's is built anew.
+        assert [c["id"] for c in client.get(url).json()["results"]] == [call.pk]
+        steady_minute("the next minute")
         assert client.get(url).json()["results"] == []
 
 
