@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -13,8 +14,9 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import manages, require_operator
 from accounts.models import Membership, User
 from core.pagination import paginate
-from core.roles import SiteRole, is_operator
+from core.roles import SiteRole, is_operator, sees_all_organisations
 from core.web import parse_id
+from projects import kept
 from projects.forms import (
     MentorForm,
     MilestoneForm,
@@ -35,10 +37,18 @@ def project_list(request):
         Project.objects.for_user(request.user).select_related("organisation", "programme").order_by("-id")
     )
     projects, status = filter_by_status(request, projects, ProjectStatus.values)
+    sees_all = sees_all_organisations(request.user)
     return render(
         request,
         "projects/project_list.html",
-        {"page": paginate(request, projects), "status": status, "statuses": ProjectStatus.choices},
+        {
+            "page": SimpleLazyObject(lambda: paginate(request, projects)),
+            "status": status,
+            "statuses": ProjectStatus.choices,
+            # Staff who see all see the same page: kept while no project, organisation or programme changes
+            # (projects/kept.py). Members and mentors see their own projects: nothing is kept for them.
+            "body_key": kept.PROJECTS.body_key(request) if sees_all else "",
+        },
     )
 
 

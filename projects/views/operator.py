@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
@@ -15,9 +16,10 @@ from accounts.access import require_operator
 from core import rows
 from core.exceptions import DomainError
 from core.models import AuditEvent
-from core.pagination import PAGE_SIZE, paginate
+from core.pagination import PAGE_SIZE, page_number, paginate
 from core.roles import is_operator
 from core.web import show_error
+from projects import kept
 from projects.forms import AssignForm, AutoAssignForm, DecisionForm, MessageForm
 from projects.models import OPERATOR, Application, ApplicationStatus, Call
 from projects.services import ranking, review, screening
@@ -101,20 +103,25 @@ def operator_applications(request):
         .order_by("-submitted_at", "-id")
     )
     applications, status = filter_by_status(request, applications, ApplicationStatus.values)
-    calls = list(Call.objects.select_related("programme").order_by("-opens_at")[:50])
     call_id = request.GET.get("call", "")
     if call_id.isdigit():
         applications = applications.filter(call_id=int(call_id))
+    page = SimpleLazyObject(lambda: paginate(request, applications))
     return render(
         request,
         "projects/operator_applications.html",
         {
-            "page": (page := paginate(request, applications)),
-            "rows": _application_rows(page.object_list),
+            "page": page,
+            "rows": SimpleLazyObject(lambda: _application_rows(page.object_list)),
             "status": status,
             "statuses": [(s.value, s.label) for s in ApplicationStatus if s != ApplicationStatus.DRAFT],
-            "calls": calls,
+            "calls": SimpleLazyObject(
+                lambda: list(Call.objects.select_related("programme").order_by("-opens_at")[:50])
+            ),
             "call_id": call_id,
+            # The same for every member of staff (all see every application; the page acts on nothing):
+            # kept while no application, call or organisation changes (projects/kept.py).
+            "body_key": kept.APPLICATIONS.body_key(request),
         },
     )
 
@@ -209,18 +216,21 @@ def call_ranking(request, pk: int):
     call = get_object_or_404(Call.objects.select_related("programme"), pk=pk)
     if request.GET.get("format") == "csv":
         return _ranking_csv(call)
-    page = paginate(request, ranking.ranking_queryset(call))
-    rows = [ranking.ranking_row(a) for a in page.object_list]
+    page = SimpleLazyObject(lambda: paginate(request, ranking.ranking_queryset(call)))
+    can_act = is_operator(request.user)
     return render(
         request,
         "projects/call_ranking.html",
         {
             "call": call,
             "page": page,
-            "rows": rows,
-            "first_rank": (page.number - 1) * PAGE_SIZE,
+            "rows": SimpleLazyObject(lambda: [ranking.ranking_row(a) for a in page.object_list]),
+            "first_rank": (page_number(request) - 1) * PAGE_SIZE,
             "auto_form": AutoAssignForm(),
-            "can_act": is_operator(request.user),
+            "can_act": can_act,
+            # The same for every operator (and, without the form, every supervisor): kept per call while
+            # nothing it shows changes (projects/kept.py). The call is in the path, not the query: in the key.
+            "body_key": f"{kept.RANKING.body_key(request)}:{call.pk}:{int(can_act)}",
         },
     )
 
