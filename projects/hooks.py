@@ -1,12 +1,13 @@
 """What the incubation platform offers the rest of the portal (see core/hooks.py for what each hook means)."""
 
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
-from core import hooks
+from core import hooks, pagecache
 from core import reports as core_reports
 from projects import demo, kept, privacy, reports
-from projects.models import Application, Call, Criterion, Programme, Project, ReviewAssignment
+from projects.models import Application, Call, CoApplicant, Criterion, Programme, Project, ReviewAssignment
 from projects.views import public
 
 hooks.register(
@@ -76,3 +77,14 @@ public.OPEN_CALLS.follow(Call, Programme, Criterion)
 kept.APPLICATIONS.follow(Application, Call, Organisation)
 kept.RANKING.follow(Call, Application, ReviewAssignment, Organisation)
 kept.PROJECTS.follow(Project, Organisation, Programme)
+
+
+def _forget_co_applicant(sender, instance, **kwargs):
+    """Co-applicants see the application among theirs: what they may see changed (core/pagecache.py: person)."""
+    pagecache.forget_person(instance.user_id)
+
+
+post_save.connect(_forget_co_applicant, sender=CoApplicant, dispatch_uid="projects.kept.co_applicant_saved")
+post_delete.connect(
+    _forget_co_applicant, sender=CoApplicant, dispatch_uid="projects.kept.co_applicant_deleted"
+)

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -14,6 +15,7 @@ from core import rows
 from core.pagination import paginate
 from core.roles import sees_all_organisations
 from core.text import bilingual
+from projects import kept
 from projects.forms import ApplicationForm, AttachmentForm, CoApplicantForm
 from projects.models import APPLICANT_STATUS_LABELS, APPLICANT_STEPS, Application, Attachment, Call, Project
 from projects.services import applications as services
@@ -38,21 +40,31 @@ def application_list(request):
     applications = (
         Application.objects.of_applicant(request.user).order_by("-id").values_list("pk", *LIST_FIELDS)
     )
-    page = paginate(request, applications)
-    url_of = rows.UrlOf("projects:application_detail")
-    labels = {status: str(label) for status, label in APPLICANT_STATUS_LABELS.items()}
-    page.object_list = [
-        {
-            "url": url_of(pk),
-            "title": title,
-            "status": status,
-            "status_label": labels.get(status, status),
-            "call": bilingual(call_zh, call_en),
-            "organisation": bilingual(name_zh, name_en),
-        }
-        for pk, title, status, call_zh, call_en, name_zh, name_en in page.object_list
-    ]
-    return render(request, "projects/application_list.html", {"page": page})
+
+    def rows_page():
+        page = paginate(request, applications)
+        url_of = rows.UrlOf("projects:application_detail")
+        labels = {status: str(label) for status, label in APPLICANT_STATUS_LABELS.items()}
+        page.object_list = [
+            {
+                "url": url_of(pk),
+                "title": title,
+                "status": status,
+                "status_label": labels.get(status, status),
+                "call": bilingual(call_zh, call_en),
+                "organisation": bilingual(name_zh, name_en),
+            }
+            for pk, title, status, call_zh, call_en, name_zh, name_en in page.object_list
+        ]
+        return page
+
+    return render(
+        request,
+        "projects/application_list.html",
+        # Kept for the applicant alone while no application, call or organisation changes and what they may
+        # see (memberships, co-applications) is unchanged (projects/kept.py).
+        {"page": SimpleLazyObject(rows_page), "body_key": kept.APPLICATIONS.personal_body_key(request)},
+    )
 
 
 @login_required

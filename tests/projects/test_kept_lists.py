@@ -218,3 +218,30 @@ def test_a_member_never_gets_the_staff_project_list(client, operator, mfa):
         page, queries = _projects_queries(client, url)
         assert own.title in page and theirs.title not in page
         assert [sql for sql in queries if "projects_project" in sql]
+
+
+def test_an_applicants_list_is_kept_for_them_alone_until_it_or_what_they_may_see_changes(client):
+    from projects.services import applications as application_services
+    from tests.accounts.factories import UserFactory
+    from tests.projects.factories import make_application
+
+    alice, bob = UserFactory(), UserFactory()
+    hers = make_application(alice, title="Harbour crane vision")
+    his = make_application(bob, title="Metro crowd forecasting")
+    url = reverse("projects:application_list")
+    client.force_login(alice)
+    page = client.get(url).content.decode()
+    assert "Harbour crane vision" in page and "Metro crowd forecasting" not in page
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    assert not [q for q in queries.captured_queries if "projects_" in q["sql"]]
+    client.force_login(bob)
+    page = client.get(url).content.decode()
+    assert "Metro crowd forecasting" in page and "Harbour crane vision" not in page
+    # Bob invites Alice as a co-applicant: her next page shows his application too.
+    application_services.invite_co_applicant(his, by=bob, email=alice.email)
+    client.force_login(alice)
+    assert "Metro crowd forecasting" in client.get(url).content.decode()
+    # A change of her own application's status shows.
+    application_services.withdraw_application(hers, by=alice)
+    assert "Withdrawn" in client.get(url).content.decode()
