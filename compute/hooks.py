@@ -18,6 +18,7 @@ from compute.models import (
     Partition,
     QuotaRequest,
     QuotaRequestMember,
+    Settlement,
     Voucher,
     VoucherApplication,
     VoucherScheme,
@@ -98,7 +99,7 @@ kept.REQUESTS.follow(QuotaRequest, QuotaRequestMember, Organisation, Partition)
 kept.IDENTITIES.follow(ClusterIdentity, SshKey)
 kept.TEMPLATES.follow(JobTemplate, Partition)
 kept.VOUCHERS.follow(
-    VoucherApplication, VoucherScheme, Voucher, LedgerEntry, Organisation, Project, ProjectBenefit
+    VoucherApplication, VoucherScheme, Voucher, LedgerEntry, Settlement, Organisation, Project, ProjectBenefit
 )
 m2m_changed.connect(
     kept.TEMPLATES.forget, sender=JobTemplate.partitions.through, dispatch_uid="compute.kept.templates"

@@ -57,43 +57,53 @@ def voucher_index(request):
     """An organisation's vouchers with their balances, the schemes it may apply to, its applications and
     the months it has statements for."""
     today = timezone.localdate()
-    mine = _my_organisations(request.user)
-    organisation_list = list(mine.order_by("name_zh"))
-    voucher_list = list(
-        Voucher.objects.filter(organisation__in=mine)
-        .with_balance()
-        .select_related("scheme", "organisation")
-        .order_by("expires_on", "pk")[:100]
-    )
-    managed = Organisation.objects.managed_by(request.user).verified().order_by("name_zh")
-    managed_list = list(managed)
-    schemes = []
-    for scheme in VoucherScheme.objects.open_on(today).order_by("-subsidy_ratio", "pk"):
-        problems = [applications.eligibility_problem(scheme, org, today=today) for org in managed_list]
-        schemes.append((scheme, [o for o, p in zip(managed_list, problems, strict=True) if not p], problems))
-    application_list = list(
-        VoucherApplication.objects.filter(organisation__in=mine)
-        .select_related("scheme", "organisation", "voucher")
-        .order_by("-id")[:50]
-    )
-    months = list(
-        Settlement.objects.filter(organisation__in=mine)
-        .values("organisation", "organisation__name_zh", "organisation__name_en", "month")
-        .annotate(cost=Sum("cost"), subsidy=Sum("subsidy"), payable=Sum("payable"))
-        .order_by("-month", "organisation")[: MONTHS_SHOWN * max(1, len(organisation_list))]
-    )
-    return render(
-        request,
-        "compute/vouchers/index.html",
-        {
+
+    def index() -> dict:
+        mine = _my_organisations(request.user)
+        organisation_list = list(mine.order_by("name_zh"))
+        voucher_list = list(
+            Voucher.objects.filter(organisation__in=mine)
+            .with_balance()
+            .select_related("scheme", "organisation")
+            .order_by("expires_on", "pk")[:100]
+        )
+        managed = Organisation.objects.managed_by(request.user).verified().order_by("name_zh")
+        managed_list = list(managed)
+        schemes = []
+        for scheme in VoucherScheme.objects.open_on(today).order_by("-subsidy_ratio", "pk"):
+            problems = [applications.eligibility_problem(scheme, org, today=today) for org in managed_list]
+            eligible = [o for o, p in zip(managed_list, problems, strict=True) if not p]
+            schemes.append((scheme, eligible, problems))
+        application_list = list(
+            VoucherApplication.objects.filter(organisation__in=mine)
+            .select_related("scheme", "organisation", "voucher")
+            .order_by("-id")[:50]
+        )
+        months = list(
+            Settlement.objects.filter(organisation__in=mine)
+            .values("organisation", "organisation__name_zh", "organisation__name_en", "month")
+            .annotate(cost=Sum("cost"), subsidy=Sum("subsidy"), payable=Sum("payable"))
+            .order_by("-month", "organisation")[: MONTHS_SHOWN * max(1, len(organisation_list))]
+        )
+        return {
             "vouchers": voucher_list,
             "schemes": schemes,
             "applications": application_list,
             "months": months,
             "has_organisation": bool(organisation_list),
             "manages": bool(managed_list),
+        }
+
+    return render(
+        request,
+        "compute/vouchers/index.html",
+        {
+            "index": SimpleLazyObject(index),
             "sees_all": sees_all_organisations(request.user),
             "today": today,
+            # Kept for the person alone while their organisations' vouchers, schemes, applications and
+            # settlements, and what they may see, are unchanged (compute/kept.py).
+            "body_key": kept.VOUCHERS.personal_body_key(request),
         },
     )
 

@@ -2,6 +2,7 @@
 asked again they read no allocation or request, a change is on the next page, and nobody else gets them."""
 
 import re
+from datetime import date
 
 import pytest
 from django.db import connection
@@ -325,3 +326,29 @@ def test_the_allocation_and_request_api_lists_are_kept_per_audience(operator, mf
     filed = make_quota_request(alice, hers.organisation)
     assert filed.pk in {r["id"] for r in member.get(requests).json()["results"]}
     assert filed.pk in {r["id"] for r in staff.get(requests).json()["results"]}
+
+
+def test_a_members_voucher_page_is_kept_for_them_until_their_vouchers_change(client, operator, mfa):
+    from compute.vouchers.services import ledger
+    from tests.compute.test_vouchers import LAST_MONTH, TODAY, card_hours, scheme
+
+    mfa(operator)
+    owner = UserFactory()
+    allocation = make_allocation(owner, amount=1000)
+    voucher = ledger.grant_voucher(
+        scheme(), allocation.organisation, amount=1000, by=operator, today=date(2026, 9, 1)
+    )
+    url = reverse("compute:voucher_index")
+    client.force_login(owner)
+    assert voucher.code in client.get(url).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url).content.decode()
+    assert voucher.code in page and "2026-10" not in page
+    assert not [q for q in queries.captured_queries if "compute_" in q["sql"]]
+    # Usage settled for last month: the statement's month shows on the next page.
+    card_hours(allocation, 10)
+    ledger.settle_month(LAST_MONTH, today=TODAY)
+    assert "2026-10" in client.get(url).content.decode()
+    # Somebody else sees their own page, never this one.
+    client.force_login(UserFactory())
+    assert voucher.code not in client.get(url).content.decode()

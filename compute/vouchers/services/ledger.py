@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from accounts import access
 from accounts.models import Organisation, User
+from compute import kept
 from compute.models import Allocation, DailyUsage
 from compute.services.allocations import manager_emails
 from compute.vouchers.models import (
@@ -313,6 +314,7 @@ def settle_allocation_month(allocation_id: int, month: date) -> tuple[Settlement
     subsidy = _redeem(settlement, allocation, start, end) if cost > 0 else ZERO
     settlement.subsidy, settlement.payable = subsidy, cost - subsidy
     Settlement.objects.filter(pk=settlement.pk).update(subsidy=subsidy, payable=cost - subsidy)
+    kept.VOUCHERS.forget()  # an update sends no signal
     audit.record(
         "settlement.create",
         settlement,
