@@ -7,7 +7,16 @@ from accounts.models import Organisation
 from core import hooks, pagecache
 from core import reports as core_reports
 from projects import demo, kept, privacy, reports
-from projects.models import Application, Call, CoApplicant, Criterion, Programme, Project, ReviewAssignment
+from projects.models import (
+    Application,
+    Attachment,
+    Call,
+    CoApplicant,
+    Criterion,
+    Programme,
+    Project,
+    ReviewAssignment,
+)
 from projects.views import public
 
 hooks.register(
@@ -71,10 +80,10 @@ hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)
 # The public open calls' and call pages' cached bodies (core/pagecache.py): anew after any change they show.
 public.OPEN_CALLS.follow(Call, Programme, Criterion)
 
-# The operators' lists, kept per state of what they show (projects/kept.py): the applications' rows and the
-# calls of their filter; a call's ranking (its deadline, its applications and their reviews' figures); the
+# The lists, kept per state of what they show (projects/kept.py): the applications' rows, the calls of their
+# filter, their attachments and reviewers (the API's); a call's ranking (its deadline, its applications and their reviews' figures); the
 # projects' rows (their organisation and programme).
-kept.APPLICATIONS.follow(Application, Call, Organisation)
+kept.APPLICATIONS.follow(Application, Call, Organisation, Attachment, ReviewAssignment)
 kept.RANKING.follow(Call, Application, ReviewAssignment, Organisation)
 kept.PROJECTS.follow(Project, Organisation, Programme)
 

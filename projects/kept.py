@@ -1,4 +1,4 @@
-"""The operators' lists of the incubation platform whose bodies are kept (core/pagecache.py): the same for every
+"""The lists of the incubation platform whose bodies are kept (core/pagecache.py): the same for every
 staff member who sees all organisations (and, where operators have forms supervisors do not, for each of the
 two), per state of what they show, minute, language and query.
 
@@ -8,7 +8,8 @@ the platform's services writes these lists' rows in bulk; the demo data, which m
 
 from core import pagecache
 
-# The submitted applications (with the calls of the filter and the rankings' links).
+# The submitted applications (with the calls of the filter and the rankings' links); also each applicant's own
+# list (with the person's generation) and the API's list (its attachments and, for staff, reviewers).
 APPLICATIONS = pagecache.Generation("projects-applications")
 # A call's applications ranked by their reviews.
 RANKING = pagecache.Generation("projects-ranking")

@@ -8,8 +8,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import Organisation, User
+from core import pagecache
 from core.roles import sees_all_organisations
 from core.web import IdField
+from projects import kept
 from projects.api.common import (
     ApplicationStatusField,
     AssignmentStatusField,
@@ -130,6 +132,7 @@ class ApplicationFilterSerializer(serializers.Serializer):
     partial_update=extend_schema(request=ApplicationUpdateSerializer, responses=ApplicationSerializer),
 )
 class ApplicationViewSet(
+    pagecache.KeptPublicList,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -145,6 +148,11 @@ class ApplicationViewSet(
 
     permission_classes = [permissions.IsAuthenticated]
     http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def kept_state(self) -> str:
+        """A page of the list is kept like the operators' list page: staff alike, anyone else alone."""
+        user = self.request.user
+        return kept.APPLICATIONS.audience_state(user, sees_all=sees_all_organisations(user))
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

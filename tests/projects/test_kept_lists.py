@@ -245,3 +245,28 @@ def test_an_applicants_list_is_kept_for_them_alone_until_it_or_what_they_may_see
     # A change of her own application's status shows.
     application_services.withdraw_application(hers, by=alice)
     assert "Withdrawn" in client.get(url).content.decode()
+
+
+def test_the_application_api_list_is_kept_per_audience(operator):
+    from rest_framework.test import APIClient
+
+    owner = UserFactory()
+    application, assignment = in_review(owner, title="Harbour crane vision")
+    other = make_application(title="Metro crowd forecasting")
+    url = reverse("api:incubation-application-list")
+    staff, applicant = APIClient(), APIClient()
+    staff.force_authenticate(operator)
+    applicant.force_authenticate(owner)
+    mine = applicant.get(url).json()["results"]
+    assert [a["id"] for a in mine] == [application.pk] and "assignments" not in mine[0]
+    everyone = {a["id"]: a for a in staff.get(url).json()["results"]}
+    assert set(everyone) == {application.pk, other.pk}
+    assert len(everyone[application.pk]["assignments"]) == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert [a["id"] for a in applicant.get(url).json()["results"]] == [application.pk]
+        staff.get(url)
+    assert not [q for q in queries.captured_queries if "projects_" in q["sql"]]
+    # A second reviewer assigned shows in the staff's list on the next page.
+    review.assign_reviewer(application, make_reviewer(), by=operator)
+    everyone = {a["id"]: a for a in staff.get(url).json()["results"]}
+    assert len(everyone[application.pk]["assignments"]) == 2
