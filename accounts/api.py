@@ -6,9 +6,10 @@ from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts import services
+from accounts import kept, services
 from accounts.models import Invitation, Membership, MembershipRole, Organisation, User
 from accounts.uscc import normalize_uscc
+from core import pagecache
 from core.roles import site_roles
 
 
@@ -87,6 +88,7 @@ class RejectSerializer(serializers.Serializer):
 
 
 class OrganisationViewSet(
+    pagecache.KeptPublicList,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -96,6 +98,11 @@ class OrganisationViewSet(
     """Organisations visible to me: those I belong to (all of them for operators and supervisors)."""
 
     serializer_class = OrganisationSerializer
+
+    def kept_state(self) -> str:
+        """A page of the list is kept per person (each row says the reader's own role), like the organisation
+        list page, while no organisation and none of the person's memberships change."""
+        return kept.ORGANISATIONS.audience_state(self.request.user, sees_all=False)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user

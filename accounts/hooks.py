@@ -8,7 +8,7 @@ from django.contrib.auth import signals as auth_signals
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
-from accounts import carsi, onboarding, privacy, security, social, views
+from accounts import carsi, kept, onboarding, privacy, security, social
 from accounts.models import Membership, Organisation
 from core import chrome, hooks
 
@@ -172,5 +172,5 @@ post_delete.connect(
     _forget_member_chrome, sender=Membership, dispatch_uid="accounts.chrome_membership_deleted"
 )
 
-# The staff's list of every organisation is kept per state of the organisations.
-views.ORGANISATIONS.follow(Organisation)
+# The organisation lists are kept per state of the organisations (accounts/kept.py).
+kept.ORGANISATIONS.follow(Organisation)

@@ -12,7 +12,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import privacy, security, services
+from accounts import kept, privacy, security, services
 from accounts import tokens as api_token_services
 from accounts.access import require_manager, require_operator
 from accounts.forms import (
@@ -37,7 +37,6 @@ from accounts.models import (
     Sector,
     VerificationStatus,
 )
-from core import pagecache
 from core.exceptions import DomainError
 from core.models import AuditEvent
 from core.pagination import paginate, safe_next
@@ -113,17 +112,13 @@ def organisation_list(request):
             "sectors": _choices(Sector),
             "statuses": _choices(VerificationStatus),
             "sees_all": sees_all,
-            # Staff who see all see the same page, kept while no organisation changes (core/pagecache.py); anyone
+            # Staff who see all see the same page, kept while no organisation changes (accounts/kept.py); anyone
             # else their own, also while their memberships are unchanged.
-            "body_key": ORGANISATIONS.body_key(request)
+            "body_key": kept.ORGANISATIONS.body_key(request)
             if sees_all
-            else ORGANISATIONS.personal_body_key(request),
+            else kept.ORGANISATIONS.personal_body_key(request),
         },
     )
-
-
-# The staff's list of every organisation, kept per state of the organisations (followed in accounts/hooks.py).
-ORGANISATIONS = pagecache.Generation("accounts-organisations")
 
 
 def _choices(choices) -> list[tuple[str, str]]:
