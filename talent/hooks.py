@@ -1,11 +1,13 @@
 """What the training platform offers the rest of the portal (see core/hooks.py for what each hook means)."""
 
+from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Organisation, User
 from core import hooks, signals
 from core import reports as core_reports
-from talent import demo, privacy, reports, sweepers
-from talent.models import Cohort, Course, Enrolment, Programme, SeatPool
+from talent import demo, kept, privacy, reports, sweepers
+from talent.models import Attendance, Certificate, Cohort, Course, Enrolment, Programme, SeatPool, Session
 from talent.views import catalogue
 
 hooks.register(
@@ -64,3 +66,9 @@ hooks.register(hooks.STUCK_WORK, sweepers.unoffered_seats)
 
 # The public catalogue's cached body (core/pagecache.py) is rendered anew after any change it shows.
 catalogue.CATALOGUE.follow(Programme, Course, Cohort, Enrolment, SeatPool)
+
+# The staff's kept pages (talent/kept.py) are rendered anew after any change they show. Who runs a cohort (its
+# instructors) is no part of a body: it is read on every request and names the roster's audience in its key.
+kept.MANAGE.follow(Programme, Course, Cohort, Enrolment, SeatPool)
+kept.ROSTER.follow(Course, Cohort, Session, Enrolment, Attendance, Certificate, SeatPool, Organisation)
+post_save.connect(kept.forget_roster_person, sender=User, dispatch_uid="pagecache.talent-roster.User.saved")

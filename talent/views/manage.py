@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils.formats import localize
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -19,6 +20,7 @@ from core.exceptions import DomainError
 from core.pagination import paginate
 from core.roles import is_operator, sees_all_organisations
 from core.web import show_error
+from talent import kept
 from talent.forms import (
     AssignSeatForm,
     BulkForm,
@@ -42,6 +44,10 @@ def _require_operator(request) -> None:
 
 @login_required
 def manage(request):
+    """The cohorts, courses and programmes, for the operators (who change them) and supervisors (who read).
+
+    The body comes from the cache while nothing it shows changes (talent/kept.py): the context is lazy, so a
+    page seen in the last minute asks the database nothing for it."""
     if not sees_all_organisations(request.user):
         raise PermissionDenied(_("This page is for the center's operators and supervisors."))
     cohorts = (
@@ -52,19 +58,24 @@ def manage(request):
         cohorts = cohorts.filter(status=status)
     else:
         status = ""
-    page = paginate(request, cohorts)
+    page = SimpleLazyObject(lambda: paginate(request, cohorts))
     courses = Course.objects.select_related("programme").annotate(n=Count("cohorts")).order_by("slug")[:200]
+    can_change = is_operator(request.user)
     return render(
         request,
         "talent/manage.html",
         {
             "page": page,
-            "cohort_rows": _cohort_rows(page.object_list),
+            "cohort_rows": SimpleLazyObject(lambda: _cohort_rows(page.object_list)),
             "status": status,
             "statuses": CohortStatus.choices,
-            "programmes": Programme.objects.annotate(n=Count("courses")).order_by("slug"),
-            "course_rows": _course_rows(courses),
-            "can_change": is_operator(request.user),
+            "programmes": SimpleLazyObject(
+                lambda: list(Programme.objects.annotate(n=Count("courses")).order_by("slug"))
+            ),
+            "course_rows": SimpleLazyObject(lambda: _course_rows(courses)),
+            "can_change": can_change,
+            # The same for every operator (and, without the edit links, every supervisor).
+            "body_key": f"{kept.MANAGE.body_key(request)}:{int(can_change)}",
         },
     )
 

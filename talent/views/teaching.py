@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,6 +22,7 @@ from core.exceptions import DomainError
 from core.pagination import paginate
 from core.roles import SiteRole, has_site_role, is_operator, is_supervisor
 from core.web import parse_id, show_error
+from talent import kept
 from talent.forms import ReasonForm
 from talent.models import Attendance, Certificate, Cohort, Enrolment, EnrolmentStatus, Session
 from talent.services.certificates import revoke_certificate
@@ -69,38 +71,63 @@ def teaching(request):
 
 @login_required
 def roster(request, pk):
+    """A cohort's sessions, requests, learners (attendance, scores, certificates) and waitlist.
+
+    The body comes from the cache while nothing it shows changes (talent/kept.py), per cohort and audience:
+    operators (forms and revoking), whoever else runs the cohort (forms), supervisors (no form). The context is
+    lazy, so a roster seen in the last minute asks the database only who may see it."""
     cohort = _cohort(request, pk)
-    enrolments = list(
-        Enrolment.objects.filter(cohort=cohort)
-        .exclude(
-            status__in=[EnrolmentStatus.WITHDRAWN, EnrolmentStatus.DECLINED, EnrolmentStatus.OFFER_EXPIRED]
-        )
-        .with_waitlist_position()
-        .select_related("user", "certificate", "seat_pool__organisation")
-        .order_by("status", "waitlisted_at", "id")
-    )
-    progress = progress_by_enrolment(cohort)
-    total = Session.objects.filter(cohort=cohort).count()
-    for enrolment in enrolments:
-        enrolment.progress = progress.get(enrolment.pk) or Progress(total, 0, 0)
     runs = Cohort.objects.taught_by(request.user).filter(pk=cohort.pk).exists()
+    can_revoke = is_operator(request.user)
+
+    def people() -> dict[str, list[Enrolment]]:
+        enrolments = list(
+            Enrolment.objects.filter(cohort=cohort)
+            .exclude(
+                status__in=[
+                    EnrolmentStatus.WITHDRAWN,
+                    EnrolmentStatus.DECLINED,
+                    EnrolmentStatus.OFFER_EXPIRED,
+                ]
+            )
+            .with_waitlist_position()
+            .select_related("user", "certificate", "seat_pool__organisation")
+            .order_by("status", "waitlisted_at", "id")
+        )
+        progress = progress_by_enrolment(cohort)
+        total = Session.objects.filter(cohort=cohort).count()
+        for enrolment in enrolments:
+            enrolment.progress = progress.get(enrolment.pk) or Progress(total, 0, 0)
+        return {
+            "requests": [e for e in enrolments if e.status == EnrolmentStatus.REQUESTED],
+            "seated": [e for e in enrolments if e.holds_seat],
+            "waiting": [e for e in enrolments if e.status == EnrolmentStatus.WAITLISTED],
+        }
+
+    rows = SimpleLazyObject(people)
     return render(
         request,
         "talent/roster.html",
         {
             "cohort": cohort,
             "course": cohort.course,
-            "requests": [e for e in enrolments if e.status == EnrolmentStatus.REQUESTED],
-            "seated": [e for e in enrolments if e.holds_seat],
-            "waiting": [e for e in enrolments if e.status == EnrolmentStatus.WAITLISTED],
-            "sessions": Session.objects.filter(cohort=cohort).annotate(
-                present=Count("attendance", filter=Q(attendance__present=True))
+            "requests": SimpleLazyObject(lambda: rows["requests"]),
+            "seated": SimpleLazyObject(lambda: rows["seated"]),
+            "waiting": SimpleLazyObject(lambda: rows["waiting"]),
+            "sessions": SimpleLazyObject(
+                lambda: list(
+                    Session.objects.filter(cohort=cohort).annotate(
+                        present=Count("attendance", filter=Q(attendance__present=True))
+                    )
+                )
             ),
             "runs": runs,
-            "can_revoke": is_operator(request.user),
+            "can_revoke": can_revoke,
             "can_complete": runs and cohort.status == "published" and cohort.ends_on <= timezone.localdate(),
             "reason_form": ReasonForm(),
-            "seats_left": seats_left_in(cohort),
+            "seats_left": SimpleLazyObject(lambda: seats_left_in(cohort)),
+            # The same for everyone of one audience of this cohort (talent/kept.py).
+            "body_key": f"{kept.ROSTER.body_key(request)}:{cohort.pk}:{int(runs)}{int(can_revoke)}",
         },
     )
 
