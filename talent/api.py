@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from core import pagecache
 from core.exceptions import DomainError
 from core.web import IdField
+from talent import kept
 from talent.models import (
     Access,
     Audience,
@@ -235,11 +236,17 @@ class CohortViewSet(viewsets.ReadOnlyModelViewSet):
 # --- my enrolments -------------------------------------------------------------------------------------------------
 
 
-class MyEnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class MyEnrolmentViewSet(
+    pagecache.KeptPublicList, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """The signed-in person's own enrolments (nobody else's, whatever their role)."""
 
     serializer_class = EnrolmentSerializer
     permission_classes = [permissions.IsAuthenticated]
+
+    def kept_state(self) -> str:
+        """A page of the list is kept for the person alone, like "My learning" (talent/kept.py)."""
+        return kept.LEARNER.audience_state(self.request.user, sees_all=False)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation

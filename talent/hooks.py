@@ -3,7 +3,7 @@
 from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organisation, User
+from accounts.models import Consent, Organisation, User
 from core import hooks, signals
 from core import reports as core_reports
 from talent import demo, kept, privacy, reports, sweepers
@@ -71,4 +71,5 @@ catalogue.CATALOGUE.follow(Programme, Course, Cohort, Enrolment, SeatPool)
 # instructors) is no part of a body: it is read on every request and names the roster's audience in its key.
 kept.MANAGE.follow(Programme, Course, Cohort, Enrolment, SeatPool)
 kept.ROSTER.follow(Course, Cohort, Session, Enrolment, Attendance, Certificate, SeatPool, Organisation)
+kept.LEARNER.follow(Course, Cohort, Session, Enrolment, Attendance, Certificate, Consent)
 post_save.connect(kept.forget_roster_person, sender=User, dispatch_uid="pagecache.talent-roster.User.saved")

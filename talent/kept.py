@@ -14,6 +14,9 @@ from core import pagecache
 
 MANAGE = pagecache.Generation("talent-manage")
 ROSTER = pagecache.Generation("talent-roster")
+# A learner's own "My learning" page and the API's list of their enrolments, kept for them alone (with the
+# person's generation): their enrolments, waitlist places, attendance, sessions, certificates, pool consent.
+LEARNER = pagecache.Generation("talent-learner")
 
 # What a roster shows of a person: a change of either is on the next roster.
 ROSTER_PERSON_FIELDS = frozenset({"name", "email"})

@@ -7,11 +7,13 @@ from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
 from core.pagination import paginate
+from talent import kept
 from talent.calendar import sessions_ics
 from talent.forms import CheckInForm
 from talent.models import Attendance, Certificate, Enrolment, EnrolmentStatus, Session
@@ -53,16 +55,18 @@ def upcoming_sessions(user, *, limit: int = SCHEDULE_SESSIONS):
 
 @login_required
 def my_enrolments(request):
-    page = paginate(request, my_enrolments_queryset(request.user))
     return render(
         request,
         "talent/my_enrolments.html",
         {
-            "page": page,
+            "page": SimpleLazyObject(lambda: paginate(request, my_enrolments_queryset(request.user))),
             "sessions": upcoming_sessions(request.user),
             "certificates": Certificate.objects.filter(enrolment__user=request.user).order_by("-issued_on"),
-            "in_pool": is_in_pool(request.user),
+            "in_pool": SimpleLazyObject(lambda: is_in_pool(request.user)),
             "now": timezone.now(),
+            # Kept for the learner alone while nothing it shows changes (talent/kept.py); a session's check-in
+            # button appears within the minute of its start.
+            "body_key": kept.LEARNER.personal_body_key(request),
         },
     )
 

@@ -276,3 +276,34 @@ def test_the_kept_roster_carries_each_instructors_own_csrf_token():
     assert Enrolment.objects.get(pk=first_learner.pk).score == 91
     page, _queries = _roster(first, cohort)
     assert f'name="score-{first_learner.pk}" inputmode="decimal" value="91"' in page
+
+
+def test_my_learning_and_its_api_list_are_kept_for_the_learner_alone(client):
+    from rest_framework.test import APIClient
+
+    from talent.services.enrolment import enrol, withdraw
+    from tests.talent.factories import make_cohort
+
+    cohort = make_cohort(capacity=1)
+    alice, bob = UserFactory(), UserFactory()
+    url = reverse("talent:my_enrolments")
+    client.force_login(alice)
+    assert cohort.course.title_en not in client.get(url).content.decode()
+    mine = enrol(cohort, user=alice)
+    page = client.get(url).content.decode()
+    assert cohort.course.title_en in page
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    assert not [q for q in queries.captured_queries if "talent_" in q["sql"]]
+    # Bob gets his own page: the waitlist, never Alice's seat.
+    fill_seat = enrol(cohort, user=bob)
+    client.force_login(bob)
+    assert 'data-testid="waitlist-position"' in client.get(url).content.decode()
+    api = APIClient()
+    api.force_authenticate(bob)
+    endpoint = reverse("api:talent-my-enrolment-list")
+    assert [e["id"] for e in api.get(endpoint).json()["results"]] == [fill_seat.pk]
+    # Alice withdraws: Bob is offered her seat, and his next page (and API page) say so.
+    withdraw(mine, by=alice)
+    assert "Seat held for you until" in client.get(url).content.decode()
+    assert api.get(endpoint).json()["results"][0]["status"] == "offered"
