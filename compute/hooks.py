@@ -3,7 +3,7 @@
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organisation, User
+from accounts.models import Membership, Organisation, User
 from compute import demo, kept, metrics, privacy, readiness, reports, sweepers
 from compute.identities import keys as identity_keys
 from compute.identities import privacy as identity_privacy
@@ -96,7 +96,8 @@ core_reports.DATA.follow(*reports.READS)
 # The operators' allocation and request lists, kept per state of what they show (compute/kept.py).
 kept.ALLOCATIONS.follow(Allocation, AllocationMember, Organisation, Partition)
 kept.REQUESTS.follow(QuotaRequest, QuotaRequestMember, Organisation, Partition)
-kept.IDENTITIES.follow(ClusterIdentity, SshKey)
+# Whose identities a manager sees follows the memberships of the organisations they manage.
+kept.IDENTITIES.follow(ClusterIdentity, SshKey, Membership)
 kept.TEMPLATES.follow(JobTemplate, Partition)
 kept.VOUCHERS.follow(
     VoucherApplication, VoucherScheme, Voucher, LedgerEntry, Settlement, Organisation, Project, ProjectBenefit

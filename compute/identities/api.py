@@ -12,10 +12,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import Membership, Organisation
+from compute import kept
 from compute.api.base import IsOperator
 from compute.identities import keys
 from compute.identities.models import ClusterIdentity, SshKey
 from compute.models import AllocationMember
+from core import pagecache
 from core.roles import sees_all_organisations
 from core.web import IdField
 
@@ -241,11 +243,16 @@ class IdentityFilterSerializer(serializers.Serializer):
 @extend_schema(
     parameters=[OpenApiParameter("organisation", int, description="Only the members of this organisation.")]
 )
-class OrganisationIdentityViewSet(viewsets.ReadOnlyModelViewSet):
+class OrganisationIdentityViewSet(pagecache.KeptPublicList, viewsets.ReadOnlyModelViewSet):
     """The cluster identities of the members of the organisations the caller manages (operators and
     supervisors: everyone's), read-only. People choose their user names and keys themselves."""
 
     serializer_class = MemberIdentitySerializer
+
+    def kept_state(self) -> str:
+        """A page of the list is kept like the identity list page: staff alike, a manager alone (compute/kept.py)."""
+        user = self.request.user
+        return kept.IDENTITIES.audience_state(user, sees_all=sees_all_organisations(user))
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -6,6 +6,7 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from compute import kept
 from compute.identities import keys
 from compute.identities.models import SshKey
 from compute.models import AllocationMember
@@ -240,6 +241,7 @@ def test_lists_cost_the_same_queries_for_1_or_many_rows(api_client, alice, ident
 
     keys.add_key(alice, new_public_key(), name="first")
     count()
+    kept.IDENTITIES.forget()  # the list's pages are kept until an identity changes: measure one built anew
     few = count()
     for n in range(6):
         keys.add_key(alice, new_public_key(), name=f"k{n}")

@@ -352,3 +352,33 @@ def test_a_members_voucher_page_is_kept_for_them_until_their_vouchers_change(cli
     # Somebody else sees their own page, never this one.
     client.force_login(UserFactory())
     assert voucher.code not in client.get(url).content.decode()
+
+
+def test_the_identity_api_list_is_kept_per_audience_and_follows_memberships(operator, mfa):
+    from rest_framework.test import APIClient
+
+    from tests.accounts.factories import add_member
+    from tests.compute.factories import give_identity
+
+    mfa(operator)
+    owner, worker, newcomer = UserFactory(), UserFactory(), UserFactory()
+    organisation = make_verified_organisation(owner)
+    add_member(organisation, worker)
+    for person, name in ((worker, "worker01"), (newcomer, "newcomer01")):
+        give_identity(person, name)
+    url = reverse("api:cluster-identity-list")
+    manager, staff = APIClient(), APIClient()
+    manager.force_authenticate(owner)
+    staff.force_authenticate(operator)
+
+    def names(client):
+        return {i["username"] for i in client.get(url).json()["results"]}
+
+    assert names(manager) == {"worker01"}
+    assert {"worker01", "newcomer01"} <= names(staff)
+    with CaptureQueriesContext(connection) as queries:
+        assert names(manager) == {"worker01"}
+    assert not [q for q in queries.captured_queries if "compute_clusteridentity" in q["sql"]]
+    # The newcomer joins the organisation: the manager's next page lists them.
+    add_member(organisation, newcomer)
+    assert names(manager) == {"worker01", "newcomer01"}
