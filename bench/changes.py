@@ -53,7 +53,29 @@ def job_submitted() -> str:
     return f"queue of {allocation.partition.cluster} for organisation {allocation.organisation_id} forgotten"
 
 
+def allocation_changed() -> str:
+    """An allocation is saved (a decision, a suspension, new usage): the kept allocation lists start anew, so
+    the next look renders them (nothing rebuilds them ahead: there is one per query, page, language and
+    audience)."""
+    from compute.models import Allocation
+
+    allocation = Allocation.objects.order_by("-pk").first()
+    allocation.save()
+    return f"allocation {allocation.pk} saved"
+
+
+def request_submitted() -> str:
+    """A quota request is saved (submitted, decided): the kept review queue and request lists start anew."""
+    from compute.models import QuotaRequest
+
+    quota_request = QuotaRequest.objects.order_by("-pk").first()
+    quota_request.save()
+    return f"quota request {quota_request.pk} saved"
+
+
 CHANGES = {
+    "allocation": allocation_changed,
+    "request": request_submitted,
     "directory": directory_changed,
     "membership": member_joined_an_organisation,
     "queue": job_submitted,

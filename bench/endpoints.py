@@ -218,6 +218,7 @@ ENDPOINTS: list[dict] = [
         "persona": "operator",
         "expect_text": 'rel="next"',  # hundreds of submitted requests, 20 a page
         "goal_ratio": LIST_GOAL,
+        "after_change": "request",
     },
     {
         "name": "allocations (operator)",
@@ -225,6 +226,7 @@ ENDPOINTS: list[dict] = [
         "persona": "operator",
         "expect_text": 'rel="next"',
         "goal_ratio": LIST_GOAL,
+        "after_change": "allocation",
     },
     {
         "name": "allocations (member)",
