@@ -8,8 +8,9 @@ changes (a call closing, enrolment ending) and bulk updates that send no signal 
 template wraps its body in ``{% kept body_key %}`` (layouts/list.html does, for every list that gives a key;
 forms inside get their CSRF token per request) or ``{% cache %}``, and the view gives a lazy context
 (``django.utils.functional.SimpleLazyObject``), so a page seen in the last minute asks the database nothing for
-its body. A view gives a key only to an audience that sees the same page: visitors, or staff who see all.
-``KeptPublicList`` does the same for a public API list's data.
+its body. A view gives a key only to an audience that sees the same page: visitors, everyone signed in, staff
+who see all (operators and supervisors apart where forms differ), or one person (``personal_body_key``).
+``KeptPublicList`` does the same for an API list's data.
 """
 
 import hashlib
@@ -84,11 +85,11 @@ def forget_person(user_id) -> None:
 
 
 class KeptPublicList:
-    """A public API list (a DRF viewset mixin) whose pages are the same for every client (or every client of one
-    audience, which ``kept_state()`` then names too): a page's data is kept like a public page's body, per state
-    of what it shows (``kept_state()``: a generation's current value, say),
-    minute, language, whole query string and the site address its links use, so a page asked for in the last
-    minute asks the database nothing but its state. Errors (a bad cursor, a bad filter) are never kept."""
+    """An API list (a DRF viewset mixin) whose pages are the same for every client, or for every client of one
+    audience, which ``kept_state()`` then names too (``Generation.audience_state``). A page's data is kept like
+    a page's body, per state of what it shows, minute, language, path, whole query string and the site address
+    its links use, so a page asked for in the last minute asks the database nothing but its state. Errors (a bad
+    cursor, a bad filter) are never kept."""
 
     def kept_state(self) -> str:
         raise NotImplementedError
