@@ -35,3 +35,29 @@ def test_home_page_counts_verified_organisations(client, user, operator):
     response = client.get("/")
     assert response.context["stats"] == {"organisations": 1, "enterprises": 1, "universities_institutes": 0}
     cache.clear()
+
+
+def test_a_broker_answer_is_kept_for_a_second_per_broker_address(client, monkeypatch):
+    from portal import views
+
+    opened = []
+    real = celery_app.connection_for_write
+
+    def counting(*args, **kwargs):
+        opened.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(views, "_broker_answers", {})
+    monkeypatch.setattr(celery_app, "connection_for_write", counting)
+    clock = [1000.0]
+    monkeypatch.setattr(views.time, "monotonic", lambda: clock[0])
+    for _ in range(3):
+        assert client.get("/healthz").json()["checks"]["broker"] == "ok"
+    assert len(opened) == 1  # a flood of probes opens one connection
+    clock[0] += views.BROKER_CHECK_SECONDS
+    assert client.get("/healthz").status_code == 200
+    assert len(opened) == 2  # a second later the broker is asked again
+    # Another broker address is never answered from the first one's answer.
+    monkeypatch.setattr(celery_app.conf, "broker_write_url", "redis://127.0.0.1:1/0")
+    assert client.get("/healthz").status_code == 503
+    assert len(opened) == 3
