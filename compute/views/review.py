@@ -61,7 +61,7 @@ def review_queue(request):
     require_staff(request)
     requests = (
         QuotaRequest.objects.awaiting_decision()
-        .select_related("organisation", "partition", "allocation", "created_by", "project")
+        .select_related("organisation", "partition", "allocation", "project")
         .prefetch_related(
             Prefetch(
                 "members",
