@@ -54,23 +54,29 @@ def job_submitted() -> str:
 
 
 def allocation_changed() -> str:
-    """An allocation is saved (a decision, a suspension, new usage): the kept allocation lists start anew, so
-    the next look renders them (nothing rebuilds them ahead: there is one per query, page, language and
-    audience)."""
+    """An allocation is saved (a decision, a suspension, new usage): the kept allocation lists start anew, and
+    the warm-up task their new generation schedules renders again the pages read lately (core/pagecache.py)."""
+    from compute import kept
     from compute.models import Allocation
+    from core.tasks import warm_kept_pages_task
 
     allocation = Allocation.objects.order_by("-pk").first()
     allocation.save()
-    return f"allocation {allocation.pk} saved"
+    warmed = sum(warm_kept_pages_task(g.name) for g in (kept.ALLOCATIONS, kept.REVIEW))
+    return f"allocation {allocation.pk} saved, warm-up task run ({warmed} pages)"
 
 
 def request_submitted() -> str:
-    """A quota request is saved (submitted, decided): the kept review queue and request lists start anew."""
+    """A quota request is saved (submitted, decided): the kept review queue and request lists start anew, and
+    the warm-up task renders again the pages read lately."""
+    from compute import kept
     from compute.models import QuotaRequest
+    from core.tasks import warm_kept_pages_task
 
     quota_request = QuotaRequest.objects.order_by("-pk").first()
     quota_request.save()
-    return f"quota request {quota_request.pk} saved"
+    warmed = sum(warm_kept_pages_task(g.name) for g in (kept.REQUESTS, kept.REVIEW))
+    return f"quota request {quota_request.pk} saved, warm-up task run ({warmed} pages)"
 
 
 CHANGES = {

@@ -123,6 +123,8 @@ def render_kept(key: str, seconds: int, context, render_nodes) -> str:
         with context.push(csrf_token=csrf_mark, CHROME_NEXT=next_mark):
             html = render_nodes(context)
         cache.set(key, html, seconds)
+        if request is not None:
+            pagecache.remember(request)  # rendered again by the warm-up after a change and each minute
     return _fill_in(html, request) if request is not None else html
 
 

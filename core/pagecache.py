@@ -11,18 +11,35 @@ forms inside get their CSRF token per request) or ``{% cache %}``, and the view 
 its body. A view gives a key only to an audience that sees the same page: visitors, everyone signed in, staff
 who see all (operators and supervisors apart where forms differ), or one person (``personal_body_key``).
 ``KeptPublicList`` does the same for an API list's data.
+
+Nothing is slow when cold: a kept body rendered for a visitor is remembered (its path, language and reader, for
+``RECENT_SECONDS``), and when its generation starts anew (a change) and when a new minute begins (beat), a task
+renders those pages again as their readers (``warm``), so the next visitor finds them ready (issue #17).
 """
 
 import hashlib
+import logging
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-from django.utils import timezone
+from django.http import Http404
+from django.utils import timezone, translation
 from django.utils.crypto import get_random_string
 from django.utils.translation import get_language
 from rest_framework.response import Response
 
+logger = logging.getLogger(__name__)
+
 BODY_SECONDS = 60
+# A page read (rendered for a visitor) in the last RECENT_SECONDS is rendered again by the warm-up after a change
+# and each minute; at most RECENT_LIMIT pages per generation (the latest read), so the warm-up stays bounded.
+RECENT_SECONDS = 15 * 60
+RECENT_LIMIT = 10
+WARM_DELAY_SECONDS = 1
 
 
 def minute() -> str:
@@ -32,9 +49,14 @@ def minute() -> str:
 
 
 class Generation:
-    def __init__(self, name: str):
+    # Every named generation of the apps' kept.py, for the warm-up each minute (a person's is not listed).
+    listed: dict[str, "Generation"] = {}
+
+    def __init__(self, name: str, *, listed: bool = True):
         self.key = f"pagecache:{name}:generation"
         self.name = name
+        if listed:
+            Generation.listed[name] = self
 
     def current(self) -> str:
         value = cache.get(self.key)
@@ -45,6 +67,8 @@ class Generation:
 
     def forget(self, sender=None, **kwargs) -> None:
         cache.set(self.key, get_random_string(12), None)
+        if self.name in Generation.listed:
+            schedule_warm(self.name)
 
     def follow(self, *models) -> None:
         """Start a new generation whenever one of ``models`` is saved or deleted."""
@@ -56,6 +80,7 @@ class Generation:
 
     def body_key(self, request) -> str:
         """The body's key for this request: generation, minute, language, the path and the whole query string."""
+        _note(request, self.name)
         digest = hashlib.sha256(f"{request.path}?{request.GET.urlencode()}".encode()).hexdigest()[:24]
         return f"{self.name}:{self.current()}:{minute()}:{get_language()}:{digest}"
 
@@ -77,11 +102,103 @@ class Generation:
 # a page kept for that person stores the generation it was made with and is shown again only while it is the
 # same. ``forget_person`` is called wherever those change (core/chrome.py: forget, compute/hooks.py).
 def person(user_id) -> Generation:
-    return Generation(f"person:{user_id}")
+    return Generation(f"person:{user_id}", listed=False)
 
 
 def forget_person(user_id) -> None:
     person(user_id).forget()
+
+
+# --- the warm-up: pages read lately are rendered again by a task, not by the next visitor ----------------
+
+
+def _note(request, name: str) -> None:
+    """The request's page is kept under generation ``name``: remembered if its body is rendered (``remember``)."""
+    names = getattr(request, "kept_generations", None)
+    if names is None:
+        names = request.kept_generations = set()
+    names.add(name)
+
+
+def _recent_key(name: str) -> str:
+    return f"pagecache:{name}:recent"
+
+
+def remember(request) -> None:
+    """A kept body was rendered for this request (core/chrome.py: render_kept): remember the page under each of
+    its generations so the warm-up renders it again. Not for the warm-up's own renders, so a page nobody reads
+    is forgotten after RECENT_SECONDS."""
+    if getattr(request, "kept_warming", False) or not settings.KEPT_PAGES_WARM:
+        return
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return
+    entry = [request.get_full_path(), get_language() or settings.LANGUAGE_CODE, user.pk, request.get_host()]
+    for name in getattr(request, "kept_generations", ()):
+        if name not in Generation.listed:
+            continue
+        recent = [e for e in (cache.get(_recent_key(name)) or []) if e[:3] != entry[:3]]
+        cache.set(_recent_key(name), [entry, *recent][:RECENT_LIMIT], RECENT_SECONDS)
+
+
+def schedule_warm(name: str) -> None:
+    """After the change that started a new generation is committed: warm its pages read lately, a moment later,
+    once for a burst of changes."""
+    if not settings.KEPT_PAGES_WARM:
+        return
+
+    def enqueue():
+        if cache.get(_recent_key(name)) and cache.add(f"pagecache:{name}:warm-pending", 1, 30):
+            from core.tasks import warm_kept_pages_task  # noqa: PLC0415 - tasks import this module
+
+            warm_kept_pages_task.apply_async((name,), countdown=WARM_DELAY_SECONDS)
+
+    transaction.on_commit(enqueue)
+
+
+def warm(names=None) -> int:
+    """Render again the pages of ``names`` (every listed generation when None) read in the last RECENT_SECONDS,
+    each as the person who read it, so their bodies are kept for the current generation and minute before anyone
+    asks. Returns how many pages were rendered; a page that fails (its reader lost access) is skipped."""
+    rendered = 0
+    for name in Generation.listed if names is None else names:
+        if name not in Generation.listed:
+            continue
+        cache.delete(f"pagecache:{name}:warm-pending")
+        for entry in cache.get(_recent_key(name)) or []:
+            try:
+                rendered += _render_again(*entry)
+            except (PermissionDenied, Http404):
+                continue  # the reader may no longer see it: nothing is rendered for them
+            except Exception:  # noqa: BLE001 - one page that cannot be rendered must not hold back the others
+                logger.warning("pagecache: could not warm %s for user %s", entry[0], entry[2], exc_info=True)
+    return rendered
+
+
+def _render_again(path: str, language: str, user_id: int, host: str) -> int:
+    from django.contrib.auth import get_user_model  # noqa: PLC0415
+    from django.contrib.messages.storage.fallback import FallbackStorage  # noqa: PLC0415
+    from django.contrib.sessions.backends.base import SessionBase  # noqa: PLC0415
+    from django.test import RequestFactory  # noqa: PLC0415
+    from django.urls import resolve  # noqa: PLC0415
+    from django_htmx.middleware import HtmxDetails  # noqa: PLC0415
+
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return 0
+    request = RequestFactory().get(path, HTTP_HOST=host)
+    request.user = user
+    request.session = SessionBase()  # empty and never saved: the page is rendered for the cache, not sent
+    request._messages = FallbackStorage(request)
+    request.htmx = HtmxDetails(request)
+    request.kept_warming = True
+    match = resolve(urlsplit(path).path)
+    with translation.override(language):
+        request.LANGUAGE_CODE = language
+        response = match.func(request, *match.args, **match.kwargs)
+        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+            response.render()
+    return int(response.status_code == 200)
 
 
 class KeptPublicList:

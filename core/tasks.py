@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from core import audit, outbox, sweepers
+from core import audit, outbox, pagecache, sweepers
 
 
 @shared_task(acks_late=True)
@@ -36,3 +36,12 @@ def seal_audit_trail_task() -> int:
     if head:
         audit.logger.info("audit chain head: position %s hash %s", head["seq"], head["entry_hash"])
     return sealed
+
+
+@shared_task
+def warm_kept_pages_task(name: str | None = None) -> int:
+    """Render again the kept pages read lately (core/pagecache.py: warm): those of generation ``name`` after it
+    changed, every listed generation's when called without one (on beat each minute)."""
+    if name is not None and not isinstance(name, str):
+        return 0
+    return pagecache.warm(None if name is None else [name])

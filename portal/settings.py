@@ -152,6 +152,10 @@ SITE_ROLES_CACHE_SECONDS = env.int("SITE_ROLES_CACHE_SECONDS", default=600 if SH
 # The page chrome (header, menus, footer) is rendered once per person, language and section and reused for this
 # many seconds (core/chrome.py); 0 renders it on every page.
 CHROME_CACHE_SECONDS = env.int("CHROME_CACHE_SECONDS", default=60)
+# Kept page bodies read lately are rendered again by a Celery task after a change and each minute, so no visitor
+# waits for them (core/pagecache.py: warm). Only with a shared cache: a worker's per-process cache reaches no
+# web process.
+KEPT_PAGES_WARM = env.bool("KEPT_PAGES_WARM", default=SHARED_CACHE)
 
 # --- People ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -424,6 +428,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=1, minute=10),
     },
     # The directory's facets and statistics are kept per day: computed for the new day before the first visitor.
+    "warm-kept-pages": {
+        "task": "core.tasks.warm_kept_pages_task",
+        "schedule": crontab(minute="*"),  # a kept body's key holds the minute: ready as each one begins
+    },
     "warm-alliance-directory": {
         "task": "alliance.tasks.warm_directory_task",
         "schedule": crontab(hour=0, minute=1),

@@ -35,6 +35,8 @@ def _portal_test_settings(settings, tmp_path):
     settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.ACCOUNT_RATE_LIMITS = False
+    # Kept pages are rendered again by the warm-up only in the tests of it (tests/core/test_kept_warm.py).
+    settings.KEPT_PAGES_WARM = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
     settings.SITE_URL = "http://testserver"
     settings.STORAGES = {
