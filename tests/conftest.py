@@ -4,6 +4,7 @@ import socket
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.cache import cache
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from compute.backends.fake import FakeBackend
@@ -30,6 +31,9 @@ def require_service(name: str, host: str, port: int) -> None:
 def _portal_test_settings(settings, tmp_path):
     # Nothing cached by one test (site roles, page chrome, rate counters) is seen by the next.
     cache.clear()
+    # Nor its language: a page asked for in Chinese leaves Chinese active in the thread (LocaleMiddleware does not
+    # switch back), and the next test's messages read outside a request would be Chinese.
+    translation.activate(settings.LANGUAGE_CODE)
     # Mail takes the real path (the outbox, delivered after commit by the eager task) to locmem.
     settings.EMAIL_BACKEND = "core.mail.OutboxEmailBackend"
     settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
