@@ -52,8 +52,8 @@ def ssh_line(identity: ClusterIdentity | None) -> str:
     return f"ssh{port} {identity.username}@{settings.CLUSTER_LOGIN_HOST}"
 
 
-def _access_page(request, *, username_form=None, key_form=None, status=200):
-    identity = _identity(request.user)
+def _sorted_keys(identity: ClusterIdentity | None) -> tuple[list, list]:
+    """The identity's current keys, and its last 20 removed, revoked or expired ones."""
     current_keys = []
     past_keys = []
     if identity is not None:
@@ -64,6 +64,28 @@ def _access_page(request, *, username_form=None, key_form=None, status=200):
             else:
                 past_keys.append(key)
         past_keys = sorted(past_keys, key=lambda k: k.removed_at or k.expires_at, reverse=True)[:20]
+    return current_keys, past_keys
+
+
+def _access_body_key(request, identity: ClusterIdentity | None) -> str:
+    """The person's own page is kept for them (core/pagecache.py) while their identity, keys and memberships
+    (IDENTITIES, their own generation), the allocations they may use and the organisations they manage
+    (ALLOCATIONS) are unchanged. Publishing writes in bulk, without a signal: the identity's publishing state
+    is in the key, so what the directory has is never shown older than it is."""
+    state = ""
+    if identity is not None:
+        state = (
+            f"{identity.changed_at.timestamp()}:{identity.published_at and identity.published_at.timestamp()}"
+        )
+        state += f":{bool(identity.publish_error)}"
+    return f"{kept.IDENTITIES.personal_body_key(request)}:{kept.ALLOCATIONS.current()}:{state}"
+
+
+def _access_page(request, *, username_form=None, key_form=None, status=200):
+    identity = _identity(request.user)
+    # A page with a form's errors (a POST) is never kept.
+    body_key = _access_body_key(request, identity) if request.method == "GET" else ""
+    keys_of = SimpleLazyObject(lambda: _sorted_keys(identity))
     if identity is None:
         username_form = username_form or UsernameForm()
         # The answer under the field as the person types (htmx; the claim itself decides).
@@ -74,7 +96,6 @@ def _access_page(request, *, username_form=None, key_form=None, status=200):
                 "hx-target": "#username-check",
             }
         )
-    access_rows = list(_current_access(request.user))
     managed = (
         Organisation.objects.managed_by(request.user).order_by("name_en", "id")
         if request.user.is_authenticated
@@ -85,9 +106,9 @@ def _access_page(request, *, username_form=None, key_form=None, status=200):
         "compute/identities/cluster_access.html",
         {
             "identity": identity,
-            "current_keys": current_keys,
-            "past_keys": past_keys,
-            "access_rows": access_rows,
+            "current_keys": SimpleLazyObject(lambda: keys_of[0]),
+            "past_keys": SimpleLazyObject(lambda: keys_of[1]),
+            "access_rows": SimpleLazyObject(lambda: list(_current_access(request.user))),
             "username_form": username_form if identity is None else None,
             "key_form": key_form or (SshKeyForm() if identity is not None else None),
             "can_add_keys": identity is not None
@@ -95,7 +116,8 @@ def _access_page(request, *, username_form=None, key_form=None, status=200):
             "login_host": settings.CLUSTER_LOGIN_HOST,
             "login_port": settings.CLUSTER_LOGIN_PORT,
             "ssh_line": ssh_line(identity),
-            "managed_organisations": list(managed),
+            "managed_organisations": SimpleLazyObject(lambda: list(managed)),
+            "body_key": body_key,
         },
         status=status,
     )
@@ -221,6 +243,7 @@ def organisation_identities(request, organisation_pk):
     organisation = get_object_or_404(Organisation, pk=organisation_pk)
     if not (access.manages(request.user, organisation) or sees_all_organisations(request.user)):
         raise Http404
+    operator = is_operator(request.user)
     now = timezone.now()
     memberships = (
         Membership.objects.filter(organisation=organisation)
@@ -237,8 +260,27 @@ def organisation_identities(request, organisation_pk):
         )
         .order_by("user__name", "user__email", "id")
     )
-    page = paginate(request, memberships)
-    people = [membership.user_id for membership in page.object_list]
+    page = SimpleLazyObject(lambda: paginate(request, memberships))
+    return render(
+        request,
+        "compute/identities/organisation_identities.html",
+        {
+            "organisation": organisation,
+            "page": page,
+            "rows": SimpleLazyObject(lambda: _people_rows(organisation, page.object_list)),
+            "is_operator": operator,
+            # The same for the organisation's managers and the supervisors (operators' rows link to the identity
+            # page), kept while no identity, key or membership (IDENTITIES) and no allocation or its users
+            # (ALLOCATIONS) changes; a person's new name or email address shows within the minute.
+            "body_key": f"{kept.IDENTITIES.body_key(request)}:{kept.ALLOCATIONS.current()}:"
+            + ("operator" if operator else "reader"),
+        },
+    )
+
+
+def _people_rows(organisation: Organisation, memberships) -> list[tuple]:
+    """Each membership of the page with the organisation's allocations its person may use now."""
+    people = [membership.user_id for membership in memberships]
     by_person: dict[int, list] = {}
     for member in (
         AllocationMember.objects.current()
@@ -247,12 +289,7 @@ def organisation_identities(request, organisation_pk):
         .order_by("allocation__account_name")
     ):
         by_person.setdefault(member.user_id, []).append(member.allocation)
-    rows = [(membership, by_person.get(membership.user_id, [])) for membership in page.object_list]
-    return render(
-        request,
-        "compute/identities/organisation_identities.html",
-        {"organisation": organisation, "page": page, "rows": rows, "is_operator": is_operator(request.user)},
-    )
+    return [(membership, by_person.get(membership.user_id, [])) for membership in memberships]
 
 
 # --- operators ---------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ form (from a template of the catalogue or a script of one's own, with the quota 
 person types), a job's page (its state, resources, cost, the tail of its output, cancel) and the download of
 its whole output. Each page starts from who asks; a job that is not theirs to see is a 404."""
 
+import hashlib
 from decimal import Decimal
 
 from django.conf import settings
@@ -12,10 +13,12 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from compute import kept
 from compute.identities.services import identity_of
 from compute.jobs import output, queue, services
 from compute.jobs.forms import JobForm
@@ -135,15 +138,24 @@ def job_submit(request):
 
 
 def _form_page(request, form, template, *, status: int = 200):
+    # The empty form (a GET) is the same for its person while what it offers is: their identity and allocations
+    # (their own generation), the allocations, partitions and organisations named in the choices (ALLOCATIONS)
+    # and the templates (TEMPLATES). It is kept for them (core/pagecache.py) and then asks the database nothing;
+    # a form that comes back with its errors is never kept.
+    body_key = ""
+    if request.method == "GET":
+        body_key = f"{kept.ALLOCATIONS.personal_body_key(request)}:{kept.TEMPLATES.current()}"
     return render(
         request,
         "compute/jobs/job_form.html",
         {
             "form": form,
             "template": template,
-            "identity": identity_of(request.user),
-            "has_allocations": form.fields["allocation"].queryset.exists(),
+            "identity": SimpleLazyObject(lambda: identity_of(request.user)),
+            # The choices once read serve both this and the select (forms.AllocationChoiceField).
+            "has_allocations": SimpleLazyObject(lambda: bool(form.fields["allocation"].queryset)),
             "estimate_url": reverse("compute:job_estimate"),
+            "body_key": body_key,
         },
         status=status,
     )
@@ -206,16 +218,42 @@ def job_detail(request, cluster: str, job_id: str):
         "job": row.job,
         "readable": readable,
         "tails": tails,
-        "may_cancel": services.may_cancel(request.user, row.job, row.allocation),
-        "own": (identity := identity_of(request.user)) is not None and identity.username == row.job.user,
+        "may_cancel": SimpleLazyObject(lambda: services.may_cancel(request.user, row.job, row.allocation)),
+        "own": SimpleLazyObject(lambda: _runs_as(request.user, row.job)),
         "is_operator": is_operator(request.user),
-        "accounting": row.allocation.jobs.filter(cluster=cluster, job_id=job_id).first()
-        if row.allocation
-        else None,
+        "accounting": SimpleLazyObject(
+            lambda: (
+                row.allocation.jobs.filter(cluster=cluster, job_id=job_id).first() if row.allocation else None
+            )
+        ),
         **_poll_attributes(request, reverse("compute:job_detail", args=[cluster, job_id]), row.is_active),
     }
-    template = "compute/jobs/partials/job_status.html" if request.htmx else "compute/jobs/job_detail.html"
-    return render(request, template, context)
+    if request.htmx:
+        return render(request, "compute/jobs/partials/job_status.html", context)
+    context["body_key"] = _job_body_key(request, row, tails)
+    return render(request, "compute/jobs/job_detail.html", context)
+
+
+def _runs_as(user, job) -> bool:
+    return (identity := identity_of(user)) is not None and identity.username == job.user
+
+
+def _job_body_key(request, row, tails: dict) -> str:
+    """The job's page is kept for the person (core/pagecache.py: what they may do with it follows their roles,
+    memberships and identity) and for what it shows now: the scheduler's answer just read, the portal's record
+    of the submission, the output's tails just read. So it is never older than the page made now would be. The
+    allocation, its partition and prices and the accounting record (written with the usage) follow ALLOCATIONS."""
+    submission = row.submission
+    shown = repr(
+        (
+            row.job,
+            row.allocation.pk if row.allocation else None,
+            submission and sorted((k, v) for k, v in vars(submission).items() if not k.startswith("_")),
+            sorted((stream, vars(tail)) for stream, tail in tails.items()),
+        )
+    )
+    digest = hashlib.sha256(shown.encode()).hexdigest()[:24]
+    return f"{kept.ALLOCATIONS.personal_body_key(request)}:{digest}"
 
 
 @login_required
