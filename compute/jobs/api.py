@@ -251,7 +251,7 @@ class JobOutputView(APIView):
         if stream not in ("stdout", "stderr"):
             return Response({"stream": [_("One of: stdout, stderr.")]}, status=status.HTTP_400_BAD_REQUEST)
         row = _row(request, cluster, job_id)
-        if not queue.may_read_output(request.user, row.job, row.allocation):
+        if not queue.may_read_output(request.user, row.job, row.allocation, standing=row.standing):
             raise NotFound(_("No such job, or not one of yours."))
         tail = output.tail_of(row, stream)
         return Response(

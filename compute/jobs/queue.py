@@ -20,7 +20,7 @@ from django.utils.formats import localize
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organisation, User
+from accounts.models import Membership, MembershipRole, Organisation, User
 from compute.backends import cluster_names, get_backend
 from compute.backends.base import ClusterError, QueuedJob
 from compute.identities.services import identity_of
@@ -102,6 +102,8 @@ class JobRow:
     submission: Submission | None
     cost: Decimal
     url: str = ""
+    # The reader's standing in the job's organisation, as find_job found it (None for rows of a list).
+    standing: "Standing | None" = None
 
     @property
     def is_active(self) -> bool:
@@ -345,7 +347,10 @@ def find_job(user: User, cluster: str, job_id: str) -> JobRow:
         .select_related("partition", "organisation")
         .first()
     )
-    if allocation is None or not may_see(user, job, allocation):
+    if allocation is None:
+        raise LookupError(job_id)
+    standing = None if sees_all_organisations(user) else standing_of(user, allocation.organisation_id)
+    if not may_see(user, job, allocation, standing=standing):
         raise LookupError(job_id)
     return JobRow(
         cluster=cluster,
@@ -353,33 +358,56 @@ def find_job(user: User, cluster: str, job_id: str) -> JobRow:
         allocation=allocation,
         submission=record,
         cost=cost_so_far(allocation.partition, job),
+        standing=standing,
     )
 
 
-def may_see(user: User, job: QueuedJob, allocation: Allocation) -> bool:
+@dataclass(frozen=True)
+class Standing:
+    """What a person is to one organisation, for the rules on its jobs: a member, a manager (owner or
+    administrator), and their cluster user name (None without an identity)."""
+
+    member: bool
+    manages: bool
+    username: str | None
+
+
+def standing_of(user: User, organisation_id: int) -> Standing:
+    """Two queries: the person's membership of the organisation and their identity."""
+    role = (
+        Membership.objects.filter(user=user, organisation_id=organisation_id)
+        .values_list("role", flat=True)
+        .first()
+        if getattr(user, "is_authenticated", False)
+        else None
+    )
+    identity = identity_of(user)
+    return Standing(
+        member=role is not None,
+        manages=role in MembershipRole.managing(),
+        username=identity.username if identity is not None else None,
+    )
+
+
+def may_see(user: User, job: QueuedJob, allocation: Allocation, *, standing: Standing | None = None) -> bool:
+    """Staff who see all organisations, the organisation's managers, and the member who runs it."""
     if sees_all_organisations(user):
         return True
-    if Organisation.objects.managed_by(user).filter(pk=allocation.organisation_id).exists():
-        return True
-    identity = identity_of(user)
-    return (
-        identity is not None
-        and identity.username == job.user
-        and Organisation.objects.for_user(user)
-        .filter(pk=allocation.organisation_id, memberships__user=user)
-        .exists()
+    standing = standing or standing_of(user, allocation.organisation_id)
+    return standing.manages or (
+        standing.member and standing.username is not None and standing.username == job.user
     )
 
 
-def may_read_output(user: User, job: QueuedJob, allocation: Allocation) -> bool:
+def may_read_output(
+    user: User, job: QueuedJob, allocation: Allocation, *, standing: Standing | None = None
+) -> bool:
     """The job's owner, their organisation's managers and operators (not supervisors: output is the
-    organisation's work)."""
+    organisation's work). ``standing``: the reader's, when the caller has it (``JobRow.standing``)."""
     if is_operator(user):
         return True
-    if Organisation.objects.managed_by(user).filter(pk=allocation.organisation_id).exists():
-        return True
-    identity = identity_of(user)
-    return identity is not None and identity.username == job.user
+    standing = standing or standing_of(user, allocation.organisation_id)
+    return standing.manages or (standing.username is not None and standing.username == job.user)
 
 
 def record_as_job(record: Submission, *, state: str) -> QueuedJob:

@@ -208,7 +208,7 @@ def _find(request, cluster: str, job_id: str):
 @require_GET
 def job_detail(request, cluster: str, job_id: str):
     row = _find(request, cluster, job_id)
-    readable = queue.may_read_output(request.user, row.job, row.allocation)
+    readable = queue.may_read_output(request.user, row.job, row.allocation, standing=row.standing)
     tails = {}
     if readable:
         for stream in ("stdout", "stderr"):
@@ -262,7 +262,7 @@ def job_output(request, cluster: str, job_id: str, stream: str):
     if stream not in ("stdout", "stderr"):
         raise Http404()
     row = _find(request, cluster, job_id)
-    if not queue.may_read_output(request.user, row.job, row.allocation):
+    if not queue.may_read_output(request.user, row.job, row.allocation, standing=row.standing):
         raise Http404(_("No such job, or not one of yours."))
     try:
         handle, size, filename = output.open_whole(row, stream)
