@@ -9,7 +9,16 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 from accounts import carsi, kept, onboarding, privacy, security, social
-from accounts.models import Membership, Organisation
+from accounts.models import (
+    AdmissionRequest,
+    Invitation,
+    Membership,
+    OnboardingBatch,
+    OnboardingRow,
+    Organisation,
+    OrganisationDomain,
+    User,
+)
 from core import chrome, hooks
 
 hooks.register(
@@ -174,3 +183,14 @@ post_delete.connect(
 
 # The organisation lists are kept per state of the organisations (accounts/kept.py).
 kept.ORGANISATIONS.follow(Organisation)
+
+# Bulk onboarding's pages, kept per state of what they show (accounts/kept.py): a list's rows show their
+# invitations' answers, the lists show the organisation's name, both show people's names.
+kept.ONBOARDING.follow(OnboardingBatch, OnboardingRow, Invitation, Organisation)
+kept.DOMAINS.follow(OrganisationDomain, AdmissionRequest)
+post_save.connect(
+    kept.forget_onboarding_person, sender=User, dispatch_uid="pagecache.accounts-onboarding.User.saved"
+)
+post_delete.connect(
+    kept.forget_onboarding_person, sender=User, dispatch_uid="pagecache.accounts-onboarding.User.deleted"
+)

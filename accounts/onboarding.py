@@ -33,7 +33,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts import sms
+from accounts import kept, sms
 from accounts.access import managed_membership, require_manager
 from accounts.models import (
     AdmissionRequest,
@@ -352,6 +352,7 @@ def preview_batch(
         ],
         batch_size=1000,
     )
+    kept.ONBOARDING.forget()  # a bulk create sends no signal
     audit.record(
         "onboarding_batch.create",
         batch,
@@ -419,6 +420,7 @@ def confirm_batch(batch: OnboardingBatch, *, by: User) -> OnboardingBatch:
     OnboardingRow.objects.bulk_update(now_invalid, ["status", "error"], batch_size=1000)
     # One UPDATE whatever the size: a mobile row gets its token when it is sent.
     OnboardingRow.objects.filter(pk__in=[row.pk for row in queued]).update(status=RowStatus.QUEUED)
+    kept.ONBOARDING.forget()  # bulk updates send no signal
     batch.error_count += len(now_invalid)
     batch.status = BatchStatus.SENDING if queued else BatchStatus.DONE
     batch.confirmed_at = timezone.now()
@@ -533,6 +535,7 @@ def _invite(row: OnboardingRow, batch: OnboardingBatch) -> Invitation | None:
         row.status, row.error = RowStatus.INVALID, error
         row.save(update_fields=["status", "error"])
         OnboardingBatch.objects.filter(pk=batch.pk).update(error_count=F("error_count") + 1)
+        kept.ONBOARDING.forget()  # an update sends no signal
         return None
     audit.record(
         "invitation.create",

@@ -10,11 +10,12 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from accounts import onboarding
+from accounts import kept, onboarding
 from accounts.access import managed_membership
 from accounts.models import (
     AdmissionRequest,
@@ -104,15 +105,22 @@ def _organisation(request, pk) -> tuple[Organisation, bool]:
 
 def _batch(request, pk) -> tuple[OnboardingBatch, bool]:
     batch = get_object_or_404(
-        OnboardingBatch.objects.select_related("organisation", "created_by").exclude(
-            status=BatchStatus.DISCARDED
-        ),
+        OnboardingBatch.objects.select_related("organisation").exclude(status=BatchStatus.DISCARDED),
         pk=pk,
     )
     can_act = managed_membership(request.user, batch.organisation_id) is not None
     if not (can_act or sees_all_organisations(request.user)):
         raise Http404
     return batch, can_act
+
+
+def _body_key(request, generation, *audience: bool) -> str:
+    """The key of the page's kept body (accounts/kept.py): the same for everyone who may see the organisation's
+    page with the same forms (``audience``: its managers, the staff who only look, operators). Only a GET page
+    is kept, never a bound form with its errors."""
+    if request.method != "GET":
+        return ""
+    return f"{generation.body_key(request)}:{''.join('1' if flag else '0' for flag in audience)}"
 
 
 def _attempt(request, action, success) -> bool:
@@ -161,7 +169,13 @@ def batch_list(request, pk):
     return render(
         request,
         "accounts/onboarding/batch_list.html",
-        {"organisation": organisation, "can_act": can_act, "form": form, "page": paginate(request, batches)},
+        {
+            "organisation": organisation,
+            "can_act": can_act,
+            "form": form,
+            "page": SimpleLazyObject(lambda: paginate(request, batches)),
+            "body_key": _body_key(request, kept.ONBOARDING, can_act),
+        },
     )
 
 
@@ -173,7 +187,7 @@ def _progress_context(request, batch, can_act) -> dict:
     return {
         "batch": batch,
         "can_act": can_act,
-        "counts": onboarding.batch_counts(batch),
+        "counts": SimpleLazyObject(lambda: onboarding.batch_counts(batch)),
         "polls": polls + 1,
         "keep_polling": batch.status == BatchStatus.SENDING and polls < POLL_LIMIT,
         "stopped_polling": batch.status == BatchStatus.SENDING and polls >= POLL_LIMIT,
@@ -197,9 +211,13 @@ def batch_detail(request, pk):
         {
             **_progress_context(request, batch, can_act),
             "organisation": batch.organisation,
-            "page": paginate(request, rows, per_page=100),
+            "page": SimpleLazyObject(lambda: paginate(request, rows, per_page=100)),
             "show": show,
             "open_statuses": RowStatus.open(),
+            # A list being sent is never kept: its progress and its rows' statuses are live.
+            "body_key": ""
+            if batch.status == BatchStatus.SENDING
+            else _body_key(request, kept.ONBOARDING, can_act),
         },
     )
 
@@ -262,23 +280,25 @@ batch_revoke = _batch_action(
 @login_required
 def domains(request, pk):
     organisation, can_act = _organisation(request, pk)
-    entries = list(organisation.domains.select_related("verified_by").order_by("domain"))
+    entries = organisation.domains.order_by("domain")
     admissions = (
         AdmissionRequest.objects.filter(organisation=organisation, status=AdmissionStatus.PENDING)
         .select_related("user")
         .order_by("created_at")
     )
+    can_verify = is_operator(request.user)
     return render(
         request,
         "accounts/onboarding/domains.html",
         {
             "organisation": organisation,
             "can_act": can_act,
-            "can_verify": is_operator(request.user),
-            "entries": entries,
-            "admissions": paginate(request, admissions),
+            "can_verify": can_verify,
+            "entries": SimpleLazyObject(lambda: list(entries)),
+            "admissions": SimpleLazyObject(lambda: paginate(request, admissions)),
             "domain_form": DomainForm(),
             "proof_form": ProofForm(),
+            "body_key": _body_key(request, kept.DOMAINS, can_act, can_verify),
         },
     )
 
