@@ -103,7 +103,7 @@ kept.VOUCHERS.follow(
     VoucherApplication, VoucherScheme, Voucher, LedgerEntry, Settlement, Organisation, Project, ProjectBenefit
 )
 m2m_changed.connect(
-    kept.TEMPLATES.forget, sender=JobTemplate.partitions.through, dispatch_uid="compute.kept.templates"
+    kept.TEMPLATES.changed, sender=JobTemplate.partitions.through, dispatch_uid="compute.kept.templates"
 )
 kept.REVIEW.follow(QuotaRequest, QuotaRequestMember, Organisation, Partition, Allocation, Project)
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)

@@ -75,8 +75,14 @@ class Generation:
         for model in models:
             for signal, verb in ((post_save, "saved"), (post_delete, "deleted")):
                 signal.connect(
-                    self.forget, sender=model, dispatch_uid=f"pagecache.{self.name}.{model.__name__}.{verb}"
+                    self.changed, sender=model, dispatch_uid=f"pagecache.{self.name}.{model.__name__}.{verb}"
                 )
+
+    def changed(self, sender=None, **kwargs) -> None:
+        """A followed row changed: a new generation now, and another once the change is committed, so a page
+        rendered in between (from what was there before the commit) is not kept as if it were current."""
+        self.forget()
+        transaction.on_commit(self.forget)
 
     def body_key(self, request) -> str:
         """The body's key for this request: generation, minute, language, the path and the whole query string."""

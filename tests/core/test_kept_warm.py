@@ -98,3 +98,19 @@ def test_pages_are_remembered_only_when_the_warm_up_is_on(client, operator, mfa,
 @pytest.mark.parametrize("name", [5, ["compute-allocations"], "no-such-generation"])
 def test_the_task_refuses_what_is_not_a_generation(name, warming):
     assert warm_kept_pages_task(name) == 0
+
+
+def test_a_body_kept_before_the_change_is_committed_is_not_served_after_it(
+    client, operator, mfa, django_capture_on_commit_callbacks
+):
+    # Another process reading between the save and the commit sees the rows as they were, under the new
+    # generation: the commit starts another one, so such a body is never served as current.
+    url = reverse("compute:allocation_list")
+    client.force_login(mfa(operator))
+    with django_capture_on_commit_callbacks(execute=True):
+        make_allocation(UserFactory(), amount=100)
+        _compute_queries(client, url)  # kept under the generation the save started
+        _page, queries = _compute_queries(client, url)
+        assert queries == []
+    _page, queries = _compute_queries(client, url)
+    assert queries != []  # rendered anew after the commit
