@@ -1,10 +1,19 @@
 """What the alliance platform offers the rest of the portal (see core/hooks.py for what each hook means)."""
 
+from django.db.models.signals import m2m_changed
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
-from alliance import demo, privacy, reports
-from alliance.models import AllianceMembership, AllianceProfile, CapabilityTag, DirectoryEntry, Solution
+from alliance import demo, kept, privacy, reports
+from alliance.models import (
+    AllianceMembership,
+    AllianceProfile,
+    CapabilityTag,
+    DirectoryEntry,
+    Interest,
+    Need,
+    Solution,
+)
 from alliance.services import directory
 from alliance.views import directory as directory_views
 from core import hooks, signals
@@ -66,3 +75,14 @@ reports.FIGURES.follow(AllianceMembership, Organisation)
 # A visitor's kept view of a member's profile follows what it shows (alliance/views/directory.py).
 directory_views.PROFILES.follow(DirectoryEntry, AllianceProfile, Solution, CapabilityTag, Organisation)
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)
+# A need's page, kept for each person (alliance/kept.py), follows what it shows; capabilities are set after
+# the need, solution or entry is saved, so a change of them starts a generation too.
+kept.NEED.follow(Need, Interest, Solution, DirectoryEntry, CapabilityTag, Organisation, AllianceMembership)
+for _through in (
+    Need.capabilities.through,
+    Solution.capabilities.through,
+    DirectoryEntry.capabilities.through,
+):
+    m2m_changed.connect(
+        kept.NEED.changed, sender=_through, dispatch_uid=f"pagecache.alliance-need.{_through.__name__}"
+    )

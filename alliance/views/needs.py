@@ -2,13 +2,16 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import manages
 from accounts.models import Organisation
+from alliance import kept
 from alliance.forms import InterestForm, NeedForm
 from alliance.models import Interest, Need, NeedKind, Solution, SolutionStatus
 from alliance.services import matching
@@ -61,10 +64,23 @@ def need_create(request):
 
 @login_required
 def need_detail(request, pk):
-    need = get_object_or_404(
-        Need.objects.for_user(request.user).select_related("organisation").prefetch_related("capabilities"),
-        pk=pk,
-    )
+    """A need, its matches and the interest expressed. Who may see the need is checked on every request; the
+    body is kept for the person while what it shows is unchanged (alliance/kept.py: NEED), and its context is
+    lazy, so a kept page computes no match and reads none of its rows."""
+    need = get_object_or_404(Need.objects.for_user(request.user), pk=pk)
+    parts = SimpleLazyObject(lambda: _need_parts(request, need))
+    context = {
+        name: SimpleLazyObject(lambda name=name: parts[name])
+        for name in ("capabilities", "matches", "manages_need", "interests", "invited", "offer_form")
+    }
+    context["need"] = need
+    context["body_key"] = kept.NEED.personal_body_key(request)
+    return render(request, "alliance/need_detail.html", context)
+
+
+def _need_parts(request, need) -> dict:
+    """What the need's page shows the person."""
+    prefetch_related_objects([need], "organisation", "capabilities")
     manages_need = manages(request.user, need.organisation_id)
     offering = member_organisations(request.user).exclude(pk=need.organisation_id)
     interests = list(need.interests.select_related("organisation", "solution", "created_by"))
@@ -73,23 +89,19 @@ def need_detail(request, pk):
         if (manages_need or sees_all_organisations(request.user))
         else [i for i in interests if i.organisation_id in set(offering.values_list("pk", flat=True))]
     )
-    return render(
-        request,
-        "alliance/need_detail.html",
-        {
-            "need": need,
-            "matches": matching.matches_for(need) if need.status == "open" else [],
-            "manages_need": manages_need,
-            "interests": visible_interests,
-            "invited": {i.organisation_id for i in interests if i.direction == Interest.Direction.INVITE},
-            "offer_form": InterestForm(
-                organisations=offering,
-                solutions=Solution.objects.filter(organisation__in=offering, status=SolutionStatus.PUBLISHED),
-            )
-            if offering.exists() and not manages_need
-            else None,
-        },
-    )
+    return {
+        "capabilities": list(need.capabilities.all()),
+        "matches": matching.matches_for(need) if need.status == "open" else [],
+        "manages_need": manages_need,
+        "interests": visible_interests,
+        "invited": {i.organisation_id for i in interests if i.direction == Interest.Direction.INVITE},
+        "offer_form": InterestForm(
+            organisations=offering,
+            solutions=Solution.objects.filter(organisation__in=offering, status=SolutionStatus.PUBLISHED),
+        )
+        if offering.exists() and not manages_need
+        else None,
+    }
 
 
 @login_required
