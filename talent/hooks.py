@@ -1,9 +1,10 @@
 """What the training platform offers the rest of the portal (see core/hooks.py for what each hook means)."""
 
-from django.db.models.signals import post_save
+from django.db.models.signals import m2m_changed, post_save
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Consent, Organisation, User
+from alliance.models import AllianceMembership
 from core import hooks, signals
 from core import reports as core_reports
 from talent import demo, kept, privacy, reports, sweepers
@@ -73,3 +74,11 @@ kept.MANAGE.follow(Programme, Course, Cohort, Enrolment, SeatPool)
 kept.ROSTER.follow(Course, Cohort, Session, Enrolment, Attendance, Certificate, SeatPool, Organisation)
 kept.LEARNER.follow(Course, Cohort, Session, Enrolment, Attendance, Certificate, Consent)
 post_save.connect(kept.forget_roster_person, sender=User, dispatch_uid="pagecache.talent-roster.User.saved")
+# A course's and a cohort's page, kept for each person and for visitors (talent/kept.py: COURSE); who teaches
+# is set after the cohort or course is saved, so a change of the instructors starts a generation too.
+kept.COURSE.follow(Programme, Course, Cohort, Session, Enrolment, SeatPool, Organisation, AllianceMembership)
+for _through in (Course.instructors.through, Cohort.instructors.through):
+    m2m_changed.connect(
+        kept.COURSE.changed, sender=_through, dispatch_uid=f"pagecache.talent-course.{_through.__name__}"
+    )
+post_save.connect(kept.forget_course_person, sender=User, dispatch_uid="pagecache.talent-course.User.saved")

@@ -27,3 +27,28 @@ def forget_roster_person(sender=None, update_fields=None, **kwargs) -> None:
     generation; saves of nothing a roster shows (the sign-in time at every sign-in) do not."""
     if update_fields is None or ROSTER_PERSON_FIELDS & set(update_fields):
         ROSTER.forget()
+
+
+# A course's page and a cohort's page (talent:course_detail, talent:cohort_detail), kept for each person alone
+# (with the person's generation: whether and how they may enrol is theirs) and for every visitor alike: the
+# course and its programme, the cohorts, sessions and instructors, the seats left and the waitlist (every
+# enrolment and organisation's seats), and what the audience rules read of organisations (kind, verification)
+# and of alliance memberships. The enrolment window opens and closes with time: the minute in the key.
+COURSE = pagecache.Generation("talent-course")
+
+
+def course_page_key(request) -> str:
+    """The key of a course's or cohort's page: the person's own, or the one every visitor shares."""
+    if request.user.is_authenticated:
+        return COURSE.personal_body_key(request)
+    return COURSE.body_key(request)
+
+
+def forget_course_person(sender=None, created=False, update_fields=None, **kwargs) -> None:
+    """``post_save`` of a user: the pages show instructors' names (or addresses), and a person's address decides
+    whether they are on a cohort's invitation list; saves of neither (the sign-in time) and new accounts (on no
+    page yet) change no page."""
+    if created:
+        return
+    if update_fields is None or ROSTER_PERSON_FIELDS & set(update_fields):
+        COURSE.forget()

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, prefetch_related_objects
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
@@ -14,6 +14,7 @@ from core import pagecache
 from core.exceptions import DomainError
 from core.pagination import paginate
 from core.web import show_error
+from talent import kept
 from talent.forms import CatalogueFilterForm, EnrolForm
 from talent.models import Cohort, CohortStatus, Course, Enrolment, EnrolmentStatus, Programme
 from talent.services.eligibility import eligibility
@@ -118,11 +119,23 @@ def _cohort_rows(request, cohorts) -> list[dict]:
 
 
 def course_detail(request, slug):
-    course = get_object_or_404(
-        Course.objects.for_user(request.user).select_related("programme").prefetch_related("instructors"),
-        slug=slug,
+    """A course with its upcoming cohorts and what the person may do in each. Who may see the course is checked
+    on every request; the body is kept for the person (or for every visitor) while what it shows is unchanged
+    (talent/kept.py: COURSE), and its context is lazy, so a kept page reads none of its rows."""
+    course = get_object_or_404(Course.objects.for_user(request.user).select_related("programme"), slug=slug)
+    return render(
+        request,
+        "talent/course_detail.html",
+        {
+            "course": course,
+            "rows": SimpleLazyObject(lambda: _cohort_rows(request, _course_cohorts(request, course))),
+            "body_key": kept.course_page_key(request),
+        },
     )
-    cohorts = list(
+
+
+def _course_cohorts(request, course) -> list:
+    return list(
         Cohort.objects.visible_to(request.user)
         .filter(course=course)
         .exclude(status=CohortStatus.CANCELLED)
@@ -131,38 +144,50 @@ def course_detail(request, slug):
         .prefetch_related("instructors", "sessions")
         .order_by("starts_on", "id")
     )
-    return render(
-        request,
-        "talent/course_detail.html",
-        {"course": course, "rows": _cohort_rows(request, cohorts)},
-    )
+
+
+# What ``CohortQuerySet.with_seats`` annotates.
+SEATS = ("seats_taken", "seats_reserved", "seats_left")
 
 
 def cohort_detail(request, pk):
-    cohort = get_object_or_404(
-        Cohort.objects.visible_to(request.user)
-        .with_seats()
-        .select_related("course")
-        .prefetch_related("instructors", "sessions"),
-        pk=pk,
-    )
-    (row,) = _cohort_rows(request, [cohort])
-    facts = facts_for(request)
-    manages = []
-    if facts.signed_in and cohort.status == CohortStatus.PUBLISHED and cohort.is_enrolment_open:
-        manages = list(Organisation.objects.managed_by(request.user).verified().order_by("name_zh"))
+    """A cohort, its schedule and the person's way in (or why not); kept like a course's page."""
+    cohort = get_object_or_404(Cohort.objects.visible_to(request.user).select_related("course"), pk=pk)
     return render(
         request,
         "talent/cohort_detail.html",
         {
             "cohort": cohort,
             "course": cohort.course,
-            "row": row,
+            "row": SimpleLazyObject(lambda: _cohort_row(request, cohort)),
             "enrol_form": EnrolForm(),
-            "manages": manages,
-            "runs": facts.signed_in and Cohort.objects.taught_by(request.user).filter(pk=cohort.pk).exists(),
+            "manages": SimpleLazyObject(lambda: _managed_for_seats(request, cohort)),
+            "runs": SimpleLazyObject(
+                lambda: (
+                    facts_for(request).signed_in
+                    and Cohort.objects.taught_by(request.user).filter(pk=cohort.pk).exists()
+                )
+            ),
+            "body_key": kept.course_page_key(request),
         },
     )
+
+
+def _cohort_row(request, cohort) -> dict:
+    """The cohort's row, read for the body only: its seats (the template shows ``row.cohort``'s), who teaches it
+    (which eligibility asks too) and its sessions."""
+    seats = Cohort.objects.with_seats().values(*SEATS).get(pk=cohort.pk)
+    for name in SEATS:
+        setattr(cohort, name, seats[name])
+    prefetch_related_objects([cohort], "instructors", "sessions")
+    return _cohort_rows(request, [cohort])[0]
+
+
+def _managed_for_seats(request, cohort) -> list:
+    """The verified organisations the person manages, who may reserve seats while enrolment is open."""
+    if facts_for(request).signed_in and cohort.status == CohortStatus.PUBLISHED and cohort.is_enrolment_open:
+        return list(Organisation.objects.managed_by(request.user).verified().order_by("name_zh"))
+    return []
 
 
 @login_required
