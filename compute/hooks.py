@@ -1,5 +1,6 @@
 """What the compute service offers the rest of the portal (see core/hooks.py for what each hook means)."""
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
@@ -27,6 +28,7 @@ from compute.services import members
 from compute.vouchers.services import applications as voucher_applications
 from core import hooks, pagecache, signals
 from core import reports as core_reports
+from core.models import AuditEvent
 from projects.models import Project, ProjectBenefit
 
 hooks.register(
@@ -151,3 +153,15 @@ for _model in (ClusterIdentity, AllocationMember):
         _signal.connect(
             _forget_person, sender=_model, dispatch_uid=f"compute.forget_person.{_model.__name__}.{_verb}"
         )
+
+# An allocation's page and people page (compute/kept.py: ALLOCATION_PAGES): its change requests, the members
+# of its organisation who may be given access, and its audit trail.
+kept.ALLOCATION_PAGES.follow(QuotaRequest, Membership)
+
+
+def _forget_allocation_pages(sender, instance, **kwargs):
+    if instance.target_type_id == ContentType.objects.get_for_model(Allocation).pk:
+        kept.ALLOCATION_PAGES.changed()
+
+
+post_save.connect(_forget_allocation_pages, sender=AuditEvent, dispatch_uid="compute.kept.allocation_pages")

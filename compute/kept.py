@@ -13,3 +13,7 @@ REVIEW = pagecache.Generation("compute-review")
 IDENTITIES = pagecache.Generation("compute-identities")
 TEMPLATES = pagecache.Generation("compute-job-templates")
 VOUCHERS = pagecache.Generation("compute-voucher-operations")
+# An allocation's own page and its people page (compute/views/allocations.py, members.py) show, besides what
+# ALLOCATIONS follows (their keys hold its generation too), its change requests, its audit trail and the
+# organisation's members who may be given access: a change of one of them starts a new generation of this.
+ALLOCATION_PAGES = pagecache.Generation("compute-allocation-pages")

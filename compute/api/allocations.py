@@ -118,11 +118,10 @@ class AllocationViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Allocation.objects.none()
-        queryset = (
-            Allocation.objects.for_user(self.request.user)
-            .select_related("organisation", "partition")
-            .prefetch_related("members")
-        )
+        queryset = Allocation.objects.for_user(self.request.user).select_related("organisation", "partition")
+        if self.action not in AllocationMembersMixin.MEMBER_ACTIONS:
+            # An allocation's answer lists its cluster users; ``members/`` reads its own rows.
+            queryset = queryset.prefetch_related("members")
         return self.filter_list(queryset)
 
     @extend_schema(parameters=[AllocationUsageQuerySerializer], responses=AllocationUsageSerializer)

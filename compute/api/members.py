@@ -1,7 +1,9 @@
 """The people of an allocation in the API: listed for whoever sees the allocation; added, removed and capped
 by the organisation's owners and administrators (and the operators), through the same services as the page."""
 
+from django.core.cache import cache
 from django.shortcuts import get_object_or_404
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -9,9 +11,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import User
+from compute import kept
 from compute.api.requests import PersonField
-from compute.models import AllocationMember
+from compute.models import Allocation, AllocationMember
 from compute.services import members as members_services
+from core import pagecache
+from core.roles import sees_all_organisations
 
 
 class AllocationMemberSerializer(serializers.ModelSerializer):
@@ -54,6 +59,8 @@ MEMBER_ID = OpenApiParameter("member_id", int, OpenApiParameter.PATH, descriptio
 class AllocationMembersMixin:
     """``members/`` and ``members/<member_id>/`` under an allocation of ``AllocationViewSet``."""
 
+    MEMBER_ACTIONS = ("members", "member")
+
     @extend_schema(methods=["get"], responses=AllocationMemberSerializer(many=True))
     @extend_schema(
         methods=["post"],
@@ -65,8 +72,7 @@ class AllocationMembersMixin:
         """The people who may submit jobs under the allocation now; POST gives one more person access."""
         allocation = self.get_object()
         if request.method == "GET":
-            current = allocation.members.current().select_related("user").order_by("cluster_username")
-            return Response(AllocationMemberSerializer(current, many=True).data)
+            return Response(_kept_members(request, allocation))
         members_services.require_people_manager(allocation, request.user)
         payload = AddAllocationMemberSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -104,6 +110,22 @@ class AllocationMembersMixin:
             member, by=request.user, limit_amount=payload.validated_data["limit_amount"]
         )
         return Response(AllocationMemberSerializer(member).data)
+
+
+def _kept_members(request, allocation: Allocation) -> list:
+    """The allocation's current cluster users, serialised: kept like a page of the API's allocation list
+    (core.pagecache.KeptPublicList), per state of the allocations for staff alike and anyone else alone, minute
+    and language, so asked again within a minute they cost no query. Only after the allocation was found for
+    the person asking (``get_object``)."""
+    user = request.user
+    state = kept.ALLOCATIONS.audience_state(user, sees_all=sees_all_organisations(user))
+    key = f"pagecache:api:allocation-members:{allocation.pk}:{state}:{pagecache.minute()}:{get_language()}"
+    data = cache.get(key)
+    if data is None:
+        current = allocation.members.current().select_related("user").order_by("cluster_username")
+        data = AllocationMemberSerializer(current, many=True).data
+        cache.set(key, data, pagecache.BODY_SECONDS)
+    return data
 
 
 def _person(allocation, reference: int | str) -> User:

@@ -2,8 +2,11 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.crypto import get_random_string
 from django.utils.formats import localize
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
@@ -13,10 +16,11 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import access
 from compute import kept, usage
 from compute.forms import ReasonForm
+from compute.jobs import queue as job_queue
 from compute.models import Allocation, AllocationMember, AllocationStatus
 from compute.services import allocations as allocation_services
 from compute.services import pending
-from compute.views.common import PERIOD_AND_PLACE_FIELDS, history, perform, standing
+from compute.views.common import PERIOD_AND_PLACE_FIELDS, history, perform
 from core import rows
 from core.pagination import paginate
 from core.roles import is_operator, sees_all_organisations
@@ -92,11 +96,8 @@ def _allocation_rows(allocations) -> list[dict]:
     return built
 
 
-def _visible_allocation(request, pk) -> Allocation:
-    return get_object_or_404(
-        Allocation.objects.for_user(request.user).select_related("organisation", "partition", "request"),
-        pk=pk,
-    )
+def _visible_allocation(request, pk, *, related=("organisation", "partition")) -> Allocation:
+    return get_object_or_404(Allocation.objects.for_user(request.user).select_related(*related), pk=pk)
 
 
 def _status_context(request, allocation: Allocation) -> dict:
@@ -140,31 +141,81 @@ def _usage_chart(series: list[tuple]) -> dict:
 
 @login_required
 def allocation_detail(request, pk):
-    allocation = _visible_allocation(request, pk)
-    can_manage, staff = standing(request, allocation.organisation_id)
+    # A kept body needs neither the organisation nor the partition: they are read when the body is made.
+    allocation = _visible_allocation(request, pk, related=())
+    staff = sees_all_organisations(request.user)
+    can_operate = is_operator(request.user)
+    # Whether the person manages the organisation is in a member's own key (their memberships' generation):
+    # asked only when the body is built. Staff share a body, so theirs is asked now and put in the key.
+    can_manage = (
+        access.manages(request.user, allocation.organisation_id)
+        if staff
+        else SimpleLazyObject(lambda: access.manages(request.user, allocation.organisation_id))
+    )
     moves = allocation.allowed_moves
+    # The scheduler's queue now, asked when the body is made (not when it is kept).
+    queue = SimpleLazyObject(lambda: pending.queued_jobs(allocation))
     context = _status_context(request, allocation)
     context.update(
-        members=AllocationMember.objects.current()
-        .filter(allocation=allocation)
-        .select_related("user")
-        .order_by("cluster_username"),
-        chart=_usage_chart(usage.daily_series(allocation, days=CHART_DAYS)),
-        top_users=usage.top_users(allocation),
+        # Lazy, like everything else the body shows: a kept body does not even build its queries.
+        members=SimpleLazyObject(
+            lambda: (
+                AllocationMember.objects.current()
+                .filter(allocation=allocation)
+                .select_related("user")
+                .order_by("cluster_username")
+            )
+        ),
+        chart=SimpleLazyObject(lambda: _usage_chart(usage.daily_series(allocation, days=CHART_DAYS))),
+        top_users=SimpleLazyObject(lambda: usage.top_users(allocation)),
         # Newest first; as PostgreSQL sorts descending, a job without a submit time (none from sacct) comes
         # first. The same order as job_allocation_recent_idx.
-        jobs=allocation.jobs.order_by("-submit_at", "-id")[:JOBS_SHOWN],
+        jobs=SimpleLazyObject(lambda: allocation.jobs.order_by("-submit_at", "-id")[:JOBS_SHOWN]),
         can_manage=can_manage,
         is_staff=staff,
-        can_change=can_manage and allocation.status != AllocationStatus.CLOSED,
+        can_change=SimpleLazyObject(
+            lambda: bool(can_manage) and allocation.status != AllocationStatus.CLOSED
+        ),
         can_suspend=AllocationStatus.SUSPENDED in moves,
         can_resume=allocation.status == AllocationStatus.SUSPENDED,
         can_close=AllocationStatus.CLOSED in moves,
-        change_requests=allocation.change_requests.order_by("-id")[:10],
-        queue=pending.queued_jobs(allocation),
-        history=history(allocation, shown=can_manage or staff),
+        change_requests=SimpleLazyObject(lambda: allocation.change_requests.order_by("-id")[:10]),
+        history=SimpleLazyObject(lambda: history(allocation, shown=bool(can_manage) or staff)),
+        queue=queue,
+        body_key=_body_key(
+            request, allocation, queue, staff=staff, can_operate=can_operate, can_manage=can_manage
+        ),
     )
     return render(request, "compute/allocation_detail.html", context)
+
+
+def _body_key(request, allocation: Allocation, queue, *, staff: bool, can_operate: bool, can_manage) -> str:
+    """The key of the allocation page's body, kept per state of the allocations (compute/kept.py: ALLOCATIONS)
+    and of its change requests and audit trail (ALLOCATION_PAGES): for staff alike, apart by what their role
+    lets them do (operators act, supervisors read; a member of staff may also manage the organisation), for
+    anyone else alone.
+
+    The body shows the scheduler's queue, which is live: as on the jobs pages (compute/jobs/queue.py), an
+    answer of the scheduler is shown for JOB_QUEUE_CACHE_SECONDS. Once read it is named (a random name kept
+    that long) and the body made from it is kept under that name; a job submitted or cancelled from the portal
+    (queue.SHOWN) ends it sooner. Nothing is kept when the cluster did not answer (the next request asks
+    again), nor while the allocation is being set up (its status block polls itself)."""
+    if allocation.is_in_flight:
+        return ""
+    if staff:
+        key = f"{kept.ALLOCATIONS.body_key(request)}:staff:{int(can_operate)}{int(can_manage)}"
+    else:
+        key = kept.ALLOCATIONS.personal_body_key(request)
+    key = f"{key}:{kept.ALLOCATION_PAGES.current()}"
+    answer_key = f"pagecache:allocation-queue:{key}"
+    found = cache.get_many([answer_key, job_queue.SHOWN.key])
+    answer, shown = found.get(answer_key), found.get(job_queue.SHOWN.key)
+    if not isinstance(answer, dict) or shown is None or answer.get("shown") != shown:
+        if queue.error:  # asks the scheduler now
+            return ""
+        answer = {"name": get_random_string(12), "shown": shown or job_queue.SHOWN.current()}
+        cache.set(answer_key, answer, settings.JOB_QUEUE_CACHE_SECONDS)
+    return f"{key}:queue:{answer['name']}"
 
 
 @login_required

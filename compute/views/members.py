@@ -6,25 +6,26 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
+from compute import kept
 from compute.forms import AllocationMemberCapForm, AllocationMemberForm
 from compute.models import Allocation, AllocationMember
 from compute.services import members as members_services
 from compute.views.common import perform
 from core.exceptions import DomainError
+from core.roles import is_operator, sees_all_organisations
 from core.web import apply_errors, parse_id
 
 PAST_SHOWN = 50
 
 
-def _visible_allocation(request, pk) -> Allocation:
+def _visible_allocation(request, pk, *, related=("organisation", "partition")) -> Allocation:
     """Another organisation's allocation does not exist for the person asking (404)."""
-    return get_object_or_404(
-        Allocation.objects.for_user(request.user).select_related("organisation", "partition"), pk=pk
-    )
+    return get_object_or_404(Allocation.objects.for_user(request.user).select_related(*related), pk=pk)
 
 
 def _people_url(allocation: Allocation) -> str:
@@ -40,29 +41,49 @@ def _addable_people(allocation: Allocation):
     )
 
 
-def _people_page(request, allocation: Allocation, form: AllocationMemberForm | None):
-    can_manage = members_services.may_manage_people(allocation, request.user)
-    if form is not None:
-        # Choosing a person shows the cluster user name they have, or the one they will get.
-        form.fields["user"].widget.attrs.update(
-            {
-                "hx-get": reverse("compute:allocation_member_username", args=[allocation.pk]),
-                "hx-trigger": "change",
-                "hx-target": "#member-username",
-            }
-        )
+def _people_page(
+    request, allocation: Allocation, form: AllocationMemberForm | None = None, *, body_key: str = ""
+):
+    """The people page; ``form`` is the add form with a POST's errors. Asked with GET, a manager gets an empty
+    one, made (like everything the body shows) only when the body is built, not when it is kept."""
+    can_manage = SimpleLazyObject(lambda: members_services.may_manage_people(allocation, request.user))
+
+    def add_form() -> AllocationMemberForm | None:
+        shown = form
+        if shown is None and can_manage:
+            shown = AllocationMemberForm(people=_addable_people(allocation))
+        if shown is not None:
+            # Choosing a person shows the cluster user name they have, or the one they will get.
+            shown.fields["user"].widget.attrs.update(
+                {
+                    "hx-get": reverse("compute:allocation_member_username", args=[allocation.pk]),
+                    "hx-trigger": "change",
+                    "hx-target": "#member-username",
+                }
+            )
+        return shown
+
     return render(
         request,
         "compute/allocation_people.html",
         {
             "allocation": allocation,
-            "current": allocation.members.current().select_related("user").order_by("cluster_username"),
-            "past": allocation.members.filter(removed_at__isnull=False)
-            .select_related("user")
-            .order_by("-removed_at")[:PAST_SHOWN],
+            "current": SimpleLazyObject(
+                lambda: allocation.members.current().select_related("user").order_by("cluster_username")
+            ),
+            "past": SimpleLazyObject(
+                lambda: (
+                    allocation.members.filter(removed_at__isnull=False)
+                    .select_related("user")
+                    .order_by("-removed_at")[:PAST_SHOWN]
+                )
+            ),
             "can_manage": can_manage,
-            "can_change": can_manage and allocation.status not in members_services.ENDED,
-            "form": form,
+            "can_change": SimpleLazyObject(
+                lambda: bool(can_manage) and allocation.status not in members_services.ENDED
+            ),
+            "form": SimpleLazyObject(add_form),
+            "body_key": body_key,
         },
     )
 
@@ -70,11 +91,20 @@ def _people_page(request, allocation: Allocation, form: AllocationMemberForm | N
 @login_required
 @require_GET
 def allocation_people(request, pk):
-    allocation = _visible_allocation(request, pk)
-    form = None
-    if members_services.may_manage_people(allocation, request.user):
-        form = AllocationMemberForm(people=_addable_people(allocation))
-    return _people_page(request, allocation, form)
+    # A kept body needs neither the organisation nor the partition: they are read when the body is made.
+    allocation = _visible_allocation(request, pk, related=())
+    return _people_page(request, allocation, body_key=_people_key(request))
+
+
+def _people_key(request) -> str:
+    """The key of the people page's body (the page with an empty form; one with a form's errors is never kept):
+    kept per state of the allocations and of the organisations' members (compute/kept.py), for staff alike,
+    operators (who manage the people) apart from supervisors (who read), for anyone else alone."""
+    if sees_all_organisations(request.user):
+        key = f"{kept.ALLOCATIONS.body_key(request)}:staff:{int(is_operator(request.user))}"
+    else:
+        key = kept.ALLOCATIONS.personal_body_key(request)
+    return f"{key}:{kept.ALLOCATION_PAGES.current()}"
 
 
 @login_required
