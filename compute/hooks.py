@@ -6,12 +6,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Organisation, User
 from compute import demo, kept, metrics, privacy, readiness, reports, sweepers
+from compute.backends import forget_cluster_names
 from compute.identities import keys as identity_keys
 from compute.identities import privacy as identity_privacy
 from compute.identities import services as identity_services
 from compute.identities import sweepers as identity_sweepers
 from compute.identities.models import ClusterIdentity, SshKey
-from compute.jobs.models import JobTemplate
+from compute.jobs.models import JobTemplate, Submission
 from compute.models import (
     Allocation,
     AllocationMember,
@@ -101,6 +102,10 @@ kept.REQUESTS.follow(QuotaRequest, QuotaRequestMember, Organisation, Partition)
 # Whose identities a manager sees follows the memberships of the organisations they manage.
 kept.IDENTITIES.follow(ClusterIdentity, SshKey, Membership)
 kept.TEMPLATES.follow(JobTemplate, Partition)
+# The portal's record of a job, as the job page finds it (compute/jobs/queue.py: find_job).
+kept.JOB_RECORDS.follow(Submission, JobTemplate)
+for _signal, _verb in ((post_save, "saved"), (post_delete, "deleted")):
+    _signal.connect(forget_cluster_names, sender=Partition, dispatch_uid=f"compute.cluster_names.{_verb}")
 kept.VOUCHERS.follow(
     VoucherApplication, VoucherScheme, Voucher, LedgerEntry, Settlement, Organisation, Project, ProjectBenefit
 )

@@ -17,3 +17,6 @@ VOUCHERS = pagecache.Generation("compute-voucher-operations")
 # ALLOCATIONS follows (their keys hold its generation too), its change requests, its audit trail and the
 # organisation's members who may be given access: a change of one of them starts a new generation of this.
 ALLOCATION_PAGES = pagecache.Generation("compute-allocation-pages")
+# The portal's record of one job and the allocation it ran under, as the job page finds them (compute/jobs/
+# queue.py: find_job): kept per state of the submissions and templates (this) and of the allocations (above).
+JOB_RECORDS = pagecache.Generation("compute-job-records", listed=False)

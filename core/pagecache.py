@@ -65,6 +65,12 @@ class Generation:
             value = cache.get(self.key, "")
         return value
 
+    @staticmethod
+    def current_many(*generations: "Generation") -> list[str]:
+        """``current()`` of each of ``generations`` in one cache round trip (a missing one is started)."""
+        found = cache.get_many([generation.key for generation in generations])
+        return [found.get(generation.key) or generation.current() for generation in generations]
+
     def forget(self, sender=None, **kwargs) -> None:
         cache.set(self.key, get_random_string(12), None)
         if self.name in Generation.listed:

@@ -5,6 +5,8 @@ its cluster, and each cluster has its own backend (settings.CLUSTERS), or the de
 """
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 from django.utils.module_loading import import_string
 
 from compute.backends.base import ClusterBackend
@@ -33,9 +35,25 @@ def get_backend(cluster: str | None = None) -> ClusterBackend:
     return import_string(path)(**options)
 
 
+# The clusters the partitions name, kept in the shared cache (every page of the queue asks): a saved or deleted
+# partition drops them (compute/hooks.py), and they are read again at most PARTITION_CLUSTERS_SECONDS later.
+PARTITION_CLUSTERS_KEY = "compute:partition-clusters"
+PARTITION_CLUSTERS_SECONDS = 300
+
+
 def cluster_names() -> list[str]:
     """Every cluster the portal drives: those configured in CLUSTERS and those its partitions name."""
     from compute.models import Partition  # the models import this package's dataclasses
 
-    names = set(settings.CLUSTERS) | set(Partition.objects.values_list("cluster", flat=True).distinct())
-    return sorted(name for name in names if name)
+    named = cache.get(PARTITION_CLUSTERS_KEY)
+    if named is None:
+        named = sorted(set(Partition.objects.values_list("cluster", flat=True).distinct()))
+        cache.set(PARTITION_CLUSTERS_KEY, named, PARTITION_CLUSTERS_SECONDS)
+    return sorted(name for name in set(settings.CLUSTERS) | set(named) if name)
+
+
+def forget_cluster_names(sender=None, **kwargs) -> None:
+    """A partition was saved or deleted: its cluster is read again now, and once the change is committed (a
+    page of another process may have read the old list in between)."""
+    cache.delete(PARTITION_CLUSTERS_KEY)
+    transaction.on_commit(lambda: cache.delete(PARTITION_CLUSTERS_KEY))

@@ -21,6 +21,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, MembershipRole, Organisation, User
+from compute import kept
 from compute.backends import cluster_names, get_backend
 from compute.backends.base import ClusterError, QueuedJob
 from compute.identities.services import identity_of
@@ -321,7 +322,11 @@ def _job_number(job_id: str) -> int:
 
 def find_job(user: User, cluster: str, job_id: str) -> JobRow:
     """One job as ``user`` may see it; LookupError when it does not exist or is not theirs to see. A job the
-    scheduler has forgotten is found through the portal's submission record."""
+    scheduler has forgotten is found through the portal's submission record.
+
+    The scheduler is asked each time; the portal's record of the job with its allocation, and the reader's
+    standing in the allocation's organisation, are kept per state of what they are read from (``_placed``,
+    ``_standing``): a page of the job asks the database nothing while none of it changed."""
     if cluster not in cluster_names():
         raise LookupError(job_id)
     try:
@@ -331,25 +336,21 @@ def find_job(user: User, cluster: str, job_id: str) -> JobRow:
         unreachable = True
     else:
         unreachable = False
-    record = (
-        Submission.objects.filter(cluster=cluster, job_id=str(job_id))
-        .select_related("allocation__partition", "allocation__organisation", "template")
-        .first()
+    allocations, records, personal = pagecache.Generation.current_many(
+        kept.ALLOCATIONS, kept.JOB_RECORDS, pagecache.person(user.pk)
+    )
+    record, allocation = _placed(
+        cluster, str(job_id), job.account if job else None, f"{allocations}:{records}"
     )
     if job is None:
         if record is None:
             raise LookupError(job_id)
         job = record_as_job(record, state="UNKNOWN" if unreachable else "FINISHED")
-    allocation = (
-        record.allocation
-        if record is not None
-        else Allocation.objects.filter(account_name=job.account)
-        .select_related("partition", "organisation")
-        .first()
-    )
     if allocation is None:
         raise LookupError(job_id)
-    standing = None if sees_all_organisations(user) else standing_of(user, allocation.organisation_id)
+    standing = None
+    if not sees_all_organisations(user):
+        standing = _standing(user, allocation.organisation_id, personal)
     if not may_see(user, job, allocation, standing=standing):
         raise LookupError(job_id)
     return JobRow(
@@ -360,6 +361,45 @@ def find_job(user: User, cluster: str, job_id: str) -> JobRow:
         cost=cost_so_far(allocation.partition, job),
         standing=standing,
     )
+
+
+def _placed(cluster: str, job_id: str, account: str | None, state: str) -> tuple:
+    """The portal's record of the job (None for a job submitted elsewhere) and the allocation it ran under (its
+    record's, else the one whose account the scheduler names; None when there is none), kept for ``state``:
+    the generations of the allocations and of the job records (compute/kept.py)."""
+    digest = hashlib.sha256(f"{cluster}\0{job_id}\0{account}".encode()).hexdigest()[:24]
+    key = f"jobs:placed:{digest}:{state}"
+    kept_value = cache.get(key)
+    if kept_value is not None:
+        return kept_value
+    record = (
+        Submission.objects.filter(cluster=cluster, job_id=job_id)
+        .select_related("allocation__partition", "allocation__organisation", "template")
+        .first()
+    )
+    if record is not None:
+        allocation = record.allocation
+    elif account:
+        allocation = (
+            Allocation.objects.filter(account_name=account)
+            .select_related("partition", "organisation")
+            .first()
+        )
+    else:
+        allocation = None
+    cache.set(key, (record, allocation), pagecache.BODY_SECONDS)
+    return record, allocation
+
+
+def _standing(user: User, organisation_id: int, personal: str) -> "Standing":
+    """``standing_of``, kept while the person's generation (``personal``: their memberships and cluster identity
+    start it anew, core/pagecache.py ``forget_person``) is the same."""
+    key = f"jobs:standing:{user.pk}:{organisation_id}:{personal}"
+    standing = cache.get(key)
+    if standing is None:
+        standing = standing_of(user, organisation_id)
+        cache.set(key, standing, pagecache.BODY_SECONDS)
+    return standing
 
 
 @dataclass(frozen=True)

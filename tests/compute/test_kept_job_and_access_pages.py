@@ -185,6 +185,60 @@ def test_the_cancel_form_of_a_kept_jobs_page_works(owner, allocation):
     assert 'id="job-state">Cancelled<' in client.get(url).content.decode()
 
 
+def test_a_jobs_page_asked_again_reads_nothing_of_where_the_job_runs_or_who_asks(client, owner, allocation):
+    record = _submit(allocation, owner)
+    url = reverse("compute:job_detail", args=[record.cluster, record.job_id])
+    client.force_login(owner)
+    _get(client, url)
+    _again, queries = _get(client, url)
+    for table in (
+        "compute_submission",
+        "compute_allocation",
+        "compute_partition",
+        "accounts_organisation",
+        "accounts_membership",
+        "compute_clusteridentity",
+    ):
+        assert not _reads(queries, table), (table, queries)
+    # What the portal wrote about the job (a cancellation recorded without the scheduler, here) is on the next
+    # page, and so is a renamed organisation.
+    record.cancel_reason, record.cancelled_at = "kept no more", record.submitted_at
+    record.save(update_fields=["cancel_reason", "cancelled_at"])
+    organisation = allocation.organisation
+    organisation.name_en = "Renamed Job Organisation"
+    organisation.save()
+    page = _get(client, url)[0]
+    assert "kept no more" in page and "Renamed Job Organisation" in page
+
+
+def test_a_manager_who_leaves_loses_a_kept_jobs_page_at_once(client, owner, allocation):
+    record = _submit(allocation, owner)
+    manager = UserFactory()
+    membership = add_member(allocation.organisation, manager, role=MembershipRole.ADMIN)
+    url = reverse("compute:job_detail", args=[record.cluster, record.job_id])
+    client.force_login(manager)
+    _get(client, url)
+    _get(client, url)
+    membership.delete()
+    assert client.get(url).status_code == 404
+    assert client.get(reverse("api:job-detail", args=[record.cluster, record.job_id])).status_code == 404
+
+
+def test_a_new_partitions_cluster_is_driven_at_once_and_the_names_are_kept(db):
+    from compute.backends import cluster_names
+    from compute.models import Partition
+    from tests.compute.factories import PartitionFactory
+
+    before = cluster_names()
+    with CaptureQueriesContext(connection) as queries:
+        assert cluster_names() == before
+    assert not _reads([q["sql"] for q in queries.captured_queries], "compute_partition")
+    PartitionFactory(slug="hpc-two", cluster="hpc-two", slurm_partition="cpu")
+    assert "hpc-two" in cluster_names()
+    Partition.objects.filter(cluster="hpc-two").delete()
+    assert "hpc-two" not in cluster_names()
+
+
 # --- my cluster access ---------------------------------------------------------------------------------------
 
 
