@@ -112,3 +112,27 @@ def test_the_health_page_lists_stuck_work_with_its_age_in_constant_queries(
         page = client.get(reverse("health")).content.decode()
     assert page.count("Allocation waiting to be provisioned") == 4
     assert len(four) == len(one)
+
+
+def test_the_stuck_work_section_is_kept_rendered_for_the_minute_and_the_outbox_stays_live(
+    client, user, operator, mfa, steady_minute, monkeypatch
+):
+    from portal import health
+
+    client.force_login(mfa(operator))
+    _stuck_allocation(user, operator, minutes=42)
+    first = client.get(reverse("health")).content.decode()
+    assert "Allocation waiting to be provisioned" in first
+    looked = []
+    monkeypatch.setattr(health, "_stuck_work", lambda: looked.append(1) or {"items": [], "as_of": None})
+    OutboxMessage.objects.create(
+        kind="task", name="core.tasks.relay_outbox_task", key="live", next_attempt_at=timezone.now()
+    )
+    again = client.get(reverse("health")).content.decode()
+    # The section is the one rendered before (its rows were neither read nor rendered again) ...
+    assert looked == [] and "Allocation waiting to be provisioned" in again
+    # ... and the outbox above it counts the message queued since.
+    assert "Every mail and task has been delivered." in first
+    assert "Every mail and task has been delivered." not in again
+    steady_minute("next")
+    assert "Nothing is stuck." in client.get(reverse("health")).content.decode() and looked == [1]

@@ -248,7 +248,7 @@ def _main(response) -> str:
 
 
 def _used_by_sector(response) -> dict:
-    return {row[1]: row[4] for row in response.context["report"].rows}
+    return {row[1]: row[4] for row in response.context["kept"]["report"].rows}
 
 
 def test_a_report_is_built_once_a_minute_and_anew_after_a_change_it_reads(client, staff, steady_minute):
@@ -275,12 +275,38 @@ def test_a_report_is_built_once_a_minute_and_anew_after_a_change_it_reads(client
     assert Sector.EDUCATION.label in _used_by_sector(page)
     # A change that sends no signal (a bulk update) shows once the minute is over.
     Allocation.objects.filter(pk=transport.pk).update(granted_amount=Decimal("1234"))
-    granted = {row[1]: row[3] for row in _report_page(client, "compute-by-sector").context["report"].rows}
+    granted = {
+        row[1]: row[3] for row in _report_page(client, "compute-by-sector").context["kept"]["report"].rows
+    }
     assert granted[transport.organisation.get_sector_display()] == Decimal("900")
     steady_minute("the next minute")
     page = _report_page(client, "compute-by-sector")
-    granted = {row[1]: row[3] for row in page.context["report"].rows}
+    granted = {row[1]: row[3] for row in page.context["kept"]["report"].rows}
     assert granted[transport.organisation.get_sector_display()] == Decimal("1234")
+
+
+def test_a_reports_page_is_kept_rendered_for_its_readers_and_period(
+    client, staff, operator, mfa, monkeypatch, steady_minute
+):
+    from portal import oversight
+
+    _two_sectors()
+    client.force_login(staff)
+    first = _report_page(client, "compute-by-sector")
+    built = []
+    real = oversight._kept_report
+    monkeypatch.setattr(oversight, "_kept_report", lambda *args: built.append(args) or real(*args))
+    # Another reader of the supervision area, the same period: the body rendered before, its rows not read.
+    client.force_login(mfa(operator))
+    again = _report_page(client, "compute-by-sector")
+    assert built == [] and _main(again) == _main(first)
+    # Another period is a page of its own, and the export still reads the report.
+    other = client.get(
+        reverse("oversight_report", args=["compute-by-sector"]), {"start": "2020-01-01", "end": "2020-01-31"}
+    )
+    assert other.status_code == 200 and 'value="2020-01-01"' in other.content.decode() and len(built) == 1
+    _report_page(client, "compute-by-sector", format="csv")
+    assert len(built) == 2
 
 
 def test_a_kept_report_is_shown_in_the_language_it_was_asked_in(client, staff):
