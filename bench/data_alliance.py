@@ -290,7 +290,9 @@ def load_alliance(ctx) -> dict[str, int]:
                 "scenario": rng.choices(*SCENARIOS)[0],
                 "skills": "数据标注, Python" if talent else "",
                 "people": rng.randint(1, 30) if talent else 0,
-                "status": "open" if rng.random() < 0.8 else "closed",
+                # The member persona's need is open at every scale (its page is measured); the draw is made all
+                # the same, so the rest of the data is what it was.
+                "status": "open" if rng.random() < 0.8 or n == 1 else "closed",
                 "created_by_id": member_id if n == 1 else None,
             }
         )
