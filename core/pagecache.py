@@ -110,6 +110,17 @@ class Generation:
         return f"{self.body_key(request)}:person:{user_id}:{person(user_id).current()}"
 
 
+def kept_value(key: str, compute, seconds: int = BODY_SECONDS):
+    """A small value a page shows outside its kept body (a button it offers), kept under a key made like the
+    body's (``body_key``, ``personal_body_key``: it changes when the body's would) and computed when missing.
+    ``compute`` must not return None."""
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, seconds)
+    return value
+
+
 # What one person may see (their memberships, site roles, cluster identity, allocations) has a generation too:
 # a page kept for that person stores the generation it was made with and is shown again only while it is the
 # same. ``forget_person`` is called wherever those change (core/chrome.py: forget, compute/hooks.py).

@@ -26,7 +26,7 @@ from compute.models import Allocation, AllocationStatus, Partition, QuotaRequest
 from compute.services import capacity
 from compute.services import requests as request_services
 from compute.views.common import PERIOD_AND_PLACE_FIELDS, history, perform, standing
-from core import rows
+from core import pagecache, rows
 from core.exceptions import DomainError
 from core.pagination import paginate
 from core.roles import is_operator, sees_all_organisations
@@ -53,6 +53,9 @@ def request_list(request):
         status = ""
     page = SimpleLazyObject(lambda: paginate(request, requests))
     sees_all = sees_all_organisations(request.user)
+    # Staff who see all see the same page, kept while no request changes (compute/kept.py); anyone else their
+    # own, also while what they may see is unchanged.
+    body_key = kept.REQUESTS.body_key(request) if sees_all else kept.REQUESTS.personal_body_key(request)
     return render(
         request,
         "compute/request_list.html",
@@ -62,14 +65,15 @@ def request_list(request):
             "status": status,
             "statuses": RequestStatus.choices,
             "sees_all": sees_all,
+            # The button above the kept body follows the same key: the person's memberships start their
+            # generation anew, an organisation's verification the requests' (REQUESTS follows Organisation).
             "can_request": SimpleLazyObject(
-                lambda: Organisation.objects.managed_by(request.user).verified().exists()
+                lambda: pagecache.kept_value(
+                    f"{body_key}:can-request",
+                    lambda: Organisation.objects.managed_by(request.user).verified().exists(),
+                )
             ),
-            # Staff who see all see the same page, kept while no request changes (compute/kept.py); anyone else
-            # their own, also while what they may see is unchanged.
-            "body_key": kept.REQUESTS.body_key(request)
-            if sees_all
-            else kept.REQUESTS.personal_body_key(request),
+            "body_key": body_key,
         },
     )
 

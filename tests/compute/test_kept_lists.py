@@ -81,6 +81,27 @@ def test_the_staff_request_list_is_kept_until_a_request_changes(client, operator
     assert f"#{request.pk} " in page.content.decode()
 
 
+def test_a_members_request_list_asks_nothing_again_and_its_button_follows_their_standing(client):
+    from accounts.models import Membership, MembershipRole
+
+    owner = UserFactory()
+    organisation = make_verified_organisation(owner)
+    request = make_quota_request(owner, organisation)
+    url = reverse("compute:request_list")
+    client.force_login(owner)
+    first = client.get(url).content.decode()
+    assert f"#{request.pk} " in first and reverse("compute:request_create") in first
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url).content.decode()
+    assert reverse("compute:request_create") in again
+    read = [q["sql"] for q in queries.captured_queries]
+    assert not [sql for sql in read if "accounts_organisation" in sql or "compute_" in sql], read
+    # No longer managing the organisation (a member now), the button goes on the next page.
+    Membership.objects.filter(user=owner, organisation=organisation).update(role=MembershipRole.MEMBER)
+    Membership.objects.get(user=owner, organisation=organisation).save()  # the save the services make
+    assert reverse("compute:request_create") not in client.get(url).content.decode()
+
+
 def _token(html: str) -> str:
     """The CSRF token of the first form in the page's body (not the header's)."""
     body = html[html.index("<main") : html.index("</main>")]
