@@ -50,16 +50,11 @@ def manage(request):
     page seen in the last minute asks the database nothing for it."""
     if not sees_all_organisations(request.user):
         raise PermissionDenied(_("This page is for the center's operators and supervisors."))
-    cohorts = (
-        Cohort.objects.select_related("course").with_seats().with_waiting().order_by("-starts_on", "-id")
-    )
     status = request.GET.get("status", "")
-    if status in CohortStatus.values:
-        cohorts = cohorts.filter(status=status)
-    else:
+    if status not in CohortStatus.values:
         status = ""
-    page = SimpleLazyObject(lambda: paginate(request, cohorts))
-    courses = Course.objects.select_related("programme").annotate(n=Count("cohorts")).order_by("slug")[:200]
+    # The querysets too are built only when the body is rendered (their annotations take milliseconds to build).
+    page = SimpleLazyObject(lambda: paginate(request, _cohorts(status)))
     can_change = is_operator(request.user)
     return render(
         request,
@@ -72,12 +67,25 @@ def manage(request):
             "programmes": SimpleLazyObject(
                 lambda: list(Programme.objects.annotate(n=Count("courses")).order_by("slug"))
             ),
-            "course_rows": SimpleLazyObject(lambda: _course_rows(courses)),
+            "course_rows": SimpleLazyObject(
+                lambda: _course_rows(
+                    Course.objects.select_related("programme")
+                    .annotate(n=Count("cohorts"))
+                    .order_by("slug")[:200]
+                )
+            ),
             "can_change": can_change,
             # The same for every operator (and, without the edit links, every supervisor).
             "body_key": f"{kept.MANAGE.body_key(request)}:{int(can_change)}",
         },
     )
+
+
+def _cohorts(status: str):
+    cohorts = (
+        Cohort.objects.select_related("course").with_seats().with_waiting().order_by("-starts_on", "-id")
+    )
+    return cohorts.filter(status=status) if status else cohorts
 
 
 def _cohort_rows(cohorts) -> list[dict]:
