@@ -77,6 +77,7 @@ directory_views.PROFILES.follow(DirectoryEntry, AllianceProfile, Solution, Capab
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)
 # A need's page, kept for each person (alliance/kept.py), follows what it shows; capabilities are set after
 # the need, solution or entry is saved, so a change of them starts a generation too.
+kept.MEMBERSHIPS.follow(AllianceMembership, Organisation)
 kept.NEED.follow(Need, Interest, Solution, DirectoryEntry, CapabilityTag, Organisation, AllianceMembership)
 for _through in (
     Need.capabilities.through,

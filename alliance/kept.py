@@ -12,3 +12,7 @@ alliance/hooks.py); what follows the date (memberships ending, entries listed) s
 from core import pagecache
 
 NEED = pagecache.Generation("alliance-need")
+
+# The API's list of alliance memberships (alliance/api/membership.py), kept for staff alike and anyone else alone
+# (their own organisations'): it shows memberships and their organisations' names.
+MEMBERSHIPS = pagecache.Generation("alliance-memberships", listed=False)

@@ -5,9 +5,12 @@ from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from alliance import kept
 from alliance.api.common import OwnOrganisationSerializer
 from alliance.models import AllianceMembership, MembershipRenewal, MembershipStatus, Tier
 from alliance.services import membership as membership_services
+from core import pagecache
+from core.roles import sees_all_organisations
 
 
 class AllianceMembershipSerializer(OwnOrganisationSerializer):
@@ -58,11 +61,18 @@ class AllianceRenewalSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MembershipViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """My organisations' alliance memberships (all of them for operators and supervisors); apply with POST."""
+class MembershipViewSet(pagecache.KeptPublicList, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """My organisations' alliance memberships (all of them for operators and supervisors); apply with POST.
+
+    The list's pages are kept (core.pagecache.KeptPublicList) per state of the memberships, for staff alike and
+    anyone else alone (their organisations follow their own generation)."""
 
     serializer_class = AllianceMembershipSerializer
     permission_classes = [permissions.IsAuthenticated]
+
+    def kept_state(self) -> str:
+        user = self.request.user
+        return kept.MEMBERSHIPS.audience_state(user, sees_all=sees_all_organisations(user))
 
     def get_queryset(self):
         queryset = AllianceMembership.objects.for_user(self.request.user).select_related("organisation")

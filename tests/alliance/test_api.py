@@ -201,3 +201,31 @@ def test_matches_and_interest_through_the_api(api_client, operator):
         api_client.post(f"/api/v1/alliance/needs/{need_id}/interest/", {"organisation": "abc"}).status_code
         == 400
     )
+
+
+def test_my_memberships_list_is_kept_per_reader_and_follows_every_change(api_client, operator):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    owner = UserFactory()
+    org = make_verified_organisation(owner)
+    mine = apply_for(org)
+    other = apply_for(make_verified_organisation(UserFactory()))
+    url = "/api/v1/alliance/memberships/"
+    api_client.force_authenticate(owner)
+    assert [m["id"] for m in api_client.get(url).json()["results"]] == [mine.pk]
+    with CaptureQueriesContext(connection) as queries:
+        again = api_client.get(url).json()
+    assert [m["id"] for m in again["results"]] == [mine.pk]
+    assert not [q["sql"] for q in queries.captured_queries if "alliance_" in q["sql"]]
+    # A decision (a save) is in the next answer; staff get their own list, never the member's.
+    api_client.force_authenticate(operator)
+    assert {m["id"] for m in api_client.get(url).json()["results"]} >= {mine.pk, other.pk}
+    api_client.post(f"{url}{mine.pk}/approve/")
+    api_client.force_authenticate(owner)
+    (shown,) = api_client.get(url).json()["results"]
+    assert shown["status"] == MembershipStatus.ACTIVE
+    # An organisation renamed is in the next answer too.
+    org.name_en = org.name_zh = "Renamed Alliance Member"
+    org.save()
+    assert api_client.get(url).json()["results"][0]["organisation_name"] == "Renamed Alliance Member"
