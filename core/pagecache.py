@@ -198,7 +198,21 @@ def warm(names=None) -> int:
     return rendered
 
 
-def _render_again(path: str, language: str, user_id: int, host: str) -> int:
+def render_for_visitors(path: str, languages=None) -> int:
+    """Render the page at ``path`` as a visitor would ask for it, in each of ``languages`` (every language of the
+    site by default), so that what it keeps (its body) is ready before the next visitor comes: for pages whose
+    warm-up follows a change of their own (the directory's). Returns how many rendered; failures are logged."""
+    host = next((name.lstrip(".") for name in settings.ALLOWED_HOSTS if name not in ("*", "")), "localhost")
+    rendered = 0
+    for language in languages or [code for code, _name in settings.LANGUAGES]:
+        try:
+            rendered += _render_again(path, language, None, host)
+        except Exception:  # noqa: BLE001 - a warm-up that fails leaves the page to its first visitor
+            logger.warning("pagecache: could not warm %s for visitors", path, exc_info=True)
+    return rendered
+
+
+def _render_again(path: str, language: str, user_id: int | None, host: str) -> int:
     from django.contrib.auth import get_user_model  # noqa: PLC0415
     from django.contrib.messages.storage.fallback import FallbackStorage  # noqa: PLC0415
     from django.contrib.sessions.backends.base import SessionBase  # noqa: PLC0415
@@ -206,9 +220,14 @@ def _render_again(path: str, language: str, user_id: int, host: str) -> int:
     from django.urls import resolve  # noqa: PLC0415
     from django_htmx.middleware import HtmxDetails  # noqa: PLC0415
 
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
-        return 0
+    if user_id is None:
+        from django.contrib.auth.models import AnonymousUser  # noqa: PLC0415
+
+        user = AnonymousUser()
+    else:
+        user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+        if user is None:
+            return 0
     request = RequestFactory().get(path, HTTP_HOST=host)
     request.user = user
     request.session = SessionBase()  # empty and never saved: the page is rendered for the cache, not sent

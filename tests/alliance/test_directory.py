@@ -337,6 +337,21 @@ def test_a_change_warms_the_directory_before_the_first_visitor(
     assert len(callbacks) >= 2
 
 
+def test_the_warm_up_renders_the_directorys_first_page_for_visitors_in_each_language(
+    client, operator, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    make_member_organisation(operator, name_zh="预热前机构")
+    client.get(INDEX)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_member_organisation(operator, name_zh="预热后机构")
+    # The task rendered the page after the commit: the first visitor's asks only for the directory's state,
+    # in either language, and shows the new member.
+    for language in ("en", "zh-hans"):
+        with django_assert_num_queries(1):
+            page = client.get(INDEX, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert "预热后机构" in page
+
+
 def test_the_nightly_warm_up_is_scheduled():
     from django.conf import settings
 
