@@ -1,3 +1,4 @@
+import hashlib
 from decimal import Decimal, InvalidOperation
 
 from django import template
@@ -152,6 +153,37 @@ class KeptNode(template.Node):
         return chrome.render_kept(
             f"pagecache:body:{page}:{key}", pagecache.BODY_SECONDS, context, self.nodelist.render
         )
+
+
+class KeptForVisitorsNode(template.Node):
+    def __init__(self, nodelist):
+        self.nodelist = nodelist
+
+    def render(self, context):
+        request = context.get("request")
+        form = context.get("form")
+        if (
+            request is None
+            or request.method != "GET"
+            or getattr(request.user, "is_authenticated", True)
+            or getattr(form, "is_bound", False)
+        ):
+            return self.nodelist.render(context)
+        digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:24]
+        page = getattr(context.template, "name", "")
+        key = f"pagecache:visitors:{page}:{pagecache.minute()}:{translation.get_language()}:{digest}"
+        return chrome.render_kept(key, pagecache.BODY_SECONDS, context, self.nodelist.render)
+
+
+@register.tag("kept_for_visitors")
+def do_kept_for_visitors(parser, token):
+    """``{% kept_for_visitors %}...{% endkept_for_visitors %}``: a page that is the same for every visitor of one
+    address (a sign-in form: its text and the ``next`` it carries), kept for the minute per language and full
+    path. Rendered as it is for a signed-in person, a POST and a form with data (its errors are the visitor's
+    own). ``{% csrf_token %}`` inside is filled in per request."""
+    nodelist = parser.parse(("endkept_for_visitors",))
+    parser.delete_first_token()
+    return KeptForVisitorsNode(nodelist)
 
 
 @register.tag("kept")

@@ -1,6 +1,7 @@
 """Mobile numbers: E.164 storage, sign-up and sign-in with an SMS code, adding and changing a number, limits on
 codes (atomic under concurrency), operators' TOTP after an SMS sign-in, export and erasure, optional email."""
 
+import re
 import threading
 import time
 
@@ -162,6 +163,35 @@ def test_sign_in_with_the_number_and_a_code(client, db, sms_dir):
     response = client.post("/accounts/login/code/confirm/", {"code": code})
     assert response.status_code == 302
     assert int(client.session["_auth_user_id"]) == user.pk
+
+
+def test_the_code_request_page_is_kept_for_visitors_and_its_form_takes_each_ones_token(
+    db, sms_dir, monkeypatch
+):
+    from django.template import Template
+
+    phone_user()
+    first = Client(enforce_csrf_checks=True)
+    page = first.get("/accounts/login/code/?next=/compute/").content.decode()
+    assert 'value="/compute/"' in page
+    rendered = []
+    real = Template.render
+    monkeypatch.setattr(
+        Template, "render", lambda self, *a, **k: rendered.append(self.name) or real(self, *a, **k)
+    )
+    second = Client(enforce_csrf_checks=True)
+    again = second.get("/accounts/login/code/?next=/compute/").content.decode()
+    assert not [name for name in rendered if name and "allauth/elements" in name], (
+        rendered
+    )  # the body was kept
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', again).group(1)
+    assert token != re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    # The kept form posts with this visitor's token; a form with errors is this visitor's alone.
+    refused = second.post("/accounts/login/code/", {"csrfmiddlewaretoken": token, "phone": "12"})
+    assert refused.status_code == 200 and "invalid-feedback" in refused.content.decode()
+    assert "invalid-feedback" not in second.get("/accounts/login/code/?next=/compute/").content.decode()
+    sent = second.post("/accounts/login/code/", {"csrfmiddlewaretoken": token, "phone": "138 1234 5678"})
+    assert sent.status_code == 302 and codes(sms_dir)  # the number's owner was sent a code
 
 
 def test_a_wrong_code_is_refused_and_three_wrong_codes_end_the_attempt(client, db, sms_dir):
