@@ -60,7 +60,10 @@ PROFILES = pagecache.Generation("alliance-profiles")
 
 def member_profile(request, organisation_id):
     """A member's public profile: what the viewer may see of it, with its published solutions."""
-    entry = get_object_or_404(DirectoryEntry.objects.select_related("organisation"), pk=organisation_id)
+    visitor = not request.user.is_authenticated
+    # A visitor's body is kept: the organisation (a wide row the body alone shows) is read only to render it.
+    entries = DirectoryEntry.objects if visitor else DirectoryEntry.objects.select_related("organisation")
+    entry = get_object_or_404(entries, pk=organisation_id)
     audience = profiles.audience(request.user, organisation_id)
     if not entry.is_listed and audience != "own":
         raise Http404
@@ -72,7 +75,6 @@ def member_profile(request, organisation_id):
             .first()
         )
 
-    visitor = not request.user.is_authenticated
     return render(
         request,
         "alliance/member_profile.html",

@@ -392,8 +392,9 @@ def test_a_visitors_profile_is_reused_until_what_it_shows_changes(
     url = reverse("alliance:member_profile", args=[org.pk])
     cache.clear()
     assert "李主任" in client.get(url).content.decode()
-    with django_assert_num_queries(1):  # the entry: it may have been unlisted or synced since
+    with django_assert_num_queries(1) as asked:  # the entry: it may have been unlisted or synced since
         assert "李主任" in client.get(url).content.decode()
+    assert "accounts_organisation" not in asked.captured_queries[0]["sql"]  # the kept body shows the rest
     # Hiding a value takes effect on the very next visit.
     publish_profile(org, operator=operator, visibility={"contact_name": Visibility.PRIVATE})
     assert "李主任" not in client.get(url).content.decode()
