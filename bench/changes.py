@@ -34,11 +34,13 @@ def member_joined_an_organisation() -> str:
 
 def job_submitted() -> str:
     """A job of the member's organisation was submitted or cancelled through the portal: the scheduler's kept
-    answer and every job list made from it are forgotten, so the next look asks the scheduler and renders."""
+    answer and every job list made from it are forgotten, and the warm-up task that schedules asks the scheduler
+    again and makes the lists read lately anew (compute/jobs/queue.py)."""
     from accounts.models import Organisation, User
     from bench.data import PERSONAS
     from compute.jobs import queue
     from compute.models import Allocation
+    from core.tasks import warm_kept_pages_task
 
     member = User.objects.get(email=PERSONAS["member"].email)
     allocation = (
@@ -50,7 +52,11 @@ def job_submitted() -> str:
         .first()
     )
     queue.forget(allocation.partition.cluster, allocation.organisation_id)
-    return f"queue of {allocation.partition.cluster} for organisation {allocation.organisation_id} forgotten"
+    warmed = warm_kept_pages_task(queue.SHOWN.name)
+    return (
+        f"queue of {allocation.partition.cluster} for organisation {allocation.organisation_id} forgotten, "
+        f"warm-up task run ({warmed} pages)"
+    )
 
 
 def allocation_changed() -> str:

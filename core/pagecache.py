@@ -52,9 +52,12 @@ class Generation:
     # Every named generation of the apps' kept.py, for the warm-up each minute (a person's is not listed).
     listed: dict[str, "Generation"] = {}
 
-    def __init__(self, name: str, *, listed: bool = True):
+    def __init__(self, name: str, *, listed: bool = True, each_minute: bool = True):
         self.key = f"pagecache:{name}:generation"
         self.name = name
+        # Warmed as each minute begins too (its pages' keys hold the minute); False for pages kept for less than
+        # a minute (the job queue's), which only a change makes worth rendering again.
+        self.each_minute = each_minute
         if listed:
             Generation.listed[name] = self
 
@@ -147,21 +150,30 @@ def _recent_key(name: str) -> str:
     return f"pagecache:{name}:recent"
 
 
-def remember(request) -> None:
-    """A kept body was rendered for this request (core/chrome.py: render_kept): remember the page under each of
-    its generations so the warm-up renders it again. Not for the warm-up's own renders, so a page nobody reads
-    is forgotten after RECENT_SECONDS."""
+def remember(request, *, path: str | None = None) -> None:
+    """A kept body was rendered for this request (core/chrome.py: render_kept): remember the page (at ``path``,
+    the request's own by default) under each of its generations so the warm-up renders it again. Not for the
+    warm-up's own renders, so a page nobody reads is forgotten after RECENT_SECONDS."""
     if getattr(request, "kept_warming", False) or not settings.KEPT_PAGES_WARM:
         return
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return
-    entry = [request.get_full_path(), get_language() or settings.LANGUAGE_CODE, user.pk, request.get_host()]
+    path = path or request.get_full_path()
+    entry = [path, get_language() or settings.LANGUAGE_CODE, user.pk, request.get_host()]
     for name in getattr(request, "kept_generations", ()):
         if name not in Generation.listed:
             continue
         recent = [e for e in (cache.get(_recent_key(name)) or []) if e[:3] != entry[:3]]
         cache.set(_recent_key(name), [entry, *recent][:RECENT_LIMIT], RECENT_SECONDS)
+
+
+def remember_page(request, generation: Generation, path: str) -> None:
+    """A page kept its own way (not in ``{% kept %}``: the job queue's, compute/jobs/views.py) was made for this
+    request: remember it under ``generation`` at ``path`` (the full page a fragment of it belongs to), so the
+    warm-up makes it again after a change."""
+    _note(request, generation.name)
+    remember(request, path=path)
 
 
 def schedule_warm(name: str) -> None:
@@ -180,11 +192,14 @@ def schedule_warm(name: str) -> None:
 
 
 def warm(names=None) -> int:
-    """Render again the pages of ``names`` (every listed generation when None) read in the last RECENT_SECONDS,
-    each as the person who read it, so their bodies are kept for the current generation and minute before anyone
-    asks. Returns how many pages were rendered; a page that fails (its reader lost access) is skipped."""
+    """Render again the pages of ``names`` (when None: every listed generation warmed each minute) read in the
+    last RECENT_SECONDS, each as the person who read it, so their bodies are kept for the current generation and
+    minute before anyone asks. Returns how many pages were rendered; a page that fails (its reader lost access)
+    is skipped."""
     rendered = 0
-    for name in Generation.listed if names is None else names:
+    if names is None:
+        names = [name for name, generation in Generation.listed.items() if generation.each_minute]
+    for name in names:
         if name not in Generation.listed:
             continue
         cache.delete(f"pagecache:{name}:warm-pending")

@@ -481,9 +481,11 @@ def record_as_job(record: Submission, *, state: str) -> QueuedJob:
 # and language until that answer expires, and no longer. It is shown again only while nothing it depends on
 # changed: a submission or cancellation anywhere (``forget`` starts a new generation of SHOWN) or what the
 # person may see (memberships, roles, cluster identity, allocations: core/pagecache.py ``forget_person``).
-# A page made while a cluster did not answer is never kept, so the queue recovers on the next poll.
+# A page made while a cluster did not answer is never kept, so the queue recovers on the next poll. A page made
+# for a viewer is remembered (``pagecache.remember_page``): after a submission or cancellation the warm-up task
+# asks the scheduler again and makes it anew before the viewer's next look (not each minute: it lives seconds).
 
-SHOWN = pagecache.Generation("jobs-shown")
+SHOWN = pagecache.Generation("jobs-shown", each_minute=False)
 
 
 def _shown_key(user_id, scope: str, number: int, language: str) -> str:

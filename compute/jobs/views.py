@@ -24,6 +24,7 @@ from compute.jobs import output, queue, services
 from compute.jobs.forms import JobForm
 from compute.jobs.services import estimate
 from compute.models import JobTemplate
+from core import pagecache
 from core.exceptions import DomainError
 from core.pagination import page_number, paginate
 from core.roles import is_operator
@@ -60,6 +61,8 @@ def job_list(request):
         shown = _show(request, scope, number)
         queue.keep_shown(request.user, scope, number, language, shown["page"], check, shown["queue"])
         shown = shown["page"]
+        list_url = reverse("compute:job_list") + f"?scope={shown['scope']}&page={number}"
+        pagecache.remember_page(request, queue.SHOWN, list_url)
     queue_url = reverse("compute:job_queue") + f"?scope={shown['scope']}&page={number}"
     context = {**shown, **_poll_attributes(request, queue_url, shown["active"])}
     template = "compute/jobs/partials/queue.html" if request.htmx else "compute/jobs/job_list.html"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -323,6 +324,50 @@ def test_a_submission_shows_on_the_next_look(allocation, owner, client):
     record = Submission.objects.get()
     page = client.get(reverse("compute:job_list")).content.decode()
     assert f"/{record.job_id}/" in page and "just-sent" in page
+
+
+def test_after_a_submission_the_warm_up_makes_the_queue_before_the_next_look(
+    allocation, owner, client, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core.tasks import warm_kept_pages_task
+
+    settings.KEPT_PAGES_WARM = True
+    give_identity(owner)
+    client.force_login(owner)
+    # Read as a fragment of the page (its poll): remembered as the page it belongs to.
+    client.get(reverse("compute:job_queue"), HTTP_HX_REQUEST="true")
+    (entry,) = cache.get(f"pagecache:{queue.SHOWN.name}:recent")
+    assert entry[:3] == [reverse("compute:job_list") + "?scope=mine&page=1", "en", owner.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("compute:job_submit"),
+            {
+                "allocation": allocation.pk,
+                "name": "just-sent",
+                "nodes": 1,
+                "cards_per_node": 1,
+                "cpus_per_node": 2,
+                "memory_gb": 8,
+                "time_limit_minutes": 30,
+                "script": SCRIPT,
+            },
+        )  # fmt: skip  (the scheduler's answer forgotten; the warm-up task, eager here, asks it again)
+    record = Submission.objects.get()
+    asked = []
+    monkeypatch.setattr(FakeBackend, "list_jobs", lambda self, **kw: asked.append(kw) or [])
+    with CaptureQueriesContext(connection) as looked:
+        page = client.get(reverse("compute:job_list")).content.decode()
+    assert f"/{record.job_id}/" in page and "just-sent" in page
+    assert asked == [] and not [q for q in looked.captured_queries if "compute_" in q["sql"]]
+    # A page that lives seconds is not made again as each minute begins: only a change warms it.
+    cache.delete(queue._shown_key(owner.pk, "mine", 1, "en"))
+    warm_kept_pages_task()
+    assert cache.get(queue._shown_key(owner.pk, "mine", 1, "en")) is None
+    assert warm_kept_pages_task(queue.SHOWN.name) == 1
+    assert cache.get(queue._shown_key(owner.pk, "mine", 1, "en")) is not None
 
 
 def test_a_manager_who_leaves_no_longer_sees_the_kept_page(allocation, owner, client):
