@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.crypto import get_random_string
 from django.utils.formats import localize
 from django.utils.functional import SimpleLazyObject
@@ -20,7 +20,13 @@ from compute.jobs import queue as job_queue
 from compute.models import Allocation, AllocationMember, AllocationStatus
 from compute.services import allocations as allocation_services
 from compute.services import pending
-from compute.views.common import PERIOD_AND_PLACE_FIELDS, history, perform
+from compute.views.common import (
+    PERIOD_AND_PLACE_FIELDS,
+    history,
+    kept_visible_allocation,
+    perform,
+    visible_allocation,
+)
 from core import rows
 from core.pagination import paginate
 from core.roles import is_operator, sees_all_organisations
@@ -96,10 +102,6 @@ def _allocation_rows(allocations) -> list[dict]:
     return built
 
 
-def _visible_allocation(request, pk, *, related=("organisation", "partition")) -> Allocation:
-    return get_object_or_404(Allocation.objects.for_user(request.user).select_related(*related), pk=pk)
-
-
 def _status_context(request, allocation: Allocation) -> dict:
     return {
         "allocation": allocation,
@@ -142,7 +144,7 @@ def _usage_chart(series: list[tuple]) -> dict:
 @login_required
 def allocation_detail(request, pk):
     # A kept body needs neither the organisation nor the partition: they are read when the body is made.
-    allocation = _visible_allocation(request, pk, related=())
+    allocation = kept_visible_allocation(request, pk)
     staff = sees_all_organisations(request.user)
     can_operate = is_operator(request.user)
     # Whether the person manages the organisation is in a member's own key (their memberships' generation):
@@ -222,7 +224,7 @@ def _body_key(request, allocation: Allocation, queue, *, staff: bool, can_operat
 @require_GET
 def allocation_status(request, pk):
     """htmx: the status block alone, polled every 2 s while the allocation is being set up."""
-    allocation = _visible_allocation(request, pk)
+    allocation = visible_allocation(request, pk)
     if not request.htmx:
         return redirect(allocation)
     return render(request, "compute/partials/allocation_status.html", _status_context(request, allocation))
@@ -236,7 +238,7 @@ def _allocation_action(service, success: str, *, with_reason: bool = True):
     @require_POST
     def view(request, pk):
         access.require_operator(request.user)
-        allocation = _visible_allocation(request, pk)
+        allocation = visible_allocation(request, pk)
         options = {}
         if with_reason:
             form = ReasonForm(request.POST)

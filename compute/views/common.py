@@ -1,10 +1,15 @@
 """What the compute pages share: who may see the operator pages, and running one service for a page."""
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from accounts import access
+from compute import kept
+from compute.models import Allocation
+from core import pagecache
 from core.exceptions import DomainError
 from core.models import AuditEvent
 from core.roles import sees_all_organisations
@@ -21,6 +26,33 @@ PERIOD_AND_PLACE_FIELDS = (
     "partition__name_en",
     "partition__unit",
 )
+
+
+def visible_allocation(request, pk, *, related=("organisation", "partition")) -> Allocation:
+    """The allocation ``pk`` as the person asking may see it, with its ``related`` rows; another organisation's
+    does not exist for them (404)."""
+    allocations = Allocation.objects.for_user(request.user)
+    if related:  # select_related() without names would join every foreign key
+        allocations = allocations.select_related(*related)
+    return get_object_or_404(allocations, pk=pk)
+
+
+def kept_visible_allocation(request, pk) -> Allocation:
+    """``visible_allocation`` without related rows, for a page whose body is kept (it reads them when it makes
+    the body): kept for this reader while the allocations and what they may see are the same (a save or an
+    update of an allocation, and the reader's memberships and roles, start those generations anew). An
+    allocation they may not see is not kept: it is looked for again, and is a 404 again; nor is one being set
+    up, whose status moves on by itself."""
+    allocations, personal = pagecache.Generation.current_many(
+        kept.ALLOCATIONS, pagecache.person(request.user.pk)
+    )
+    key = f"compute:visible-allocation:{request.user.pk}:{int(pk)}:{allocations}:{personal}"
+    allocation = cache.get(key)
+    if allocation is None:
+        allocation = visible_allocation(request, pk, related=())
+        if not allocation.is_in_flight:
+            cache.set(key, allocation, pagecache.BODY_SECONDS)
+    return allocation
 
 
 def require_staff(request) -> None:

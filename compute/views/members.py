@@ -15,17 +15,12 @@ from compute import kept
 from compute.forms import AllocationMemberCapForm, AllocationMemberForm
 from compute.models import Allocation, AllocationMember
 from compute.services import members as members_services
-from compute.views.common import perform
+from compute.views.common import kept_visible_allocation, perform, visible_allocation
 from core.exceptions import DomainError
 from core.roles import is_operator, sees_all_organisations
 from core.web import apply_errors, parse_id
 
 PAST_SHOWN = 50
-
-
-def _visible_allocation(request, pk, *, related=("organisation", "partition")) -> Allocation:
-    """Another organisation's allocation does not exist for the person asking (404)."""
-    return get_object_or_404(Allocation.objects.for_user(request.user).select_related(*related), pk=pk)
 
 
 def _people_url(allocation: Allocation) -> str:
@@ -92,7 +87,7 @@ def _people_page(
 @require_GET
 def allocation_people(request, pk):
     # A kept body needs neither the organisation nor the partition: they are read when the body is made.
-    allocation = _visible_allocation(request, pk, related=())
+    allocation = kept_visible_allocation(request, pk)
     return _people_page(request, allocation, body_key=_people_key(request))
 
 
@@ -111,7 +106,7 @@ def _people_key(request) -> str:
 @require_GET
 def allocation_member_username(request, pk):
     """htmx: the cluster user name of the person just chosen (theirs for ever), or the one they will get."""
-    allocation = _visible_allocation(request, pk)
+    allocation = visible_allocation(request, pk)
     members_services.require_people_manager(allocation, request.user)
     if not request.htmx:
         return redirect("compute:allocation_people", pk=allocation.pk)
@@ -128,7 +123,7 @@ def allocation_member_username(request, pk):
 @login_required
 @require_POST
 def allocation_member_add(request, pk):
-    allocation = _visible_allocation(request, pk)
+    allocation = visible_allocation(request, pk)
     members_services.require_people_manager(allocation, request.user)
     form = AllocationMemberForm(request.POST, people=_addable_people(allocation))
     if form.is_valid():
@@ -163,7 +158,7 @@ def _member(allocation: Allocation, member_pk) -> AllocationMember:
 @login_required
 @require_POST
 def allocation_member_remove(request, pk, member_pk):
-    allocation = _visible_allocation(request, pk)
+    allocation = visible_allocation(request, pk)
     members_services.require_people_manager(allocation, request.user)
     member = _member(allocation, member_pk)
     perform(
@@ -178,7 +173,7 @@ def allocation_member_remove(request, pk, member_pk):
 @login_required
 @require_POST
 def allocation_member_cap(request, pk, member_pk):
-    allocation = _visible_allocation(request, pk)
+    allocation = visible_allocation(request, pk)
     members_services.require_people_manager(allocation, request.user)
     member = _member(allocation, member_pk)
     form = AllocationMemberCapForm(request.POST)

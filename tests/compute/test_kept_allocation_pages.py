@@ -112,6 +112,28 @@ def test_the_page_is_kept_until_its_jobs_usage_people_or_history_change(client, 
     assert "End reminder sent" in _get(client, url)[0]
 
 
+def test_the_allocation_is_found_for_its_reader_once_until_it_or_what_they_may_see_changes(
+    client, org, allocation
+):
+    from accounts.models import Membership
+
+    colleague = add_member(org, UserFactory()).user
+    client.force_login(colleague)
+    urls = (allocation.get_absolute_url(), reverse("compute:allocation_people", args=[allocation.pk]))
+    for url in urls:
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        assert not [q for q in queries.captured_queries if '"compute_allocation"' in q["sql"]]
+    # A suspension (a save) is on the next page.
+    allocation.status = AllocationStatus.SUSPENDED
+    allocation.save()
+    assert "Suspended" in client.get(urls[0]).content.decode()
+    # Someone who leaves the organisation no longer finds it, at once.
+    Membership.objects.filter(user=colleague).delete()
+    assert [client.get(url).status_code for url in urls] == [404, 404]
+
+
 def test_a_change_request_is_on_the_next_page(client, user, allocation):
     client.force_login(user)
     url = allocation.get_absolute_url()
