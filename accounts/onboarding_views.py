@@ -27,6 +27,7 @@ from accounts.models import (
     OrganisationDomain,
     RowStatus,
 )
+from core import pagecache
 from core.exceptions import DomainError
 from core.pagination import paginate
 from core.roles import is_operator, sees_all_organisations
@@ -138,7 +139,14 @@ def _attempt(request, action, success) -> bool:
 
 @login_required
 def batch_list(request, pk):
-    organisation, can_act = _organisation(request, pk)
+    if (
+        request.method == "GET"
+    ):  # looked up once for this reader while the lists (and organisations) are unchanged
+        organisation, can_act = pagecache.kept_lookup(
+            request, f"onboarding-organisation:{int(pk)}", kept.ONBOARDING, lambda: _organisation(request, pk)
+        )
+    else:
+        organisation, can_act = _organisation(request, pk)
     form = BatchForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         if not can_act:
@@ -196,7 +204,15 @@ def _progress_context(request, batch, can_act) -> dict:
 
 @login_required
 def batch_detail(request, pk):
-    batch, can_act = _batch(request, pk)
+    # Looked up once for this reader while the lists and what they may see are unchanged; a list being sent
+    # is read on every request (its status moves on by itself).
+    batch, can_act = pagecache.kept_lookup(
+        request,
+        f"onboarding-batch:{int(pk)}",
+        kept.ONBOARDING,
+        lambda: _batch(request, pk),
+        keep=lambda found: found[0].status != BatchStatus.SENDING,
+    )
     rows = batch.rows.select_related("invitation").order_by("line", "id")
     show = request.GET.get("show", "")
     if show == "errors":

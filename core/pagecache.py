@@ -124,6 +124,22 @@ def kept_value(key: str, compute, seconds: int = BODY_SECONDS):
     return value
 
 
+def kept_lookup(request, what: str, generation: "Generation", find, *, keep=None):
+    """What a page looks up before its kept body for the person asking (the object, with their rights to it),
+    kept for that reader while ``generation`` (the object's state) and the reader's own (what they may see:
+    memberships, roles, ``person``) are the same. ``what`` names the object (with its id). ``find()`` raises
+    (a 404) for a reader who may not see it, and nothing is kept; ``keep(found)`` False keeps nothing either (an
+    object whose state moves on by itself, read on every request)."""
+    state, personal = Generation.current_many(generation, person(request.user.pk))
+    key = f"pagecache:lookup:{what}:{request.user.pk}:{state}:{personal}"
+    found = cache.get(key)
+    if found is None:
+        found = find()
+        if keep is None or keep(found):
+            cache.set(key, found, BODY_SECONDS)
+    return found
+
+
 # What one person may see (their memberships, site roles, cluster identity, allocations) has a generation too:
 # a page kept for that person stores the generation it was made with and is shown again only while it is the
 # same. ``forget_person`` is called wherever those change (core/chrome.py: forget, compute/hooks.py).

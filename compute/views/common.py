@@ -1,7 +1,6 @@
 """What the compute pages share: who may see the operator pages, and running one service for a page."""
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -43,16 +42,13 @@ def kept_visible_allocation(request, pk) -> Allocation:
     update of an allocation, and the reader's memberships and roles, start those generations anew). An
     allocation they may not see is not kept: it is looked for again, and is a 404 again; nor is one being set
     up, whose status moves on by itself."""
-    allocations, personal = pagecache.Generation.current_many(
-        kept.ALLOCATIONS, pagecache.person(request.user.pk)
+    return pagecache.kept_lookup(
+        request,
+        f"allocation:{int(pk)}",
+        kept.ALLOCATIONS,
+        lambda: visible_allocation(request, pk, related=()),
+        keep=lambda allocation: not allocation.is_in_flight,
     )
-    key = f"compute:visible-allocation:{request.user.pk}:{int(pk)}:{allocations}:{personal}"
-    allocation = cache.get(key)
-    if allocation is None:
-        allocation = visible_allocation(request, pk, related=())
-        if not allocation.is_in_flight:
-            cache.set(key, allocation, pagecache.BODY_SECONDS)
-    return allocation
 
 
 def require_staff(request) -> None:

@@ -69,6 +69,21 @@ def request_for(allocation, **overrides) -> JobRequest:
     return JobRequest(**values)
 
 
+def form_for(allocation, **overrides) -> dict:
+    """What the job form posts: one node, one card, two cores, 8 GB, 30 minutes."""
+    return {
+        "allocation": allocation.pk,
+        "name": "my-first",
+        "nodes": 1,
+        "cards_per_node": 1,
+        "cpus_per_node": 2,
+        "memory_gb": 8,
+        "time_limit_minutes": 30,
+        "script": SCRIPT,
+        **overrides,
+    }
+
+
 def refused(request, *, by, code: str):
     with pytest.raises(DomainError) as caught:
         services.submit_job(request, by=by)
@@ -243,19 +258,7 @@ def test_the_form_submits_and_leads_to_the_jobs_page(allocation, owner, client):
     client.force_login(owner)
     form = client.get(reverse("compute:job_submit"))
     assert form.status_code == 200
-    answer = client.post(
-        reverse("compute:job_submit"),
-        {
-            "allocation": allocation.pk,
-            "name": "my-first",
-            "nodes": 1,
-            "cards_per_node": 1,
-            "cpus_per_node": 2,
-            "memory_gb": 8,
-            "time_limit_minutes": 30,
-            "script": SCRIPT,
-        },
-    )
+    answer = client.post(reverse("compute:job_submit"), form_for(allocation))
     record = Submission.objects.get()
     assert answer.status_code == 302 and answer["Location"] == reverse(
         "compute:job_detail", args=[record.cluster, record.job_id]
@@ -314,13 +317,7 @@ def test_a_submission_shows_on_the_next_look(allocation, owner, client):
     give_identity(owner)
     client.force_login(owner)
     assert "You have no jobs in the queue." in client.get(reverse("compute:job_list")).content.decode()
-    client.post(
-        reverse("compute:job_submit"),
-        {
-            "allocation": allocation.pk, "name": "just-sent", "nodes": 1, "cards_per_node": 1,
-            "cpus_per_node": 2, "memory_gb": 8, "time_limit_minutes": 30, "script": SCRIPT,
-        },
-    )  # fmt: skip
+    client.post(reverse("compute:job_submit"), form_for(allocation, name="just-sent"))
     record = Submission.objects.get()
     page = client.get(reverse("compute:job_list")).content.decode()
     assert f"/{record.job_id}/" in page and "just-sent" in page
@@ -341,20 +338,9 @@ def test_after_a_submission_the_warm_up_makes_the_queue_before_the_next_look(
     client.get(reverse("compute:job_queue"), HTTP_HX_REQUEST="true")
     (entry,) = cache.get(f"pagecache:{queue.SHOWN.name}:recent")
     assert entry[:3] == [reverse("compute:job_list") + "?scope=mine&page=1", "en", owner.pk]
+    # The scheduler's answer is forgotten, and the warm-up task (eager here) asks it again.
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(
-            reverse("compute:job_submit"),
-            {
-                "allocation": allocation.pk,
-                "name": "just-sent",
-                "nodes": 1,
-                "cards_per_node": 1,
-                "cpus_per_node": 2,
-                "memory_gb": 8,
-                "time_limit_minutes": 30,
-                "script": SCRIPT,
-            },
-        )  # fmt: skip  (the scheduler's answer forgotten; the warm-up task, eager here, asks it again)
+        client.post(reverse("compute:job_submit"), form_for(allocation, name="just-sent"))
     record = Submission.objects.get()
     asked = []
     monkeypatch.setattr(FakeBackend, "list_jobs", lambda self, **kw: asked.append(kw) or [])
@@ -414,16 +400,7 @@ def test_the_form_shows_the_refusal_and_keeps_nothing(allocation, owner, client)
     client.force_login(owner)
     answer = client.post(
         reverse("compute:job_submit"),
-        {
-            "allocation": allocation.pk,
-            "name": "big",
-            "nodes": 1,
-            "cards_per_node": 8,
-            "cpus_per_node": 8,
-            "memory_gb": 8,
-            "time_limit_minutes": 1440,
-            "script": SCRIPT,
-        },
+        form_for(allocation, name="big", cards_per_node=8, cpus_per_node=8, time_limit_minutes=1440),
     )
     assert answer.status_code == 400
     assert "could use up to" in answer.content.decode()
