@@ -127,11 +127,12 @@ def kept_value(key: str, compute, seconds: int = BODY_SECONDS):
 def kept_lookup(request, what: str, generation: "Generation", find, *, keep=None):
     """What a page looks up before its kept body for the person asking (the object, with their rights to it),
     kept for that reader while ``generation`` (the object's state) and the reader's own (what they may see:
-    memberships, roles, ``person``) are the same. ``what`` names the object (with its id). ``find()`` raises
+    memberships, roles, ``person``) are the same, within the minute like a body (a change written without a
+    signal shows in the next). ``what`` names the object (with its id). ``find()`` raises
     (a 404) for a reader who may not see it, and nothing is kept; ``keep(found)`` False keeps nothing either (an
     object whose state moves on by itself, read on every request)."""
     state, personal = Generation.current_many(generation, person(request.user.pk))
-    key = f"pagecache:lookup:{what}:{request.user.pk}:{state}:{personal}"
+    key = f"pagecache:lookup:{what}:{request.user.pk}:{state}:{personal}:{minute()}"
     found = cache.get(key)
     if found is None:
         found = find()

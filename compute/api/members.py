@@ -15,6 +15,7 @@ from compute import kept
 from compute.api.requests import PersonField
 from compute.models import Allocation, AllocationMember
 from compute.services import members as members_services
+from compute.views.common import kept_visible_allocation
 from core import pagecache
 from core.roles import sees_all_organisations
 
@@ -70,9 +71,11 @@ class AllocationMembersMixin:
     @action(detail=True, methods=["get", "post"], url_path="members", pagination_class=None)
     def members(self, request, pk=None):
         """The people who may submit jobs under the allocation now; POST gives one more person access."""
+        if (
+            request.method == "GET"
+        ):  # the allocation found once for this reader while nothing it needs changed
+            return Response(_kept_members(request, kept_visible_allocation(request, pk)))
         allocation = self.get_object()
-        if request.method == "GET":
-            return Response(_kept_members(request, allocation))
         members_services.require_people_manager(allocation, request.user)
         payload = AddAllocationMemberSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

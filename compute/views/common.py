@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
@@ -12,7 +13,7 @@ from core import pagecache
 from core.exceptions import DomainError
 from core.models import AuditEvent
 from core.roles import sees_all_organisations
-from core.web import show_error
+from core.web import parse_id, show_error
 
 # The columns a list row of a request or an allocation shows besides its own: its period, organisation and
 # partition (with .only(), the rest of those rows is not loaded).
@@ -42,11 +43,14 @@ def kept_visible_allocation(request, pk) -> Allocation:
     update of an allocation, and the reader's memberships and roles, start those generations anew). An
     allocation they may not see is not kept: it is looked for again, and is a 404 again; nor is one being set
     up, whose status moves on by itself."""
+    allocation_id = parse_id(pk)  # from the API's route, any string
+    if allocation_id is None:
+        raise Http404
     return pagecache.kept_lookup(
         request,
-        f"allocation:{int(pk)}",
+        f"allocation:{allocation_id}",
         kept.ALLOCATIONS,
-        lambda: visible_allocation(request, pk, related=()),
+        lambda: visible_allocation(request, allocation_id, related=()),
         keep=lambda allocation: not allocation.is_in_flight,
     )
 

@@ -152,7 +152,13 @@ SEATS = ("seats_taken", "seats_reserved", "seats_left")
 
 def cohort_detail(request, pk):
     """A cohort, its schedule and the person's way in (or why not); kept like a course's page."""
-    cohort = get_object_or_404(Cohort.objects.visible_to(request.user).select_related("course"), pk=pk)
+    # Found once for this reader while the courses' state and what they may see are unchanged.
+    cohort = pagecache.kept_lookup(
+        request,
+        f"talent-cohort:{int(pk)}",
+        kept.COURSE,
+        lambda: get_object_or_404(Cohort.objects.visible_to(request.user).select_related("course"), pk=pk),
+    )
     return render(
         request,
         "talent/cohort_detail.html",

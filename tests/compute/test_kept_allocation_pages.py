@@ -317,7 +317,8 @@ def test_the_apis_people_are_kept_until_they_change(api_client, user, org, alloc
     assert any('"compute_allocationmember"' in q["sql"] for q in first.captured_queries)
     with CaptureQueriesContext(connection) as again:
         assert [m["cluster_username"] for m in api_client.get(url).json()] == ["alice"]
-    assert not any('"compute_allocationmember"' in q["sql"] for q in again.captured_queries)
+    # Neither the people nor the allocation (found once for this reader) are read again.
+    assert not any('"compute_allocation' in q["sql"] for q in again.captured_queries)
     bob = add_member(org).user
     give_identity(bob, "bob")
     members_services.add_allocation_member(allocation, by=user, user=bob)
@@ -327,3 +328,6 @@ def test_the_apis_people_are_kept_until_they_change(api_client, user, org, alloc
     make_verified_organisation(outsider)
     api_client.force_authenticate(outsider)
     assert api_client.get(url).status_code == 404
+    # Any id the route lets through is a 404, not an error.
+    for bad in ("abc", "0", "99999999999999999999999", "-1"):
+        assert api_client.get(f"/api/v1/allocations/{bad}/members/").status_code == 404, bad
