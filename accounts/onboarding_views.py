@@ -139,9 +139,8 @@ def _attempt(request, action, success) -> bool:
 
 @login_required
 def batch_list(request, pk):
-    if (
-        request.method == "GET"
-    ):  # looked up once for this reader while the lists (and organisations) are unchanged
+    # Asked with GET: looked up once for this reader while the lists (and organisations) are unchanged.
+    if request.method == "GET":
         organisation, can_act = pagecache.kept_lookup(
             request, f"onboarding-organisation:{int(pk)}", kept.ONBOARDING, lambda: _organisation(request, pk)
         )

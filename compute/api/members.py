@@ -71,9 +71,8 @@ class AllocationMembersMixin:
     @action(detail=True, methods=["get", "post"], url_path="members", pagination_class=None)
     def members(self, request, pk=None):
         """The people who may submit jobs under the allocation now; POST gives one more person access."""
-        if (
-            request.method == "GET"
-        ):  # the allocation found once for this reader while nothing it needs changed
+        # Asked with GET: the allocation found once for this reader while nothing it needs changed.
+        if request.method == "GET":
             return Response(_kept_members(request, kept_visible_allocation(request, pk)))
         allocation = self.get_object()
         members_services.require_people_manager(allocation, request.user)
