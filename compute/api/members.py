@@ -12,10 +12,10 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from compute import kept
+from compute.access import kept_visible_allocation
 from compute.api.requests import PersonField
 from compute.models import Allocation, AllocationMember
 from compute.services import members as members_services
-from compute.views.common import kept_visible_allocation
 from core import pagecache
 from core.roles import sees_all_organisations
 

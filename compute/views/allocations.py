@@ -15,18 +15,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import access
 from compute import kept, usage
+from compute.access import kept_visible_allocation, visible_allocation
 from compute.forms import ReasonForm
 from compute.jobs import queue as job_queue
 from compute.models import Allocation, AllocationMember, AllocationStatus
 from compute.services import allocations as allocation_services
 from compute.services import pending
-from compute.views.common import (
-    PERIOD_AND_PLACE_FIELDS,
-    history,
-    kept_visible_allocation,
-    perform,
-    visible_allocation,
-)
+from compute.views.common import PERIOD_AND_PLACE_FIELDS, history, perform
 from core import rows
 from core.pagination import paginate
 from core.roles import is_operator, sees_all_organisations

@@ -12,10 +12,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from compute import kept
+from compute.access import kept_visible_allocation, visible_allocation
 from compute.forms import AllocationMemberCapForm, AllocationMemberForm
 from compute.models import Allocation, AllocationMember
 from compute.services import members as members_services
-from compute.views.common import kept_visible_allocation, perform, visible_allocation
+from compute.views.common import perform
 from core.exceptions import DomainError
 from core.roles import is_operator, sees_all_organisations
 from core.web import apply_errors, parse_id
