@@ -72,6 +72,13 @@ hooks.register(hooks.OVERSIGHT_REPORTS, reports.REPORTS, order=40)
 core_reports.DATA.follow(*reports.READS)
 # The report's kept figures follow every saved or deleted membership and organisation (alliance/reports.py).
 reports.FIGURES.follow(AllianceMembership, Organisation)
+# The directory's state (alliance/services/directory.py: STATE) follows its entries and their capabilities.
+directory.STATE.follow(DirectoryEntry)
+m2m_changed.connect(
+    directory.STATE.changed,
+    sender=DirectoryEntry.capabilities.through,
+    dispatch_uid="pagecache.alliance-directory.capabilities",
+)
 # A visitor's kept view of a member's profile follows what it shows (alliance/views/directory.py).
 directory_views.PROFILES.follow(DirectoryEntry, AllianceProfile, Solution, CapabilityTag, Organisation)
 hooks.register(hooks.OVERVIEW_FIGURES, reports.transparency_figures)

@@ -20,9 +20,9 @@ from core.reports import Chart, Report
 
 # The report counts distinct organisations over every membership (100,000 at bench scale, joined to their
 # organisations: 200 ms). Its figures are kept per state of the alliance (a save of a membership or an
-# organisation starts a new generation; the directory's state follows the changes that sync entries, bulk ones
-# included), day and end of the period, and the default period's (the year so far) are computed by the
-# directory's warm-up task after each change and nightly, not by the first supervisor who looks.
+# organisation starts a new generation; so does a change of the directory's entries, directory.STATE), day and
+# end of the period, and the default period's (the year so far) are computed by the directory's warm-up task
+# after each change and nightly, not by the first supervisor who looks.
 FIGURES = pagecache.Generation("alliance-report")
 FIGURES_SECONDS = 26 * 3600
 

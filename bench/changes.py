@@ -16,7 +16,8 @@ def directory_changed() -> str:
 
     entry = DirectoryEntry.objects.filter(is_listed=True).order_by("pk").first()
     DirectoryEntry.objects.filter(pk=entry.pk).update(summary=entry.summary + " ")
-    directory.sync_entry(entry.pk)  # back as it was, with a new updated_at: a new state of the directory
+    directory.STATE.forget()  # an update sends no signal
+    directory.sync_entry(entry.pk)  # back as it was, saved: a new state of the directory
     warm_directory_task()
     return f"directory entry {entry.pk} synced, warm-up task run"
 

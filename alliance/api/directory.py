@@ -102,7 +102,7 @@ def directory_query(params) -> directory.DirectoryQuery:
 
 class DirectoryViewSet(pagecache.KeptPublicList, viewsets.ReadOnlyModelViewSet):
     """The public alliance directory: current members with the same filters and search as the page. A page is
-    kept per state of the directory (its latest change), as the page's body is."""
+    kept per state of the directory (``directory.STATE``), as the page's body is."""
 
     serializer_class = DirectoryEntrySerializer
     permission_classes = [permissions.AllowAny]

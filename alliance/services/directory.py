@@ -31,15 +31,15 @@ from alliance.models import (
     Visibility,
     grace_days,
 )
+from core import pagecache
 
 TIER_RANK = {Tier.COUNCIL: 0, Tier.MEMBER: 1, Tier.OBSERVER: 2}
 MAX_QUERY_LENGTH = 100
 MAX_TERMS = 5
 SUMMARY_LENGTH = 280
 SOLUTIONS_IN_DOCUMENT = 20
-# Facet counts and statistics are cached per state of the directory: the latest change of any entry (an indexed
-# MAX) and today's date (listing follows the dates), so they are never stale; the time limit bounds how long an
-# unused state lingers in the cache.
+# Facet counts and statistics are cached per state of the directory (``STATE``) and today's date (listing follows
+# the dates), so they are never stale; the time limit bounds how long an unused state lingers in the cache.
 CACHE_SECONDS = 600
 # The unfiltered facets and the statistics, which every visit of the directory page needs, are computed by a
 # task (warm) when the directory changes and each night, not by the first visitor after a change: they are kept
@@ -49,9 +49,15 @@ WARM_PENDING_KEY = "alliance:directory:warm-pending"
 WARM_DELAY_SECONDS = 5
 
 
+# The directory's state: a generation started anew by every save or deletion of an entry and every change of an
+# entry's capabilities (followed in alliance/hooks.py), so a visit asks the cache, not the database, which state
+# the directory is in. Code that writes entries without a signal (``QuerySet.update``, a bulk load) calls
+# ``STATE.forget()``. Not listed for the minute's warm-up: ``warm`` below makes what the directory's pages need.
+STATE = pagecache.Generation("alliance-directory", listed=False)
+
+
 def generation() -> str:
-    latest = DirectoryEntry.objects.order_by("-updated_at").values_list("updated_at", flat=True).first()
-    return latest.isoformat() if latest else "empty"
+    return STATE.current()
 
 
 def cached_for_state(name: str, key_parts: str, compute, state: str | None = None, *, seconds=CACHE_SECONDS):

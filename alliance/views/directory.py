@@ -54,19 +54,31 @@ def _charts(stats) -> list:
 
 # A visitor's view of a member's profile is kept per generation (a save of an entry, profile, solution,
 # capability tag or organisation starts a new one: followed in alliance/hooks.py), the entry's last sync (bulk
-# changes go through sync_entry), day and language: a profile seen before asks the database for the entry only.
+# changes go through sync_entry), day and language; so is the listed entry a visitor's page is made for, within
+# the minute (pagecache.kept_lookup): a profile seen before asks the database nothing.
 PROFILES = pagecache.Generation("alliance-profiles")
+
+
+def _listed_entry(organisation_id):
+    entry = get_object_or_404(DirectoryEntry.objects, pk=organisation_id)
+    if not entry.is_listed:
+        raise Http404
+    return entry
 
 
 def member_profile(request, organisation_id):
     """A member's public profile: what the viewer may see of it, with its published solutions."""
     visitor = not request.user.is_authenticated
-    # A visitor's body is kept: the organisation (a wide row the body alone shows) is read only to render it.
-    entries = DirectoryEntry.objects if visitor else DirectoryEntry.objects.select_related("organisation")
-    entry = get_object_or_404(entries, pk=organisation_id)
     audience = profiles.audience(request.user, organisation_id)
-    if not entry.is_listed and audience != "own":
-        raise Http404
+    if visitor:
+        # The body is kept: the organisation (a wide row the body alone shows) is read only to render it.
+        entry = pagecache.kept_lookup(
+            request, f"alliance-entry:{organisation_id}", PROFILES, lambda: _listed_entry(organisation_id)
+        )
+    else:
+        entry = get_object_or_404(DirectoryEntry.objects.select_related("organisation"), pk=organisation_id)
+        if not entry.is_listed and audience != "own":
+            raise Http404
 
     def profile():
         return (
