@@ -86,10 +86,20 @@ def request_submitted() -> str:
     return f"quota request {quota_request.pk} saved, warm-up task run ({warmed} pages)"
 
 
+def transparency_refreshed() -> str:
+    """Beat's refresh of the transparency page (every ten minutes): the figures are made anew and the page
+    rendered for visitors by the task, so the next visitor meets neither the aggregates nor a cold body."""
+    from portal.tasks import refresh_transparency_task
+
+    rendered = refresh_transparency_task()
+    return f"transparency figures made anew, page rendered in {rendered} languages"
+
+
 CHANGES = {
     "allocation": allocation_changed,
     "request": request_submitted,
     "directory": directory_changed,
     "membership": member_joined_an_organisation,
     "queue": job_submitted,
+    "transparency": transparency_refreshed,
 }

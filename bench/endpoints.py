@@ -400,7 +400,12 @@ ENDPOINTS: list[dict] = [
         "path": Url("oversight_report", "compute-by-sector", query="?format=xlsx"),
         "persona": "operator",
     },
-    {"name": "transparency (visitor)", "path": Url("transparency"), "persona": None},
+    {
+        "name": "transparency (visitor)",
+        "path": Url("transparency"),
+        "persona": None,
+        "after_change": "transparency",
+    },
     {
         "name": "api allocations (member)",
         "path": Url("api:allocation-list"),

@@ -377,6 +377,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule")
 )
+# The public transparency page's figures are made anew this often (portal/tasks.py), by beat, not by visitors.
+TRANSPARENCY_REFRESH_MINUTES = 10
 # Every periodic job of the portal, in one place.
 CELERY_BEAT_SCHEDULE = {
     "seal-audit-trail": {
@@ -431,6 +433,10 @@ CELERY_BEAT_SCHEDULE = {
     "warm-kept-pages": {
         "task": "core.tasks.warm_kept_pages_task",
         "schedule": crontab(minute="*"),  # a kept body's key holds the minute: ready as each one begins
+    },
+    "refresh-transparency": {
+        "task": "portal.tasks.refresh_transparency_task",
+        "schedule": crontab(minute=f"*/{TRANSPARENCY_REFRESH_MINUTES}"),
     },
     "warm-alliance-directory": {
         "task": "alliance.tasks.warm_directory_task",

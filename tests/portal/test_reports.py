@@ -146,7 +146,7 @@ def test_the_alliance_report_follows_a_new_member_at_once_and_is_warmed_by_the_t
     # The warm-up task computes the default period's figures: the report then counts nothing itself.
     cache.clear()
     warm_directory_task()
-    with django_assert_num_queries(1):  # the directory's state, part of the figures' key
+    with django_assert_num_queries(0):  # the directory's state, part of the figures' key, is in the cache too
         (row,) = alliance_reports.alliance_members(*this_year).rows
     assert row[2] == 2 and row[3] == 2
     # Another end is counted for itself (nothing joined by the end of last year).
@@ -224,6 +224,43 @@ def test_the_transparency_page_shows_aggregates_and_nothing_personal(client):
         assert allocation.account_name not in page
         for email in organisation.memberships.values_list("user__email", flat=True):
             assert email not in page
+
+
+def test_a_visitor_never_makes_the_transparency_figures_the_task_does(client, django_assert_num_queries):
+    """The figures (one of them counts every alliance membership) are made by the refresh task on beat: a visit
+    of the page asks the database nothing, and a change shows once the task has run, in both languages."""
+    from django.conf import settings
+
+    from portal.tasks import refresh_transparency_task
+
+    cache.clear()
+    operator = make_operator()
+    health, _transport = _two_sectors()
+    vouchers.grant_voucher(scheme(), health.organisation, amount=1000, by=operator)
+    assert refresh_transparency_task() == len(settings.LANGUAGES)  # the page rendered for visitors in each
+    for language, when in (("en", "brought up to date every 10 minutes"), ("zh-hans", "每 10 分钟更新一次")):
+        with django_assert_num_queries(0):
+            response = client.get(reverse("transparency"), HTTP_ACCEPT_LANGUAGE=language)
+        assert response.context["figures"]["vouchers_granted"] == Decimal("1000")
+        assert when in response.content.decode()
+    # A new voucher: visitors keep the figures last made (no visitor counts) until the next refresh shows it.
+    vouchers.grant_voucher(scheme(), health.organisation, amount=500, by=operator)
+    with django_assert_num_queries(0):
+        response = client.get(reverse("transparency"), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.context["figures"]["vouchers_granted"] == Decimal("1000")
+    refresh_transparency_task()
+    for language in ("en", "zh-hans"):
+        response = client.get(reverse("transparency"), HTTP_ACCEPT_LANGUAGE=language)
+        assert response.context["figures"]["vouchers_granted"] == Decimal("1500")
+        assert "1,500" in response.content.decode()
+
+
+def test_the_transparency_figures_are_refreshed_on_beat():
+    from django.conf import settings
+
+    entry = settings.CELERY_BEAT_SCHEDULE["refresh-transparency"]
+    assert entry["task"] == "portal.tasks.refresh_transparency_task"
+    assert entry["schedule"].minute == set(range(0, 60, settings.TRANSPARENCY_REFRESH_MINUTES))
 
 
 def test_training_counts_enrolments_completions_and_certificates():
