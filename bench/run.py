@@ -128,6 +128,8 @@ def prepare_database(env: dict[str, str], args) -> dict:
 
     if reuse and data.has_data(args.scale):
         say("reusing the data already loaded (--reuse-db)")
+        queued = reload_job_queue()
+        say(f"the fake scheduler's queue loaded again: {queued} jobs")
         return {"reused": True, "rows": data.row_counts()}
     if reuse:
         say("the database holds no complete load by the current loaders at this scale: recreating it")
@@ -141,6 +143,19 @@ def prepare_database(env: dict[str, str], args) -> dict:
     rows = ", ".join(f"{count:,} {label}" for label, count in summary["rows"].items())
     say(f"loaded {rows} in {summary['seconds']['total']} s")
     return summary
+
+
+def reload_job_queue() -> int:
+    """The fake scheduler's queue (bench/data_queue.py) lives in this checkout's var/, not in the database: a
+    load reused from another checkout, or a removed file, would leave "my jobs" empty. It is 200 jobs: load it
+    again whenever the data is reused."""
+    from accounts.models import User  # noqa: PLC0415 - after django.setup()
+    from bench.data import PERSONAS, LoadContext  # noqa: PLC0415 - after django.setup()
+    from bench.data_queue import load_job_queue  # noqa: PLC0415 - after django.setup()
+
+    ctx = LoadContext(scale=1.0, password_hash="")
+    ctx.shared["member_id"] = User.objects.get(email=PERSONAS["member"].email).pk
+    return load_job_queue(ctx)["queued jobs"]
 
 
 def resolve_paths(endpoints: list[dict]) -> list[dict]:
