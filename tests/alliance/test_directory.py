@@ -34,9 +34,10 @@ from tests.alliance.factories import (
 pytestmark = pytest.mark.django_db
 
 INDEX = reverse("alliance:index")
-# The entries and their capabilities (2), the directory's state (1), and when the cache has no counts for this
-# state: four facets, capabilities and their names for the query and for the statistics (2 × 6), joins per year.
-MAX_DIRECTORY_QUERIES = 16
+# The entries and their capabilities (2) and, when the cache has no counts for this state of the directory (a
+# cache read): four facets, capabilities and their names for the query and for the statistics (2 × 6), joins per
+# year.
+MAX_DIRECTORY_QUERIES = 15
 
 
 def test_approved_member_appears_and_suspended_or_expired_disappear(client, operator):
