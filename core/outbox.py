@@ -40,6 +40,20 @@ def enqueue_task(
     return _enqueue(OutboxKind.TASK, name, {"args": list(args), "kwargs": kwargs or {}}, key)
 
 
+def send_best_effort(task, *, args: list | tuple = (), countdown: float = 0) -> bool:
+    """Hand ``task`` to the broker now, for work whose loss costs only time (a warm-up that a later change or
+    beat repeats), so no outbox row: when the broker does not answer it is logged and dropped, never raised into
+    the request or the commit that asked for it. Returns whether it was handed over."""
+    try:
+        _publish(task, args=list(args), countdown=countdown)
+    except Exception:  # noqa: BLE001 - any broker failure: the work is repeated later, the change stands
+        logger.warning(
+            "outbox: could not hand %s to the broker; it runs again later", task.name, exc_info=True
+        )
+        return False
+    return True
+
+
 def enqueue_mail(message: dict, *, key: str = "") -> OutboxMessage:
     """Send a mail (``core.mail.serialize_message``'s dict) once the transaction commits."""
     return _enqueue(OutboxKind.MAIL, "", message, key)
@@ -125,11 +139,13 @@ def _hand_over(message: OutboxMessage) -> None:
         )
 
 
-def _publish(task, *, args: list, kwargs: dict | None = None) -> None:
+def _publish(task, *, args: list, kwargs: dict | None = None, countdown: float | None = None) -> None:
     """Send to the broker once, failing at once when it is down (kombu would retry for seconds, in a request)."""
     options = {**(task.app.conf.broker_transport_options or {}), "max_retries": 0}
     with task.app.connection_for_write(transport_options=options) as connection:
-        task.apply_async(args=args, kwargs=kwargs or {}, retry=False, connection=connection)
+        task.apply_async(
+            args=args, kwargs=kwargs or {}, retry=False, connection=connection, countdown=countdown
+        )
 
 
 def relay(*, now=None, limit: int = 500) -> int:

@@ -200,10 +200,13 @@ def schedule_warm(name: str) -> None:
         return
 
     def enqueue():
-        if cache.get(_recent_key(name)) and cache.add(f"pagecache:{name}:warm-pending", 1, 30):
+        pending = f"pagecache:{name}:warm-pending"
+        if cache.get(_recent_key(name)) and cache.add(pending, 1, 30):
+            from core import outbox  # noqa: PLC0415 - it imports models; this module loads before them
             from core.tasks import warm_kept_pages_task  # noqa: PLC0415 - tasks import this module
 
-            warm_kept_pages_task.apply_async((name,), countdown=WARM_DELAY_SECONDS)
+            if not outbox.send_best_effort(warm_kept_pages_task, args=(name,), countdown=WARM_DELAY_SECONDS):
+                cache.delete(pending)  # not sent: the next change, or the minute's warm-up, tries again
 
     transaction.on_commit(enqueue)
 

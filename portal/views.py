@@ -3,17 +3,14 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, Q
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from accounts.models import Organisation, OrganisationKind
 from accounts.security import SECURITY_ACTIONS
 from core import hooks
 from core.apps import platform_configs
@@ -21,23 +18,11 @@ from core.models import AuditEvent
 from core.pagination import paginate
 from core.roles import can_read_audit_trail
 from portal.celery import app as celery_app
+from portal.home import home_stats
 
 
 def home(request):
-    return render(
-        request, "portal/home.html", {"stats": cache.get_or_set("portal:home-stats", _home_stats, 60)}
-    )
-
-
-def _home_stats() -> dict:
-    """Public figures of the home page; a minute old at most, so the page does not count on every visit."""
-    return Organisation.objects.verified().aggregate(
-        organisations=Count("id"),
-        enterprises=Count("id", filter=Q(kind=OrganisationKind.ENTERPRISE)),
-        universities_institutes=Count(
-            "id", filter=Q(kind__in=[OrganisationKind.UNIVERSITY, OrganisationKind.RESEARCH_INSTITUTE])
-        ),
-    )
+    return render(request, "portal/home.html", {"stats": home_stats()})
 
 
 @never_cache

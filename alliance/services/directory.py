@@ -31,7 +31,7 @@ from alliance.models import (
     Visibility,
     grace_days,
 )
-from core import pagecache
+from core import outbox, pagecache
 
 TIER_RANK = {Tier.COUNCIL: 0, Tier.MEMBER: 1, Tier.OBSERVER: 2}
 MAX_QUERY_LENGTH = 100
@@ -92,8 +92,10 @@ def schedule_warm() -> None:
     from alliance.tasks import warm_directory_task  # tasks import this module
 
     def enqueue():
-        if cache.add(WARM_PENDING_KEY, 1, WARM_DELAY_SECONDS * 12):
-            warm_directory_task.apply_async(countdown=WARM_DELAY_SECONDS)
+        if cache.add(WARM_PENDING_KEY, 1, WARM_DELAY_SECONDS * 12) and not outbox.send_best_effort(
+            warm_directory_task, countdown=WARM_DELAY_SECONDS
+        ):
+            cache.delete(WARM_PENDING_KEY)  # not sent: the next change, or the nightly warm-up, tries again
 
     transaction.on_commit(enqueue)
 

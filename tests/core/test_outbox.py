@@ -94,3 +94,23 @@ def test_delivered_messages_are_deleted_after_a_month():
     OutboxMessage.objects.update(delivered_at=timezone.now() - timedelta(days=31))
     outbox.relay()
     assert not OutboxMessage.objects.exists()
+
+
+def test_a_warm_up_the_broker_cannot_take_is_dropped_and_the_change_stands(operator, broker_down, caplog):
+    """Warm-ups (the directory's, the home page's figures) are best effort: a change that schedules one commits
+    and answers normally while the broker is down, and the next change tries again."""
+    from django.core.cache import cache
+
+    from accounts import services as account_services
+    from portal import home
+    from tests.accounts.factories import UserFactory, make_organisation
+
+    cache.delete(home.PENDING_KEY)  # no refresh pending from an earlier test
+    owner = UserFactory()
+    organisation = make_organisation(owner)
+    account_services.submit_organisation_for_verification(organisation, by=owner)
+    account_services.verify_organisation(organisation, by=operator)  # the commit schedules the refresh
+    organisation.refresh_from_db()
+    assert organisation.is_verified
+    assert "could not hand portal.tasks.refresh_home_stats_task to the broker" in caplog.text
+    assert cache.get(home.PENDING_KEY) is None  # not sent: the next change sends it again

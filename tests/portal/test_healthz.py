@@ -37,6 +37,26 @@ def test_home_page_counts_verified_organisations(client, user, operator):
     cache.clear()
 
 
+def test_the_home_pages_figures_are_counted_by_a_task_after_a_change_never_by_a_visitor(
+    client, user, operator, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    cache.clear()
+    org = make_organisation(user)
+    assert client.get("/").context["stats"]["organisations"] == 0  # an empty cache: the first visitor counts
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submit_organisation_for_verification(org, by=user)
+        services.verify_organisation(org, by=operator)
+    # The task the save scheduled counted after the commit: the next visitor counts nothing and sees it.
+    with django_assert_num_queries(0):
+        response = client.get("/")
+    assert response.context["stats"]["organisations"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        org.delete()
+    with django_assert_num_queries(0):
+        assert client.get("/").context["stats"]["organisations"] == 0
+    cache.clear()
+
+
 def test_a_broker_answer_is_kept_for_a_second_per_broker_address(client, monkeypatch):
     from portal import views
 
