@@ -95,6 +95,18 @@ def transparency_refreshed() -> str:
     return f"transparency figures made anew, page rendered in {rendered} languages"
 
 
+def organisation_saved() -> str:
+    """An organisation is saved (verified, renamed): the task its commit schedules counts the home page's figures
+    anew (portal/home.py), run here as a worker would."""
+    from accounts.models import Organisation
+    from portal.tasks import refresh_home_stats_task
+
+    organisation = Organisation.objects.order_by("pk").first()
+    organisation.save()
+    stats = refresh_home_stats_task()
+    return f"organisation {organisation.pk} saved, home figures counted anew ({stats['organisations']:,})"
+
+
 CHANGES = {
     "allocation": allocation_changed,
     "request": request_submitted,
@@ -102,4 +114,5 @@ CHANGES = {
     "membership": member_joined_an_organisation,
     "queue": job_submitted,
     "transparency": transparency_refreshed,
+    "organisation": organisation_saved,
 }

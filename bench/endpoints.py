@@ -166,7 +166,7 @@ def member_onboarding_batch() -> int:
 ENDPOINTS: list[dict] = [
     {"name": "minimal", "path": "/bench/minimal", "persona": None, "expect_text": "ok", "yardstick": True},
     {"name": "healthz", "path": "/healthz", "persona": None, "expect_text": '"status": "ok"'},
-    {"name": "home", "path": "/", "persona": None},
+    {"name": "home", "path": "/", "persona": None, "after_change": "organisation"},
     {
         "name": "organisations (operator)",
         "path": "/organisations/",
