@@ -18,6 +18,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Min
 from django.utils import timezone
@@ -40,16 +41,24 @@ def enqueue_task(
     return _enqueue(OutboxKind.TASK, name, {"args": list(args), "kwargs": kwargs or {}}, key)
 
 
-def send_best_effort(task, *, args: list | tuple = (), countdown: float = 0) -> bool:
+def send_best_effort(
+    task, *, args: list | tuple = (), countdown: float = 0, once_key: str = "", once_seconds: int = 60
+) -> bool:
     """Hand ``task`` to the broker now, for work whose loss costs only time (a warm-up that a later change or
     beat repeats), so no outbox row: when the broker does not answer it is logged and dropped, never raised into
-    the request or the commit that asked for it. Returns whether it was handed over."""
+    the request or the commit that asked for it. With ``once_key``, a burst of changes sends one task: nothing is
+    sent while the key is in the cache (the task deletes it when it starts; ``once_seconds`` bounds it), and a
+    send that failed deletes it, so the next change tries again. Returns whether it was handed over."""
+    if once_key and not cache.add(once_key, 1, once_seconds):
+        return False
     try:
         _publish(task, args=list(args), countdown=countdown)
     except Exception:  # noqa: BLE001 - any broker failure: the work is repeated later, the change stands
         logger.warning(
             "outbox: could not hand %s to the broker; it runs again later", task.name, exc_info=True
         )
+        if once_key:
+            cache.delete(once_key)
         return False
     return True
 

@@ -200,13 +200,17 @@ def schedule_warm(name: str) -> None:
         return
 
     def enqueue():
-        pending = f"pagecache:{name}:warm-pending"
-        if cache.get(_recent_key(name)) and cache.add(pending, 1, 30):
+        if cache.get(_recent_key(name)):
             from core import outbox  # noqa: PLC0415 - it imports models; this module loads before them
             from core.tasks import warm_kept_pages_task  # noqa: PLC0415 - tasks import this module
 
-            if not outbox.send_best_effort(warm_kept_pages_task, args=(name,), countdown=WARM_DELAY_SECONDS):
-                cache.delete(pending)  # not sent: the next change, or the minute's warm-up, tries again
+            outbox.send_best_effort(
+                warm_kept_pages_task,
+                args=(name,),
+                countdown=WARM_DELAY_SECONDS,
+                once_key=f"pagecache:{name}:warm-pending",
+                once_seconds=30,
+            )
 
     transaction.on_commit(enqueue)
 

@@ -91,13 +91,14 @@ def schedule_warm() -> None:
     """After a change of the directory is committed: warm it a few seconds later, once for a burst of changes."""
     from alliance.tasks import warm_directory_task  # tasks import this module
 
-    def enqueue():
-        if cache.add(WARM_PENDING_KEY, 1, WARM_DELAY_SECONDS * 12) and not outbox.send_best_effort(
-            warm_directory_task, countdown=WARM_DELAY_SECONDS
-        ):
-            cache.delete(WARM_PENDING_KEY)  # not sent: the next change, or the nightly warm-up, tries again
-
-    transaction.on_commit(enqueue)
+    transaction.on_commit(
+        lambda: outbox.send_best_effort(
+            warm_directory_task,
+            countdown=WARM_DELAY_SECONDS,
+            once_key=WARM_PENDING_KEY,
+            once_seconds=WARM_DELAY_SECONDS * 12,
+        )
+    )
 
 
 # --- keeping entries in sync -------------------------------------------------------------------------
